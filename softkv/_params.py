@@ -1,0 +1,77 @@
+"""The tunable parameters of a SoftDict, declared and checked in one place.
+
+Each parameter is a descriptor: assigning ``d.temperature = x`` validates x
+and either stores it or raises, leaving the old value in place.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from .attention import SCORINGS
+
+
+def check_temperature(name: str, value: Any) -> float | str:
+    if isinstance(value, str) and value == "auto":
+        return "auto"
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if math.isfinite(value) and value > 0:
+            return float(value)
+    raise ValueError(
+        f'{name} must be "auto" or a finite number > 0, got {value!r}; '
+        "smaller is sharper (closer to the nearest key), larger is smoother"
+    )
+
+
+def check_top_k(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise ValueError(f"{name} must be None (all keys) or an integer >= 1, got {value!r}")
+
+
+def check_threshold(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ValueError(
+        f"{name} must be None (never miss) or a finite number in the scoring's units "
+        f"(cosine: -1 to 1), got {value!r}"
+    )
+
+
+def check_scoring(name: str, value: Any) -> str:
+    if isinstance(value, str) and value in SCORINGS:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(map(repr, SCORINGS))}; got {value!r}")
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+class Parameter:
+    """A validated attribute: reads return the value, writes go through ``check``."""
+
+    def __init__(self, check: Callable[[str, Any], Any], default: Any) -> None:
+        self.check = check
+        self.default = default
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        return obj.__dict__.get(self.name, self.default)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = self.check(self.name, value)

@@ -1,0 +1,133 @@
+"""Rows of a SoftDict: keys, their embeddings and their values, kept aligned.
+
+Row i of the embedding matrix belongs to ``row_keys[i]``. Arrays grow by
+doubling their capacity, and a delete moves the last row into the freed slot,
+so an insert or a delete costs amortized O(d) whatever the size. The order of
+rows is therefore not the insertion order; ``values`` (a dict) keeps that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import attention
+from ._values import CATEGORICAL, CategoryTable, ValueSpec
+
+
+class RowStore:
+    """Keys, embedding rows and values of one SoftDict (no validation here)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}  # key -> stored value, in insertion order
+        self.row_of: dict[str, int] = {}
+        self.row_keys: list[str] = []
+        self.row_values: list[Any] = []
+        self.spec: ValueSpec | None = None
+        self.dim: int | None = None
+        self._embeddings = np.empty((0, 0), dtype=np.float32)
+        self._inverse_norms = np.empty(0, dtype=np.float32)
+        self._numeric = np.empty((0,), dtype=np.float64)
+        self._codes = np.empty(0, dtype=np.int64)
+        self.categories = CategoryTable.empty()
+
+    def __len__(self) -> int:
+        return len(self.row_keys)
+
+    # ---- views (valid until the next write) ----
+    @property
+    def embeddings(self) -> np.ndarray:
+        return self._embeddings[: len(self)]
+
+    @property
+    def inverse_norms(self) -> np.ndarray:
+        return self._inverse_norms[: len(self)]
+
+    @property
+    def numeric_values(self) -> np.ndarray:
+        return self._numeric[: len(self)]
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self._codes[: len(self)]
+
+    # ---- writes ----
+    def _reserve(self, n_rows: int, dim: int) -> None:
+        capacity = self._embeddings.shape[0]
+        if self._embeddings.shape[1] != dim:
+            capacity = 0
+        if n_rows <= capacity:
+            return
+        new_capacity = max(8, n_rows, 2 * capacity)
+        used = len(self)
+        self._embeddings = _grow(self._embeddings, new_capacity, (dim,), np.float32, used)
+        self._inverse_norms = _grow(self._inverse_norms, new_capacity, (), np.float32, used)
+        value_shape = () if self.spec is None or self.spec.kind == CATEGORICAL else self.spec.shape
+        self._numeric = _grow(self._numeric, new_capacity, value_shape, np.float64, used)
+        self._codes = _grow(self._codes, new_capacity, (), np.int64, used)
+
+    def set_value(self, key: str, value: Any) -> None:
+        """Replace the value of an existing key; its embedding is untouched."""
+        row = self.row_of[key]
+        self._write_value(row, value, replacing=True)
+        self.values[key] = value
+
+    def append(self, keys: list[str], embeddings: np.ndarray, values: list[Any], spec: ValueSpec) -> None:
+        """Add new keys (not already present) with their embeddings and checked values."""
+        if not keys:
+            return
+        if len(self) == 0:
+            self.spec, self.dim = spec, embeddings.shape[1]
+            self.categories = CategoryTable.empty()
+            self._embeddings = np.empty((0, self.dim), dtype=np.float32)
+            self._numeric = np.empty((0,) + (() if spec.kind == CATEGORICAL else spec.shape))
+        start = len(self)
+        self._reserve(start + len(keys), embeddings.shape[1])
+        stop = start + len(keys)
+        self._embeddings[start:stop] = embeddings
+        self._inverse_norms[start:stop] = attention.inverse_norms(embeddings)
+        for offset, (key, value) in enumerate(zip(keys, values)):
+            self.row_of[key] = start + offset
+            self.row_keys.append(key)
+            self.row_values.append(value)
+            self._write_value(start + offset, value, replacing=False)
+            self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        """Remove a key: the last row moves into its slot, O(d)."""
+        row = self.row_of.pop(key)
+        del self.values[key]
+        if self.spec is not None and self.spec.kind == CATEGORICAL:
+            self.categories.release(int(self._codes[row]))
+        last = len(self) - 1
+        if row != last:
+            moved = self.row_keys[last]
+            self._embeddings[row] = self._embeddings[last]
+            self._inverse_norms[row] = self._inverse_norms[last]
+            self._numeric[row] = self._numeric[last]
+            self._codes[row] = self._codes[last]
+            self.row_keys[row] = moved
+            self.row_values[row] = self.row_values[last]
+            self.row_of[moved] = row
+        self.row_keys.pop()
+        self.row_values.pop()
+        if not self.row_keys:
+            self.spec, self.dim = None, None
+
+    def _write_value(self, row: int, value: Any, *, replacing: bool) -> None:
+        assert self.spec is not None
+        if self.spec.kind == CATEGORICAL:
+            if replacing:
+                self.categories.release(int(self._codes[row]))
+            self._codes[row] = self.categories.acquire(value)
+        else:
+            self._numeric[row] = value
+        self.row_values[row] = value
+
+
+def _grow(array: np.ndarray, capacity: int, row_shape: tuple[int, ...], dtype: Any, used: int) -> np.ndarray:
+    grown = np.zeros((capacity,) + row_shape, dtype=dtype)
+    if used:
+        grown[:used] = array[:used]
+    return grown

@@ -1,0 +1,207 @@
+"""The attention arithmetic behind every soft lookup, in plain numpy.
+
+A read is three steps, each a function here:
+
+1. ``scores(Q, K, scoring)``: similarities S between queries and keys;
+2. ``attention_weights(S, temperature, top_k)``: a stable row-wise softmax of
+   S / temperature, optionally restricted to the k best keys;
+3. ``blend(W, V)``: the weighted average W @ V of the values.
+
+Shapes are batch first and carried by the names: Q is (B, d) query embeddings,
+K is (N, d) key embeddings, S and W are (B, N), V is (N, *value_shape). Nothing
+here holds state or knows about text; ``SoftDict`` and the torch module call
+these functions and nothing else does the arithmetic.
+
+>>> K = np.array([[1.0, 0.0], [0.0, 1.0]])
+>>> Q = np.array([[0.8, 0.6]])
+>>> W = attention_weights(scores(Q, K, "dot"), temperature=0.5)
+>>> W.round(3)
+array([[0.599, 0.401]])
+>>> blend(W, np.array([10.0, 0.0])).round(2)
+array([5.99])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Union
+
+import numpy as np
+
+Scoring = Literal["cosine", "dot", "scaled_dot", "neg_l2"]
+SCORINGS: tuple[str, ...] = ("cosine", "dot", "scaled_dot", "neg_l2")
+Temperature = Union[float, Literal["auto"], np.ndarray]
+
+__all__ = [
+    "SCORINGS",
+    "attention_weights",
+    "auto_temperature",
+    "blend",
+    "effective_keys",
+    "entropy",
+    "inverse_norms",
+    "scores",
+    "softmax",
+]
+
+
+def inverse_norms(X: np.ndarray) -> np.ndarray:
+    """1 / ||x|| for each row of X (0 for a zero row), the cache cosine scoring needs.
+
+    >>> inverse_norms(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    array([0.2, 0. ])
+    """
+    norms = np.linalg.norm(X, axis=1)
+    with np.errstate(divide="ignore"):
+        inv = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
+    return inv.astype(X.dtype, copy=False)
+
+
+def scores(
+    Q: np.ndarray,
+    K: np.ndarray,
+    scoring: str = "cosine",
+    *,
+    key_inverse_norms: np.ndarray | None = None,
+) -> np.ndarray:
+    """Similarity of every query to every key, shape (B, N); larger is closer.
+
+    - ``cosine``: q.k / (|q| |k|), in [-1, 1];
+    - ``dot``: q.k;
+    - ``scaled_dot``: q.k / sqrt(d), the transformer's QK^T / sqrt(d_k);
+    - ``neg_l2``: -|q - k|^2, so that softmax(S / t) is a Gaussian (RBF)
+      kernel of bandwidth sqrt(t / 2): Nadaraya-Watson regression.
+
+    One matrix product; ``key_inverse_norms`` (from :func:`inverse_norms`)
+    spares recomputing the key norms on every call.
+
+    >>> K = np.array([[2.0, 0.0], [1.0, 1.0]])
+    >>> scores(np.array([[1.0, 0.0]]), K, "cosine").round(3)
+    array([[1.   , 0.707]])
+    >>> scores(np.array([[1.0, 0.0]]), K, "neg_l2")
+    array([[-1., -1.]])
+    """
+    QK = Q @ K.T  # (B, N), the only O(B N d) step
+    if scoring == "dot":
+        return QK
+    if scoring == "scaled_dot":
+        QK *= 1.0 / math.sqrt(K.shape[1])
+        return QK
+    if scoring == "cosine":
+        k_inv = inverse_norms(K) if key_inverse_norms is None else key_inverse_norms
+        QK *= inverse_norms(Q)[:, None]
+        QK *= k_inv[None, :]
+        return np.clip(QK, -1.0, 1.0, out=QK)
+    if scoring == "neg_l2":
+        q_sq = np.einsum("bd,bd->b", Q, Q)
+        k_sq = np.einsum("nd,nd->n", K, K)
+        QK *= 2.0
+        QK -= q_sq[:, None]
+        QK -= k_sq[None, :]
+        return np.minimum(QK, 0.0, out=QK)  # rounding can make a distance negative
+    raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+
+
+def auto_temperature(S: np.ndarray) -> np.ndarray:
+    """The default temperature of each row: std(scores) / ln(N + 1), shape (B, 1).
+
+    Dividing by the spread of the row's own scores makes the weights
+    independent of the scoring's scale (cosine, dot and distances alike), and
+    the ln(N + 1) factor sharpens the softmax as keys are added, so that the
+    mass of many weak matches cannot swamp a few strong ones ("scalable
+    softmax"). On three keys it still blends; on thousands it still focuses.
+
+    >>> auto_temperature(np.array([[0.73, 0.54, 0.34]])).round(4)
+    array([[0.1152]])
+    """
+    n_keys = S.shape[1]
+    # Scale before squaring so that huge finite scores cannot overflow the std.
+    scale = np.abs(S).max(axis=1, keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0)
+    spread = (S / scale).std(axis=1, keepdims=True) * scale
+    return spread / math.log(n_keys + 1)
+
+
+def softmax(S: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
+    """Row-wise softmax(S / temperature), finite for any finite S.
+
+    The row maximum is subtracted before dividing, so the best key's logit is
+    exactly 0 and the others are <= 0: exp never overflows, and a gap too
+    large to represent becomes a weight of exactly 0. Entries of -inf get
+    weight 0. A temperature of 0 (all scores equal under "auto") means a
+    uniform row.
+
+    >>> softmax(np.array([[1000.0, 999.0, -1e308]])).round(4)
+    array([[0.7311, 0.2689, 0.    ]])
+    """
+    temperature = np.asarray(temperature, dtype=S.dtype)
+    temperature = np.where(temperature > 0, temperature, 1.0)
+    logits = S - S.max(axis=1, keepdims=True)
+    logits[np.isnan(logits)] = 0.0  # inf - inf: a tie of overflowed scores at the top
+    logits /= temperature
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    return logits
+
+
+def _keep_top_k(S: np.ndarray, top_k: int) -> np.ndarray:
+    """S with every entry outside each row's k largest set to -inf."""
+    keep = np.argpartition(S, -top_k, axis=1)[:, -top_k:]  # (B, k), O(N) per row
+    masked = np.full_like(S, -np.inf)
+    np.put_along_axis(masked, keep, np.take_along_axis(S, keep, axis=1), axis=1)
+    return masked
+
+
+def attention_weights(
+    S: np.ndarray, temperature: Temperature = "auto", top_k: int | None = None
+) -> np.ndarray:
+    """Attention weights W (B, N) from scores S: rows are >= 0 and sum to 1.
+
+    ``temperature`` is a positive number, an array broadcasting to (B, 1), or
+    ``"auto"`` (:func:`auto_temperature`, computed over all N scores).
+    ``top_k`` keeps only the k best keys of each row; the rest get exactly 0.
+
+    >>> S = np.array([[0.73, 0.54, 0.34]])
+    >>> attention_weights(S).round(3)
+    array([[0.816, 0.157, 0.027]])
+    >>> attention_weights(S, temperature=0.1, top_k=2).round(3)
+    array([[0.87, 0.13, 0.  ]])
+    """
+    if isinstance(temperature, str):
+        if temperature != "auto":
+            raise ValueError(f'temperature must be a positive number or "auto", got {temperature!r}')
+        temperature = auto_temperature(S)
+    if top_k is not None and top_k < S.shape[1]:
+        S = _keep_top_k(S, top_k)
+    return softmax(S, temperature)
+
+
+def blend(W: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """The weighted values W @ V, shape (B, *value_shape).
+
+    >>> blend(np.array([[0.5, 0.5]]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[2., 3.]])
+    """
+    n_keys = V.shape[0]
+    blended = W @ V.reshape(n_keys, -1)
+    return blended.reshape((W.shape[0],) + V.shape[1:])
+
+
+def entropy(W: np.ndarray) -> np.ndarray:
+    """Shannon entropy of each row of W in nats: 0 for one key, ln N for uniform.
+
+    >>> entropy(np.array([[0.5, 0.5, 0.0]])).round(4)
+    array([0.6931])
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(W > 0, W * np.log(np.where(W > 0, W, 1.0)), 0.0)
+    return np.maximum(-terms.sum(axis=1), 0.0)
+
+
+def effective_keys(W: np.ndarray) -> np.ndarray:
+    """1 / sum(w^2) per row: how many keys the blend effectively averages.
+
+    >>> effective_keys(np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]))
+    array([2., 1.])
+    """
+    return 1.0 / np.einsum("bn,bn->b", W, W)

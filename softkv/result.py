@@ -1,0 +1,239 @@
+"""What a lookup returns: the answer together with the weights behind it.
+
+:class:`LookupResult` is one query; :class:`BatchResult` is many, as arrays
+whose columns follow ``.keys``. Both print as a table of the heaviest keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import attention
+
+_TABLE_ROWS = 10
+
+
+def _short(value: Any, width: int = 28) -> str:
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, precision=3, separator=", ", threshold=6, edgeitems=2)
+    elif isinstance(value, float) or isinstance(value, np.floating):
+        text = f"{float(value):.4g}"
+    else:
+        text = repr(value) if isinstance(value, str) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _query_text(query: Any) -> str:
+    if isinstance(query, str):
+        return repr(query)
+    return f"<vector of {np.shape(query)[-1]}>"
+
+
+class LookupResult:
+    """One soft lookup: ``.value`` and the attention weights that produced it.
+
+    Attributes
+    ----------
+    value : float, ndarray or category
+        The blended value (numeric), or the category with the most weight.
+    weights : dict
+        key -> weight for the keys with non-zero weight, heaviest first; sums to 1.
+    scores : dict
+        key -> raw similarity of the query to each key, most similar first.
+    nearest : str
+        The hard answer: the key with the highest score.
+    entropy : float
+        Entropy of the weights in nats (0 for a single key).
+    effective_keys : float
+        1 / sum of squared weights: how many keys the blend really averages.
+    temperature : float
+        The temperature used for this query (resolved when it was "auto").
+    exact : bool
+        True when the query is a key and exact_match answered it with that
+        key's stored value (all the weight on that key).
+    distribution : dict or None
+        For categorical values, value -> total weight, heaviest first.
+    keys, weight_array, score_array
+        The same weights and scores as arrays, in ``keys`` order.
+    """
+
+    def __init__(
+        self,
+        query: Any,
+        keys: Sequence[str],
+        weights: np.ndarray,
+        scores: np.ndarray,
+        value: Any,
+        row_values: Sequence[Any],
+        temperature: float,
+        exact: bool = False,
+        distribution: dict[Any, float] | None = None,
+    ) -> None:
+        self.query = query
+        self.keys = tuple(keys)
+        self.weight_array = weights
+        self.score_array = scores
+        self.value = value
+        self.temperature = float(temperature)
+        self.exact = exact
+        self.distribution = distribution
+        self._row_values = row_values
+        self._by_weight = np.argsort(-weights, kind="stable")
+
+    @property
+    def weights(self) -> dict[str, float]:
+        order = self._by_weight[self.weight_array[self._by_weight] > 0]
+        return {self.keys[i]: float(self.weight_array[i]) for i in order}
+
+    @property
+    def scores(self) -> dict[str, float]:
+        order = np.argsort(-self.score_array, kind="stable")
+        return {self.keys[i]: float(self.score_array[i]) for i in order}
+
+    @property
+    def nearest(self) -> str:
+        return self.keys[int(np.argmax(self.score_array))]
+
+    @property
+    def nearest_score(self) -> float:
+        return float(self.score_array.max())
+
+    @property
+    def entropy(self) -> float:
+        return float(attention.entropy(self.weight_array[None, :])[0])
+
+    @property
+    def effective_keys(self) -> float:
+        return float(attention.effective_keys(self.weight_array[None, :])[0])
+
+    def top(self, n: int = 5) -> list[tuple[str, float, float]]:
+        """The n heaviest keys as (key, weight, score) tuples, heaviest first."""
+        return [
+            (self.keys[i], float(self.weight_array[i]), float(self.score_array[i]))
+            for i in self._by_weight[:n]
+        ]
+
+    def table(self, n: int = _TABLE_ROWS) -> str:
+        """A plain-text table of the n heaviest keys with their weights, scores and values."""
+        rows = [(self.keys[i], self.weight_array[i], self.score_array[i], self._row_values[i]) for i in self._by_weight[:n]]
+        key_width = max([3] + [len(_short(k, 30)) for k, *_ in rows])
+        lines = [f"  {'key':<{key_width}}  {'weight':>7}  {'score':>7}  value"]
+        for key, weight, score, value in rows:
+            lines.append(f"  {_short(key, 30):<{key_width}}  {weight:7.3f}  {score:7.3f}  {_short(value)}")
+        if len(self.keys) > n:
+            rest = float(self.weight_array[self._by_weight[n:]].sum())
+            lines.append(f"  ... {len(self.keys) - n} more keys, total weight {rest:.3f}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        how = "exact key" if self.exact else f"temperature {self.temperature:.3g}"
+        head = (
+            f"{_query_text(self.query)} -> {_short(self.value, 60)}  ({how}, {len(self.keys)} keys, "
+            f"effective {self.effective_keys:.2f})"
+        )
+        return head + "\n" + self.table()
+
+    __repr__ = __str__
+
+
+class BatchResult:
+    """Many lookups at once, as arrays whose columns follow ``.keys``.
+
+    Attributes
+    ----------
+    values : ndarray
+        (n_queries, *value_shape) blended values; for categorical values an
+        object array of the winning categories.
+    weights, scores : ndarray
+        (n_queries, n_keys) attention weights and raw similarities.
+    temperatures : ndarray
+        (n_queries,) the temperature used for each query.
+    exact : ndarray
+        (n_queries,) True where a query was a key answered exactly.
+    missed : ndarray
+        (n_queries,) True where no key reached the threshold (with
+        ``on_miss="mask"``); their values are NaN (numeric) or None.
+    categories, category_weights
+        For categorical values: the distinct values and the
+        (n_queries, n_categories) weight each query gives them.
+    """
+
+    def __init__(
+        self,
+        queries: Sequence[Any],
+        keys: Sequence[str],
+        weights: np.ndarray,
+        scores: np.ndarray,
+        values: np.ndarray,
+        row_values: Sequence[Any],
+        temperatures: np.ndarray,
+        exact: np.ndarray,
+        missed: np.ndarray,
+        categories: list[Any] | None = None,
+        category_weights: np.ndarray | None = None,
+    ) -> None:
+        self.queries = list(queries)
+        self.keys = tuple(keys)
+        self.weights = weights
+        self.scores = scores
+        self.values = values
+        self.temperatures = temperatures
+        self.exact = exact
+        self.missed = missed
+        self.categories = categories
+        self.category_weights = category_weights
+        self._row_values = row_values
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+    def __iter__(self) -> Iterator[LookupResult]:
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, i: int) -> LookupResult:
+        """The i-th query as a :class:`LookupResult`."""
+        distribution = None
+        if self.categories is not None and self.category_weights is not None:
+            distribution = _distribution(self.categories, self.category_weights[i])
+        value = self.values[i]
+        if self.values.ndim == 1 and self.values.dtype != object:
+            value = float(value)  # a scalar blend reads as a Python float
+        return LookupResult(
+            self.queries[i], self.keys, self.weights[i], self.scores[i], value,
+            self._row_values, float(self.temperatures[i]), bool(self.exact[i]), distribution,
+        )
+
+    @property
+    def nearest(self) -> list[str]:
+        """The hard answer of each query: its highest-scoring key."""
+        return [self.keys[i] for i in np.argmax(self.scores, axis=1)]
+
+    @property
+    def entropy(self) -> np.ndarray:
+        return attention.entropy(self.weights)
+
+    @property
+    def effective_keys(self) -> np.ndarray:
+        return attention.effective_keys(self.weights)
+
+    def __str__(self) -> str:
+        width = max([5] + [len(_query_text(q)) for q in self.queries[:_TABLE_ROWS]])
+        lines = [f"{len(self)} queries x {len(self.keys)} keys", f"  {'query':<{width}}  {'value':<28}  nearest"]
+        nearest = self.nearest
+        for i, query in enumerate(self.queries[:_TABLE_ROWS]):
+            value = "(miss)" if self.missed[i] else _short(self.values[i])
+            lines.append(f"  {_query_text(query):<{width}}  {value:<28}  {nearest[i]!r}")
+        if len(self) > _TABLE_ROWS:
+            lines.append(f"  ... {len(self) - _TABLE_ROWS} more queries")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _distribution(categories: Sequence[Any], category_weights: np.ndarray) -> dict[Any, float]:
+    order = np.argsort(-category_weights, kind="stable")
+    return {categories[c]: float(category_weights[c]) for c in order if category_weights[c] > 0}

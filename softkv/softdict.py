@@ -1,0 +1,436 @@
+"""SoftDict: a dictionary that answers any query by attention over its keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import attention
+from ._params import Parameter, check_bool, check_scoring, check_temperature, check_threshold, check_top_k
+from ._store import RowStore
+from ._values import CATEGORICAL, category_distribution, check_value, infer_spec
+from .encoders import Encoder, as_encoder, encode_checked
+from .result import BatchResult, LookupResult
+
+_MISSING = object()
+
+
+class SoftDict(MutableMapping[str, Any]):
+    """A dict with string keys that answers a query that is not a key by attention.
+
+    Keys are embedded once by a sentence encoder (by default the bundled
+    all-MiniLM-L6-v2). Reading a key that is present returns its stored value,
+    exactly as a dict does; reading any other text embeds it and returns the
+    values blended by softmax(similarity(query, keys) / temperature). Values
+    are numbers, fixed-shape numeric arrays, or categories (str, bool, ...),
+    for which the answer is the value with the most weight.
+
+    Design: a dict of stored values (for exact semantics and insertion order)
+    beside a float32 matrix of key embeddings that grows by doubling, so each
+    key is encoded exactly once.
+
+    Parameters
+    ----------
+    data : mapping or iterable of (key, value) pairs, optional
+        Initial contents; all keys are encoded in one batch.
+    encoder : optional
+        None for the bundled MiniLM, a SentenceTransformer, a model name or
+        local path, an object with ``encode(list[str])``, or a callable
+        (see :mod:`softkv.encoders`).
+    temperature : "auto" or float > 0, default "auto"
+        Softmax temperature over the similarities. "auto" uses, per query,
+        std(scores) / ln(n_keys + 1): a real blend over three keys and still a
+        focused one over thousands. A number is used as it is (for cosine,
+        0.05 is sharp and 1 is nearly uniform).
+    top_k : int >= 1 or None
+        Only the k most similar keys get weight (sparse attention).
+    threshold : float or None
+        A lookup whose best similarity is below it raises KeyError naming the
+        nearest keys (``get`` returns its default instead).
+    scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}, default "cosine"
+        The similarity; see :func:`softkv.attention.scores`.
+    exact_match : bool, default True
+        A query equal to a key returns that key's value as stored. False makes
+        keys blend like any other query.
+
+    Costs, for N keys of width d ("encode" is one encoder call):
+
+    - adding: ``d[k] = v`` one encode of k, amortized O(d) (an existing key:
+      O(1), no encode); ``update(m)`` one batched encode of the new keys;
+    - removing: ``del d[k]``, ``pop`` O(d);
+    - exact: ``k in d``, ``len``, ``iter``, ``keys/values/items``, reading a
+      present key: as for dict, no encode;
+    - soft: ``d[q]``, ``lookup``, ``nearest``, ``get``: one encode plus an
+      O(N d) matrix-vector product and an O(N) softmax; ``lookup_many``: one
+      encode of all queries and one (n_queries, N) matrix product.
+
+    Examples
+    --------
+    >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
+    >>> d["apple"]
+    10
+    >>> round(d["fruit"], 2)
+    5.69
+    >>> r = d.lookup("fruit")
+    >>> {key: round(w, 3) for key, w in r.weights.items()}
+    {'banana': 0.816, 'apple': 0.157, 'chair': 0.027}
+    >>> d.nearest("seat")[0]
+    'chair'
+    """
+
+    temperature = Parameter(check_temperature, "auto")
+    top_k = Parameter(check_top_k, None)
+    threshold = Parameter(check_threshold, None)
+    scoring = Parameter(check_scoring, "cosine")
+    exact_match = Parameter(check_bool, True)
+
+    def __init__(
+        self,
+        data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        *,
+        encoder: Any = None,
+        temperature: float | str = "auto",
+        top_k: int | None = None,
+        threshold: float | None = None,
+        scoring: str = "cosine",
+        exact_match: bool = True,
+    ) -> None:
+        self.temperature = temperature
+        self.top_k = top_k
+        self.threshold = threshold
+        self.scoring = scoring
+        self.exact_match = exact_match
+        self._encoder: Encoder | None = as_encoder(encoder)
+        self._store = RowStore()
+        if data is not None:
+            self.update(data)
+
+    @classmethod
+    def from_embeddings(
+        cls,
+        keys: Sequence[str],
+        embeddings: Any,
+        values: Sequence[Any],
+        *,
+        encoder: Any = None,
+        **params: Any,
+    ) -> SoftDict:
+        """A SoftDict over precomputed key embeddings (n_keys, d); nothing is encoded.
+
+        Without an encoder, queries must be vectors of width d; with one,
+        text queries are embedded by it (it must match the embeddings).
+
+        >>> d = SoftDict.from_embeddings(["x", "y"], [[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0], temperature=0.5)
+        >>> round(d[np.array([0.8, 0.6])], 3)
+        0.401
+        """
+        self = cls.__new__(cls)
+        SoftDict.__init__(self, None, **params)
+        self._encoder = None if encoder is None else as_encoder(encoder)
+        keys, values = list(keys), list(values)
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(keys) or len(values) != len(keys):
+            raise ValueError(
+                f"need one embedding row and one value per key: got {len(keys)} keys, "
+                f"embeddings of shape {vectors.shape} and {len(values)} values"
+            )
+        self._write(list(zip(keys, values)), precomputed=vectors)
+        return self
+
+    # ---- exact mapping semantics ----
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.values)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._store.values
+
+    def keys(self):  # type: ignore[override]
+        return self._store.values.keys()
+
+    def values(self):  # type: ignore[override]
+        return self._store.values.values()
+
+    def items(self):  # type: ignore[override]
+        return self._store.values.items()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._write([(key, value)])
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._store.delete(key)
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        """Remove an exact key and return its value (as dict.pop; never soft)."""
+        if key in self:
+            value = self._store.values[key]
+            self._store.delete(key)
+            return value
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    def popitem(self) -> tuple[str, Any]:
+        """Remove and return the last inserted (key, value) pair."""
+        if not self:
+            raise KeyError("popitem(): SoftDict is empty")
+        key = next(reversed(self._store.values))
+        return key, self.pop(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """The stored value of an exact key; otherwise store ``default`` and return it."""
+        if key not in self:
+            self[key] = default
+        return self._store.values[key]
+
+    def clear(self) -> None:
+        self._store = RowStore()
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+        """Insert or replace many pairs; all new keys are encoded in one batch.
+
+        All pairs are checked before anything changes: one bad key or value
+        leaves the SoftDict as it was.
+        """
+        pairs = list(other.items() if isinstance(other, Mapping) else other) + list(kwargs.items())
+        self._write(pairs)
+
+    def add(self, key: str, value: Any, *, embedding: Any = None) -> None:
+        """Insert one pair, with its key embedding precomputed when given.
+
+        >>> d = SoftDict.from_embeddings(["x"], [[1.0, 0.0]], [0.0])
+        >>> d.add("y", 1.0, embedding=[0.0, 1.0])
+        >>> sorted(d)
+        ['x', 'y']
+        """
+        precomputed = None if embedding is None else np.asarray(embedding, dtype=np.float32).reshape(1, -1)
+        self._write([(key, value)], precomputed=precomputed)
+
+    def copy(self) -> SoftDict:
+        """A shallow copy sharing the encoder; embeddings are not recomputed."""
+        clone = SoftDict.from_embeddings(
+            list(self), self.key_embeddings, list(self.values()), **self.params
+        )
+        clone._encoder = self._encoder
+        return clone
+
+    # ---- soft reads ----
+    def __getitem__(self, query: Any) -> Any:
+        if self.exact_match and isinstance(query, str) and query in self._store.values:
+            return self._store.values[query]
+        return self.lookup(query).value
+
+    def lookup(self, query: str | np.ndarray) -> LookupResult:
+        """The soft answer to one query with its weights, scores and nearest key.
+
+        >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
+        >>> r = d.lookup("fruit")
+        >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
+        ('banana', [('banana', 0.82), ('apple', 0.16)])
+        """
+        result = self._read([query], single=True, on_miss="raise")[0]
+        if result.exact:
+            result.value = self._store.values[query]  # exactly as stored, not a float
+        return result
+
+    def lookup_many(self, queries: Sequence[str] | np.ndarray, *, on_miss: str = "raise") -> BatchResult:
+        """Soft answers to many queries: one encoder call, one matrix product.
+
+        ``on_miss="raise"`` raises KeyError if any query is below the
+        threshold; ``"mask"`` marks it in ``.missed`` with a NaN (or None) value.
+
+        >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
+        >>> batch = d.lookup_many(["fruit", "seat", "apple"])
+        >>> batch.values.round(2), batch.weights.shape
+        (array([ 5.69,  2.52, 10.  ]), (3, 3))
+        """
+        if on_miss not in ("raise", "mask"):
+            raise ValueError(f'on_miss must be "raise" or "mask", got {on_miss!r}')
+        if isinstance(queries, str):
+            raise TypeError("lookup_many takes a list of queries; for one query use lookup()")
+        return self._read(queries, single=False, on_miss=on_miss)
+
+    def nearest(self, query: str | np.ndarray) -> tuple[str, Any, float]:
+        """Hard retrieval: (key, value, score) of the most similar key.
+
+        >>> SoftDict({"apple": 10, "banana": 5, "chair": 2}).nearest("stool")[:2]
+        ('chair', 2)
+        """
+        result = self._read([query], single=True, on_miss="raise")[0]
+        key = result.nearest
+        return key, self._store.values[key], result.nearest_score
+
+    # ---- introspection ----
+    @property
+    def encoder(self) -> Encoder | None:
+        """The encoder of keys and text queries (None when built from embeddings alone)."""
+        return self._encoder
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The lookup parameters, as keyword arguments of the constructor."""
+        names = ("temperature", "top_k", "threshold", "scoring", "exact_match")
+        return {name: getattr(self, name) for name in names}
+
+    @property
+    def value_kind(self) -> str | None:
+        """"scalar", "array of shape (...)", "categorical", or None while empty."""
+        spec = self._store.spec
+        return None if spec is None else spec.describe()
+
+    @property
+    def key_embeddings(self) -> np.ndarray:
+        """A copy of the key embeddings, (len(d), d), rows in iteration order."""
+        store = self._store
+        if not store.row_of:
+            return np.empty((0, store.dim or 0), dtype=np.float32)
+        return store.embeddings[[store.row_of[key] for key in store.values]]
+
+    def __repr__(self) -> str:
+        shown = dict(list(self._store.values.items())[:5])
+        body = repr(shown) if len(self) <= 5 else repr(shown)[:-1] + f", ... ({len(self)} keys)}}"
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != SoftDict.__dict__[k].default)
+        return f"SoftDict({body}, encoder={self._encoder!r}{', ' + params if params else ''})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping) or len(other) != len(self):
+            return False
+        return all(k in other and np.array_equal(v, other[k]) for k, v in self.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ---- internals ----
+    def _write(self, pairs: list[tuple[Any, Any]], precomputed: np.ndarray | None = None) -> None:
+        """Check every pair, encode the new keys, then commit: all or nothing."""
+        store = self._store
+        latest: dict[str, Any] = {}
+        for key, value in pairs:
+            _check_key(key)
+            latest[key] = value
+        if not latest:
+            return
+        spec = store.spec or infer_spec(next(iter(latest.values())))
+        checked = {key: check_value(key, value, spec) for key, value in latest.items()}
+        new_keys = [key for key in checked if key not in store.values]
+        if precomputed is not None:
+            embeddings = _check_embeddings(precomputed, len(pairs), store.dim)
+            if len(latest) != len(pairs) or len(new_keys) != len(pairs):
+                raise ValueError("keys given with embeddings must be distinct and not yet present")
+        elif new_keys:
+            if self._encoder is None:
+                raise TypeError(
+                    "this SoftDict has no encoder (it was built from embeddings): add keys with "
+                    "add(key, value, embedding=...), or build it with encoder=..."
+                )
+            embeddings = encode_checked(self._encoder, new_keys, store.dim)
+        for key in checked.keys() - set(new_keys):
+            store.set_value(key, checked[key])
+        if new_keys:
+            store.append(new_keys, embeddings, [checked[key] for key in new_keys], spec)
+
+    def _embed_queries(self, queries: Sequence[Any]) -> np.ndarray:
+        dim = self._store.dim
+        if all(isinstance(q, str) for q in queries):
+            for q in queries:
+                if not q.strip():
+                    raise ValueError(f"query must contain non-blank text, got {q!r}")
+            if self._encoder is None:
+                raise TypeError(
+                    "this SoftDict has no encoder (it was built from embeddings): query it with "
+                    f"vectors of width {dim}, or build it with encoder=..."
+                )
+            return encode_checked(self._encoder, list(queries), dim)
+        if any(isinstance(q, str) for q in queries):
+            raise TypeError("queries must be all text or all vectors, not a mix")
+        if any(np.ndim(q) != 1 for q in queries):
+            kind = type(queries[0]).__name__
+            raise TypeError(f"a query must be text (str) or a 1-D embedding vector, got {kind}")
+        return _check_embeddings(np.asarray(queries, dtype=np.float64), len(queries), dim, "query")
+
+    def _read(self, queries: Sequence[Any], *, single: bool, on_miss: str) -> BatchResult:
+        if len(self._store) == 0:
+            raise KeyError(f"lookup of {_describe(queries, single)} in an empty SoftDict; add keys first")
+        if len(queries) == 0:
+            raise ValueError("lookup_many needs at least one query")
+        store = self._store
+        Q = self._embed_queries(queries)
+        S = attention.scores(Q, store.embeddings, self.scoring, key_inverse_norms=store.inverse_norms)
+        if self.temperature == "auto":
+            T = attention.auto_temperature(S)
+        else:
+            T = np.full((len(queries), 1), self.temperature, dtype=S.dtype)
+        W = attention.attention_weights(S, T, self.top_k)
+        exact = np.zeros(len(queries), dtype=bool)
+        if self.exact_match:
+            for i, q in enumerate(queries):
+                if isinstance(q, str) and q in store.row_of:
+                    exact[i] = True
+                    W[i] = 0.0
+                    W[i, store.row_of[q]] = 1.0
+        missed = np.zeros(len(queries), dtype=bool)
+        if self.threshold is not None:
+            missed = ~exact & (S.max(axis=1) < self.threshold)
+            if missed.any() and on_miss == "raise":
+                raise KeyError(_miss_message(queries, S, missed, store.row_keys, self.threshold))
+        return self._answer(queries, S, W, T[:, 0], exact, missed)
+
+    def _answer(self, queries, S, W, temperatures, exact, missed) -> BatchResult:  # type: ignore[no-untyped-def]
+        store = self._store
+        categories = category_weights = None
+        if store.spec is not None and store.spec.kind == CATEGORICAL:
+            category_weights = category_distribution(W, store.codes, len(store.categories.categories))
+            categories = store.categories.categories
+            values = np.empty(len(queries), dtype=object)
+            values[:] = [None if m else categories[c] for c, m in zip(category_weights.argmax(axis=1), missed)]
+        else:
+            values = attention.blend(W, store.numeric_values)
+            values[missed] = np.nan
+        return BatchResult(
+            queries, store.row_keys, W, S, values, list(store.row_values), temperatures, exact, missed,
+            categories=list(categories) if categories is not None else None,
+            category_weights=category_weights,
+        )
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise TypeError(f"SoftDict keys must be str, got {type(key).__name__} {key!r}")
+    if not key.strip():
+        raise ValueError(f"SoftDict keys must contain non-blank text, got {key!r}")
+
+
+def _check_embeddings(vectors: np.ndarray, n_rows: int, dim: int | None, what: str = "embedding") -> np.ndarray:
+    vectors = np.asarray(vectors)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    if vectors.ndim != 2 or vectors.shape[0] != n_rows or (dim is not None and vectors.shape[1] != dim):
+        expected = f"({n_rows}, {dim if dim is not None else 'd'})"
+        raise ValueError(f"{what} vectors have shape {vectors.shape}; expected {expected}")
+    if not np.isfinite(vectors).all():
+        raise ValueError(f"{what} vectors contain NaN or inf")
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _describe(queries: Sequence[Any], single: bool) -> str:
+    if single:
+        q = queries[0]
+        return repr(q) if isinstance(q, str) else "a vector query"
+    return f"{len(queries)} queries"
+
+
+def _miss_message(queries, S, missed, row_keys, threshold) -> str:  # type: ignore[no-untyped-def]
+    i = int(np.flatnonzero(missed)[0])
+    best = np.argsort(-S[i])[:3]
+    near = ", ".join(f"{row_keys[j]!r} ({S[i, j]:.3f})" for j in best)
+    query = repr(queries[i]) if isinstance(queries[i], str) else "vector query"
+    more = f" ({int(missed.sum())} of {len(queries)} queries missed)" if len(queries) > 1 else ""
+    return f"no key is similar enough to {query}: best score {S[i, best[0]]:.3f} < threshold {threshold}; nearest keys: {near}{more}"
+
+
+__all__ = ["SoftDict"]
