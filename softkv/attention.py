@@ -112,7 +112,7 @@ def auto_temperature(S: np.ndarray) -> np.ndarray:
     softmax"). On three keys it still blends; on thousands it still focuses.
 
     >>> auto_temperature(np.array([[0.73, 0.54, 0.34]])).round(4)
-    array([[0.1152]])
+    array([[0.1149]])
     """
     n_keys = S.shape[1]
     # Scale before squaring so that huge finite scores cannot overflow the std.
@@ -136,10 +136,11 @@ def softmax(S: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
     """
     temperature = np.asarray(temperature, dtype=S.dtype)
     temperature = np.where(temperature > 0, temperature, 1.0)
-    logits = S - S.max(axis=1, keepdims=True)
-    logits[np.isnan(logits)] = 0.0  # inf - inf: a tie of overflowed scores at the top
-    logits /= temperature
-    np.exp(logits, out=logits)
+    with np.errstate(over="ignore", under="ignore"):  # a gap past the float range is a weight of 0
+        logits = S - S.max(axis=1, keepdims=True)
+        logits[np.isnan(logits)] = 0.0  # inf - inf: a tie of overflowed scores at the top
+        logits /= temperature
+        np.exp(logits, out=logits)
     logits /= logits.sum(axis=1, keepdims=True)
     return logits
 
@@ -163,7 +164,7 @@ def attention_weights(
 
     >>> S = np.array([[0.73, 0.54, 0.34]])
     >>> attention_weights(S).round(3)
-    array([[0.816, 0.157, 0.027]])
+    array([[0.816, 0.156, 0.027]])
     >>> attention_weights(S, temperature=0.1, top_k=2).round(3)
     array([[0.87, 0.13, 0.  ]])
     """
@@ -177,13 +178,20 @@ def attention_weights(
 
 
 def blend(W: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """The weighted values W @ V, shape (B, *value_shape).
+    """The weighted values W @ V / sum(W), shape (B, *value_shape).
+
+    Dividing by the row sums (1 up to rounding) keeps every answer a convex
+    combination of the values: float32 weights cannot push a blend outside
+    the values' range, and equal values blend to that value (up to float64 rounding).
 
     >>> blend(np.array([[0.5, 0.5]]), np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([[2., 3.]])
+    >>> bool(blend(np.array([[0.3, 0.7]], dtype=np.float32), np.array([0.1, 0.1]))[0] == 0.1)
+    True
     """
     n_keys = V.shape[0]
     blended = W @ V.reshape(n_keys, -1)
+    blended /= W.sum(axis=1, dtype=blended.dtype)[:, None]
     return blended.reshape((W.shape[0],) + V.shape[1:])
 
 

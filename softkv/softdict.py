@@ -72,10 +72,10 @@ class SoftDict(MutableMapping[str, Any]):
     >>> d["apple"]
     10
     >>> round(d["fruit"], 2)
-    5.69
+    5.7
     >>> r = d.lookup("fruit")
     >>> {key: round(w, 3) for key, w in r.weights.items()}
-    {'banana': 0.816, 'apple': 0.157, 'chair': 0.027}
+    {'banana': 0.816, 'apple': 0.156, 'chair': 0.027}
     >>> d.nearest("seat")[0]
     'chair'
     """
@@ -248,7 +248,7 @@ class SoftDict(MutableMapping[str, Any]):
         >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
         >>> batch = d.lookup_many(["fruit", "seat", "apple"])
         >>> batch.values.round(2), batch.weights.shape
-        (array([ 5.69,  2.52, 10.  ]), (3, 3))
+        (array([ 5.7,  2.5, 10. ]), (3, 3))
         """
         if on_miss not in ("raise", "mask"):
             raise ValueError(f'on_miss must be "raise" or "mask", got {on_miss!r}')

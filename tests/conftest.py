@@ -1,0 +1,61 @@
+"""Shared fixtures: the real model once per session, fast deterministic encoders otherwise."""
+
+import hashlib
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # nothing in the tests may ever reach a model hub
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+from softkv.encoders import FunctionEncoder, LexicalEncoder, default_encoder
+
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The bundled all-MiniLM-L6-v2, loaded once; SoftDicts built without encoder= share it."""
+    encoder = default_encoder()
+    encoder.encode(["warm up"])
+    return encoder
+
+
+@pytest.fixture(scope="session")
+def lexical():
+    return LexicalEncoder()
+
+
+class CountingEncoder:
+    """A deterministic encoder that records every batch it is asked to embed."""
+
+    def __init__(self, dim: int = 16):
+        self.dim = dim
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts):
+        self.calls.append(list(texts))
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+            rows.append(np.random.default_rng(seed).standard_normal(self.dim))
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
+
+    @property
+    def texts(self):
+        return [t for call in self.calls for t in call]
+
+
+@pytest.fixture
+def counting():
+    return CountingEncoder()
+
+
+def table_encoder(vectors: dict) -> FunctionEncoder:
+    """An encoder that looks texts up in a fixed table of vectors."""
+    return FunctionEncoder(lambda texts: [vectors[t] for t in texts], name="table")

@@ -1,0 +1,59 @@
+"""The encoder adapters, and that importing softkv stays light."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from softkv import FunctionEncoder, LexicalEncoder, SentenceTransformerEncoder, SoftDict
+from softkv.encoders import as_encoder, default_encoder, encode_checked
+
+
+def test_import_softkv_loads_no_heavy_dependency():
+    code = (
+        "import sys, softkv; heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'sklearn') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_as_encoder_dispatch():
+    assert as_encoder(None) is default_encoder()
+    lexical = LexicalEncoder()
+    assert as_encoder(lexical) is lexical
+    assert isinstance(as_encoder(lambda texts: np.ones((len(texts), 2))), FunctionEncoder)
+    assert isinstance(as_encoder("/some/model/path"), SentenceTransformerEncoder)
+
+
+def test_a_per_text_callable_like_get_word_vector():
+    vectors = {"apple": [1.0, 0.1], "banana": [0.9, 0.3], "chair": [-1.0, 0.2], "fruit": [0.95, 0.2]}
+    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, encoder=FunctionEncoder(vectors.get, batched=False))
+    assert d.lookup("fruit").nearest in ("apple", "banana") and 2 < d["fruit"] < 10
+
+
+def test_lexical_encoder_sees_spelling_and_is_deterministic():
+    enc = LexicalEncoder()
+    a, b, c = enc.encode(["colour", "color", "banana"])
+    assert a @ b > 0.6 > a @ c
+    np.testing.assert_array_equal(enc.encode(["colour"]), LexicalEncoder().encode(["colour"]))
+    d = SoftDict({"United States": "US", "Germany": "DE"}, encoder=enc)
+    assert d["Untied Staets"] == "US"
+
+
+def test_a_missing_model_path_fails_with_advice_and_no_download(tmp_path):
+    enc = SentenceTransformerEncoder(str(tmp_path / "no-such-model"))
+    with pytest.raises(OSError, match="never downloads models"):
+        enc.encode(["x"])
+
+
+def test_encode_checked_returns_contiguous_float32():
+    out = encode_checked(FunctionEncoder(lambda texts: np.ones((2, len(texts))).T), ["a", "b", "c"])
+    assert out.dtype == np.float32 and out.flags.c_contiguous and out.shape == (3, 2)
+
+
+def test_the_bundled_model_embeds_unit_vectors(minilm):
+    vectors = minilm.encode(["apple", "a chair"])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
