@@ -1,0 +1,42 @@
+"""A fuzzy dict in ordinary code: free-text user input mapped to configuration entries.
+
+The values are categories (setting names), so the answer is the entry with the
+most weight, and a threshold turns unrelated input into a clean miss.
+"""
+
+from softkv import SoftDict
+
+settings = SoftDict(
+    {
+        "dark mode": "theme=dark",
+        "light mode": "theme=light",
+        "make the text bigger": "font.size=+2",
+        "make the text smaller": "font.size=-2",
+        "turn off notifications": "notifications=off",
+        "turn on notifications": "notifications=on",
+        "change the language to French": "locale=fr",
+        "change the language to German": "locale=de",
+        "log out": "session=end",
+    },
+    threshold=0.5,  # cosine below 0.5 to every phrase: not a settings request
+)
+
+requests = [
+    "switch to the dark theme",
+    "the letters are too small",
+    "stop sending me alerts",
+    "je préfère le français",
+    "sign me out",
+    "what is the capital of Peru?",
+]
+
+for text in requests:
+    entry = settings.get(text, "(no matching setting)")
+    print(f"{text!r:35} -> {entry}")
+
+# The weights show how sure the match is.
+r = settings.lookup("the letters are too small")
+print()
+print("weight per setting:", {entry: round(w, 3) for entry, w in list(r.distribution.items())[:3]})
+for key, weight, score in r.top(2):
+    print(f"  {weight:.2f} from {key!r} (cosine {score:.2f})")

@@ -1,0 +1,59 @@
+"""Every README snippet prints what the README shows; every example runs."""
+
+import contextlib
+import io
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.DOTALL)
+
+
+def readme_snippets():
+    """(code, expected output or None) for each python block, in order."""
+    blocks = BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    snippets = []
+    for i, (lang, body) in enumerate(blocks):
+        if lang == "python":
+            following = blocks[i + 1] if i + 1 < len(blocks) else ("", "")
+            snippets.append((body, following[1] if following[0] == "text" else None))
+    return snippets
+
+
+def test_readme_has_snippets_with_outputs():
+    snippets = readme_snippets()
+    assert len(snippets) >= 4 and all(expected is not None for _, expected in snippets)
+
+
+def test_every_readme_snippet_prints_what_the_readme_shows(minilm):
+    namespace: dict = {}
+    for code, expected in readme_snippets():
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), namespace)
+        assert out.getvalue().rstrip() == expected.rstrip(), f"snippet:\n{code}"
+
+
+def test_readme_starts_with_the_two_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = BLOCK.search(text).group(2).splitlines()
+    assert [line.split("#")[0].strip() for line in first_block] == ["make demo", "make test"]
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(path, minilm, capsys):
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) >= 5
+
+
+def test_quickstart_walks_through_the_fruit_example(minilm, capsys):
+    runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "d['fruit'] = " in out and "'banana'" in out and "softmax(scores /" in out
