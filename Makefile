@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test clean
+.PHONY: install demo test bench clean
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Measurements behind the numbers in the README (not part of make test).
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets]"
+	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python build.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
