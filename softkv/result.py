@@ -119,7 +119,10 @@ class LookupResult:
 
     def table(self, n: int = _TABLE_ROWS) -> str:
         """A plain-text table of the n heaviest keys with their weights, scores and values."""
-        rows = [(self.keys[i], self.weight_array[i], self.score_array[i], self._row_values[i]) for i in self._by_weight[:n]]
+        rows = [
+            (self.keys[i], self.weight_array[i], self.score_array[i], self._row_values[i])
+            for i in self._by_weight[:n]
+        ]
         key_width = max([3] + [len(_short(k, 30)) for k, *_ in rows])
         lines = [f"  {'key':<{key_width}}  {'weight':>7}  {'score':>7}  value"]
         for key, weight, score, value in rows:

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from . import attention
 from ._params import Parameter, check_bool, check_scoring, check_temperature, check_threshold, check_top_k
+from ._read import check_vectors, read
 from ._store import RowStore
-from ._values import CATEGORICAL, category_distribution, check_value, infer_spec
+from ._values import check_value, infer_spec
 from .encoders import Encoder, as_encoder, encode_checked
 from .result import BatchResult, LookupResult
 
@@ -234,7 +234,7 @@ class SoftDict(MutableMapping[str, Any]):
         >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
         ('banana', [('banana', 0.82), ('apple', 0.16)])
         """
-        result = self._read([query], single=True, on_miss="raise")[0]
+        result = read(self._store, self._encoder, self.params, [query], single=True, on_miss="raise")[0]
         if result.exact:
             result.value = self._store.values[query]  # exactly as stored, not a float
         return result
@@ -254,7 +254,7 @@ class SoftDict(MutableMapping[str, Any]):
             raise ValueError(f'on_miss must be "raise" or "mask", got {on_miss!r}')
         if isinstance(queries, str):
             raise TypeError("lookup_many takes a list of queries; for one query use lookup()")
-        return self._read(queries, single=False, on_miss=on_miss)
+        return read(self._store, self._encoder, self.params, queries, single=False, on_miss=on_miss)
 
     def nearest(self, query: str | np.ndarray) -> tuple[str, Any, float]:
         """Hard retrieval: (key, value, score) of the most similar key.
@@ -262,7 +262,7 @@ class SoftDict(MutableMapping[str, Any]):
         >>> SoftDict({"apple": 10, "banana": 5, "chair": 2}).nearest("stool")[:2]
         ('chair', 2)
         """
-        result = self._read([query], single=True, on_miss="raise")[0]
+        result = read(self._store, self._encoder, self.params, [query], single=True, on_miss="raise")[0]
         key = result.nearest
         return key, self._store.values[key], result.nearest_score
 
@@ -319,7 +319,7 @@ class SoftDict(MutableMapping[str, Any]):
         checked = {key: check_value(key, value, spec) for key, value in latest.items()}
         new_keys = [key for key in checked if key not in store.values]
         if precomputed is not None:
-            embeddings = _check_embeddings(precomputed, len(pairs), store.dim)
+            embeddings = check_vectors(precomputed, len(pairs), store.dim)
             if len(latest) != len(pairs) or len(new_keys) != len(pairs):
                 raise ValueError("keys given with embeddings must be distinct and not yet present")
         elif new_keys:
@@ -334,69 +334,6 @@ class SoftDict(MutableMapping[str, Any]):
         if new_keys:
             store.append(new_keys, embeddings, [checked[key] for key in new_keys], spec)
 
-    def _embed_queries(self, queries: Sequence[Any]) -> np.ndarray:
-        dim = self._store.dim
-        if all(isinstance(q, str) for q in queries):
-            for q in queries:
-                if not q.strip():
-                    raise ValueError(f"query must contain non-blank text, got {q!r}")
-            if self._encoder is None:
-                raise TypeError(
-                    "this SoftDict has no encoder (it was built from embeddings): query it with "
-                    f"vectors of width {dim}, or build it with encoder=..."
-                )
-            return encode_checked(self._encoder, list(queries), dim)
-        if any(isinstance(q, str) for q in queries):
-            raise TypeError("queries must be all text or all vectors, not a mix")
-        if any(np.ndim(q) != 1 for q in queries):
-            kind = type(queries[0]).__name__
-            raise TypeError(f"a query must be text (str) or a 1-D embedding vector, got {kind}")
-        return _check_embeddings(np.asarray(queries, dtype=np.float64), len(queries), dim, "query")
-
-    def _read(self, queries: Sequence[Any], *, single: bool, on_miss: str) -> BatchResult:
-        if len(self._store) == 0:
-            raise KeyError(f"lookup of {_describe(queries, single)} in an empty SoftDict; add keys first")
-        if len(queries) == 0:
-            raise ValueError("lookup_many needs at least one query")
-        store = self._store
-        Q = self._embed_queries(queries)
-        S = attention.scores(Q, store.embeddings, self.scoring, key_inverse_norms=store.inverse_norms)
-        if self.temperature == "auto":
-            T = attention.auto_temperature(S)
-        else:
-            T = np.full((len(queries), 1), self.temperature, dtype=S.dtype)
-        W = attention.attention_weights(S, T, self.top_k)
-        exact = np.zeros(len(queries), dtype=bool)
-        if self.exact_match:
-            for i, q in enumerate(queries):
-                if isinstance(q, str) and q in store.row_of:
-                    exact[i] = True
-                    W[i] = 0.0
-                    W[i, store.row_of[q]] = 1.0
-        missed = np.zeros(len(queries), dtype=bool)
-        if self.threshold is not None:
-            missed = ~exact & (S.max(axis=1) < self.threshold)
-            if missed.any() and on_miss == "raise":
-                raise KeyError(_miss_message(queries, S, missed, store.row_keys, self.threshold))
-        return self._answer(queries, S, W, T[:, 0], exact, missed)
-
-    def _answer(self, queries, S, W, temperatures, exact, missed) -> BatchResult:  # type: ignore[no-untyped-def]
-        store = self._store
-        categories = category_weights = None
-        if store.spec is not None and store.spec.kind == CATEGORICAL:
-            category_weights = category_distribution(W, store.codes, len(store.categories.categories))
-            categories = store.categories.categories
-            values = np.empty(len(queries), dtype=object)
-            values[:] = [None if m else categories[c] for c, m in zip(category_weights.argmax(axis=1), missed)]
-        else:
-            values = attention.blend(W, store.numeric_values)
-            values[missed] = np.nan
-        return BatchResult(
-            queries, store.row_keys, W, S, values, list(store.row_values), temperatures, exact, missed,
-            categories=list(categories) if categories is not None else None,
-            category_weights=category_weights,
-        )
-
 
 def _check_key(key: Any) -> None:
     if not isinstance(key, str):
@@ -404,33 +341,6 @@ def _check_key(key: Any) -> None:
     if not key.strip():
         raise ValueError(f"SoftDict keys must contain non-blank text, got {key!r}")
 
-
-def _check_embeddings(vectors: np.ndarray, n_rows: int, dim: int | None, what: str = "embedding") -> np.ndarray:
-    vectors = np.asarray(vectors)
-    if vectors.ndim == 1:
-        vectors = vectors[None, :]
-    if vectors.ndim != 2 or vectors.shape[0] != n_rows or (dim is not None and vectors.shape[1] != dim):
-        expected = f"({n_rows}, {dim if dim is not None else 'd'})"
-        raise ValueError(f"{what} vectors have shape {vectors.shape}; expected {expected}")
-    if not np.isfinite(vectors).all():
-        raise ValueError(f"{what} vectors contain NaN or inf")
-    return np.ascontiguousarray(vectors, dtype=np.float32)
-
-
-def _describe(queries: Sequence[Any], single: bool) -> str:
-    if single:
-        q = queries[0]
-        return repr(q) if isinstance(q, str) else "a vector query"
-    return f"{len(queries)} queries"
-
-
-def _miss_message(queries, S, missed, row_keys, threshold) -> str:  # type: ignore[no-untyped-def]
-    i = int(np.flatnonzero(missed)[0])
-    best = np.argsort(-S[i])[:3]
-    near = ", ".join(f"{row_keys[j]!r} ({S[i, j]:.3f})" for j in best)
-    query = repr(queries[i]) if isinstance(queries[i], str) else "vector query"
-    more = f" ({int(missed.sum())} of {len(queries)} queries missed)" if len(queries) > 1 else ""
-    return f"no key is similar enough to {query}: best score {S[i, best[0]]:.3f} < threshold {threshold}; nearest keys: {near}{more}"
 
 
 __all__ = ["SoftDict"]
