@@ -198,8 +198,12 @@ class SoftDict(MutableMapping[str, Any]):
         All pairs are checked before anything changes: one bad key or value
         leaves the SoftDict as it was.
         """
+        known = None
+        if isinstance(other, SoftDict) and other._encoder is self._encoder:
+            # Same encoder: its key embeddings are reused instead of encoding the keys again.
+            known = _EmbeddingsOf(other._store)
         pairs = list(other.items() if isinstance(other, Mapping) else other) + list(kwargs.items())
-        self._write(pairs)
+        self._write(pairs, known=known)
 
     def add(self, key: str, value: Any, *, embedding: Any = None) -> None:
         """Insert one pair, with its key embedding precomputed when given.
@@ -306,7 +310,25 @@ class SoftDict(MutableMapping[str, Any]):
     __hash__ = None  # type: ignore[assignment]
 
     # ---- internals ----
-    def _write(self, pairs: list[tuple[Any, Any]], precomputed: np.ndarray | None = None) -> None:
+    def _embed_keys(self, keys: list[str], known: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Embeddings of new keys: those in ``known`` reused, the rest encoded in one batch."""
+        to_encode = [key for key in keys if key not in known]
+        if to_encode and self._encoder is None:
+            raise TypeError(
+                "this SoftDict has no encoder (it was built from embeddings): add keys with "
+                "add(key, value, embedding=...), or build it with encoder=..."
+            )
+        if len(to_encode) == len(keys):
+            return encode_checked(self._encoder, keys, self._store.dim)  # type: ignore[arg-type]
+        encoded = dict(zip(to_encode, encode_checked(self._encoder, to_encode, self._store.dim))) if to_encode else {}
+        return np.stack([known[key] if key in known else encoded[key] for key in keys])
+
+    def _write(
+        self,
+        pairs: list[tuple[Any, Any]],
+        precomputed: np.ndarray | None = None,
+        known: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
         """Check every pair, encode the new keys, then commit: all or nothing."""
         store = self._store
         latest: dict[str, Any] = {}
@@ -323,16 +345,27 @@ class SoftDict(MutableMapping[str, Any]):
             if len(latest) != len(pairs) or len(new_keys) != len(pairs):
                 raise ValueError("keys given with embeddings must be distinct and not yet present")
         elif new_keys:
-            if self._encoder is None:
-                raise TypeError(
-                    "this SoftDict has no encoder (it was built from embeddings): add keys with "
-                    "add(key, value, embedding=...), or build it with encoder=..."
-                )
-            embeddings = encode_checked(self._encoder, new_keys, store.dim)
+            embeddings = self._embed_keys(new_keys, known or {})
         for key in checked.keys() - set(new_keys):
             store.set_value(key, checked[key])
         if new_keys:
             store.append(new_keys, embeddings, [checked[key] for key in new_keys], spec)
+
+
+class _EmbeddingsOf(Mapping[str, np.ndarray]):
+    """Read-only key -> embedding row view of a RowStore."""
+
+    def __init__(self, store: RowStore) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._store.embeddings[self._store.row_of[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.row_of)
+
+    def __len__(self) -> int:
+        return len(self._store.row_of)
 
 
 def _check_key(key: Any) -> None:

@@ -93,3 +93,12 @@ def test_repr_shows_contents_encoder_and_non_default_parameters(counting):
     text = repr(d)
     assert text.startswith("SoftDict({'k0': 0") and "(8 keys)" in text and "top_k=3" in text
     assert "temperature" not in text
+
+
+def test_a_softdict_built_from_another_reuses_its_embeddings(counting):
+    source = SoftDict({"a": 1, "b": 2}, encoder=counting)
+    target = SoftDict({"b": 20}, encoder=counting)
+    target.update(source)
+    assert dict(target) == {"b": 2, "a": 1} and counting.calls == [["a", "b"], ["b"]]
+    np.testing.assert_array_equal(target.key_embeddings, counting.encode(["b", "a"]))
+    assert SoftDict(source, encoder=counting) == source and len(counting.calls) == 3
