@@ -11,6 +11,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .attention import SCORINGS
 
 
@@ -55,6 +57,17 @@ def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_projection(matrix: Any, dim: int | None) -> np.ndarray:
+    """A read-only float32 (dim, dim) copy of ``matrix``, or a ValueError."""
+    matrix = np.array(matrix, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or (dim is not None and matrix.shape[0] != dim):
+        raise ValueError(f"query_projection must be a square (d, d) matrix with d = {dim}, got {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("query_projection contains NaN or inf")
+    matrix.setflags(write=False)
+    return matrix
 
 
 class Parameter:

@@ -60,13 +60,20 @@ def read(
     *,
     single: bool,
     on_miss: str,
+    projection: np.ndarray | None = None,
 ) -> BatchResult:
-    """Answer ``queries`` from ``store`` with the SoftDict parameters ``params``."""
+    """Answer ``queries`` from ``store`` with the SoftDict parameters ``params``.
+
+    ``projection`` (d, d), when given, maps each query embedding q to
+    projection @ q before scoring (a metric learned by ``SoftDict.fit``).
+    """
     if len(store) == 0:
         raise KeyError(f"lookup of {_describe(queries, single)} in an empty SoftDict; add keys first")
     if len(queries) == 0:
         raise ValueError("lookup_many needs at least one query")
     Q = embed_queries(encoder, store.dim, queries)
+    if projection is not None:
+        Q = Q @ projection.T
     S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms)
     if params["temperature"] == "auto":
         T = attention.auto_temperature(S)

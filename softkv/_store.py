@@ -8,6 +8,7 @@ rows is therefore not the insertion order; ``values`` (a dict) keeps that.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,12 @@ class RowStore:
         self._write_value(row, value, replacing=True)
         self.values[key] = value
 
+    def set_embedding(self, key: str, embedding: np.ndarray) -> None:
+        """Replace the embedding row of an existing key."""
+        row = self.row_of[key]
+        self._embeddings[row] = embedding
+        self._inverse_norms[row] = attention.inverse_norms(embedding[None, :].astype(np.float32))[0]
+
     def append(self, keys: list[str], embeddings: np.ndarray, values: list[Any], spec: ValueSpec) -> None:
         """Add new keys (not already present) with their embeddings and checked values."""
         if not keys:
@@ -131,3 +138,27 @@ def _grow(array: np.ndarray, capacity: int, row_shape: tuple[int, ...], dtype: A
     if used:
         grown[:used] = array[:used]
     return grown
+
+
+class EmbeddingView(Mapping[str, np.ndarray]):
+    """Read-only key -> embedding row view of a RowStore."""
+
+    def __init__(self, store: RowStore) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._store.embeddings[self._store.row_of[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.row_of)
+
+    def __len__(self) -> int:
+        return len(self._store.row_of)
+
+
+def check_key(key: Any) -> None:
+    """A TypeError for a key that is not str, a ValueError for a blank one."""
+    if not isinstance(key, str):
+        raise TypeError(f"SoftDict keys must be str, got {type(key).__name__} {key!r}")
+    if not key.strip():
+        raise ValueError(f"SoftDict keys must contain non-blank text, got {key!r}")

@@ -31,6 +31,7 @@ import numpy as np
 Scoring = Literal["cosine", "dot", "scaled_dot", "neg_l2"]
 SCORINGS: tuple[str, ...] = ("cosine", "dot", "scaled_dot", "neg_l2")
 Temperature = Union[float, Literal["auto"], np.ndarray]
+AUTO_SPREAD_FLOOR = 1e-4
 
 __all__ = [
     "SCORINGS",
@@ -110,6 +111,8 @@ def auto_temperature(S: np.ndarray) -> np.ndarray:
     the ln(N + 1) factor sharpens the softmax as keys are added, so that the
     mass of many weak matches cannot swamp a few strong ones ("scalable
     softmax"). On three keys it still blends; on thousands it still focuses.
+    Scores that differ by less than ``AUTO_SPREAD_FLOOR`` of their magnitude
+    (float32 rounding) count as ties and get near-equal weights.
 
     >>> auto_temperature(np.array([[0.73, 0.54, 0.34]])).round(4)
     array([[0.1149]])
@@ -119,6 +122,8 @@ def auto_temperature(S: np.ndarray) -> np.ndarray:
     scale = np.abs(S).max(axis=1, keepdims=True)
     scale = np.where(scale > 0, scale, 1.0)
     spread = (S / scale).std(axis=1, keepdims=True) * scale
+    # A spread at the level of rounding error is a tie, not a signal to amplify.
+    spread = np.maximum(spread, AUTO_SPREAD_FLOOR * scale)
     return spread / math.log(n_keys + 1)
 
 

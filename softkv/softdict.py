@@ -7,9 +7,17 @@ from typing import Any
 
 import numpy as np
 
-from ._params import Parameter, check_bool, check_scoring, check_temperature, check_threshold, check_top_k
+from ._params import (
+    Parameter,
+    check_bool,
+    check_projection,
+    check_scoring,
+    check_temperature,
+    check_threshold,
+    check_top_k,
+)
 from ._read import check_vectors, read
-from ._store import RowStore
+from ._store import EmbeddingView, RowStore, check_key
 from ._values import check_value, infer_spec
 from .encoders import Encoder, as_encoder, encode_checked
 from .result import BatchResult, LookupResult
@@ -104,6 +112,7 @@ class SoftDict(MutableMapping[str, Any]):
         self.exact_match = exact_match
         self._encoder: Encoder | None = as_encoder(encoder)
         self._store = RowStore()
+        self._query_projection: np.ndarray | None = None
         if data is not None:
             self.update(data)
 
@@ -201,7 +210,7 @@ class SoftDict(MutableMapping[str, Any]):
         known = None
         if isinstance(other, SoftDict) and other._encoder is self._encoder:
             # Same encoder: its key embeddings are reused instead of encoding the keys again.
-            known = _EmbeddingsOf(other._store)
+            known = EmbeddingView(other._store)
         pairs = list(other.items() if isinstance(other, Mapping) else other) + list(kwargs.items())
         self._write(pairs, known=known)
 
@@ -222,6 +231,7 @@ class SoftDict(MutableMapping[str, Any]):
             list(self), self.key_embeddings, list(self.values()), **self.params
         )
         clone._encoder = self._encoder
+        clone._query_projection = self._query_projection
         return clone
 
     # ---- soft reads ----
@@ -238,7 +248,7 @@ class SoftDict(MutableMapping[str, Any]):
         >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
         ('banana', [('banana', 0.82), ('apple', 0.16)])
         """
-        result = read(self._store, self._encoder, self.params, [query], single=True, on_miss="raise")[0]
+        result = self._read([query], single=True, on_miss="raise")[0]
         if result.exact:
             result.value = self._store.values[query]  # exactly as stored, not a float
         return result
@@ -258,7 +268,7 @@ class SoftDict(MutableMapping[str, Any]):
             raise ValueError(f'on_miss must be "raise" or "mask", got {on_miss!r}')
         if isinstance(queries, str):
             raise TypeError("lookup_many takes a list of queries; for one query use lookup()")
-        return read(self._store, self._encoder, self.params, queries, single=False, on_miss=on_miss)
+        return self._read(queries, single=False, on_miss=on_miss)
 
     def nearest(self, query: str | np.ndarray) -> tuple[str, Any, float]:
         """Hard retrieval: (key, value, score) of the most similar key.
@@ -266,9 +276,62 @@ class SoftDict(MutableMapping[str, Any]):
         >>> SoftDict({"apple": 10, "banana": 5, "chair": 2}).nearest("stool")[:2]
         ('chair', 2)
         """
-        result = read(self._store, self._encoder, self.params, [query], single=True, on_miss="raise")[0]
+        result = self._read([query], single=True, on_miss="raise")[0]
         key = result.nearest
         return key, self._store.values[key], result.nearest_score
+
+    def _read(self, queries: Sequence[Any], *, single: bool, on_miss: str) -> BatchResult:
+        projection = self._query_projection
+        return read(self._store, self._encoder, self.params, queries, single=single, on_miss=on_miss,
+                    projection=projection)
+
+    # ---- training (torch, imported on use) ----
+    def to_module(self, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
+        """This SoftDict as a :class:`softkv.nn.SoftKVMemory` (rows in iteration order).
+
+        ``learn`` names what the module trains: any of "values", "keys",
+        "temperature", "projection". Numeric values only.
+        """
+        from .training import to_module
+
+        return to_module(self, learn=learn, hops=hops)
+
+    def update_from_module(self, module: Any) -> None:
+        """Take back the key embeddings, values, temperature and query projection of a trained module.
+
+        The module must hold this SoftDict's keys (as made by :meth:`to_module`).
+        """
+        from .training import update_from_module
+
+        update_from_module(self, module)
+
+    @classmethod
+    def from_module(cls, module: Any, keys: Sequence[str] | None = None, *, encoder: Any = None) -> SoftDict:
+        """A new SoftDict holding a module's keys, values and read parameters."""
+        from .training import from_module
+
+        return from_module(cls, module, keys, encoder=encoder)
+
+    def fit(self, queries: Sequence[str], targets: Any, **options: Any) -> Any:
+        """Train values, temperature and/or a query projection by gradient descent.
+
+        See :func:`softkv.training.fit` for the options; returns its history.
+        """
+        from .training import fit
+
+        return fit(self, queries, targets, **options)
+
+    @property
+    def query_projection(self) -> np.ndarray | None:
+        """A (d, d) map applied to every query embedding before scoring, or None."""
+        return self._query_projection
+
+    @query_projection.setter
+    def query_projection(self, matrix: Any) -> None:
+        if matrix is None:
+            self._query_projection = None
+            return
+        self._query_projection = check_projection(matrix, self._store.dim)
 
     # ---- introspection ----
     @property
@@ -333,7 +396,7 @@ class SoftDict(MutableMapping[str, Any]):
         store = self._store
         latest: dict[str, Any] = {}
         for key, value in pairs:
-            _check_key(key)
+            check_key(key)
             latest[key] = value
         if not latest:
             return
@@ -350,30 +413,6 @@ class SoftDict(MutableMapping[str, Any]):
             store.set_value(key, checked[key])
         if new_keys:
             store.append(new_keys, embeddings, [checked[key] for key in new_keys], spec)
-
-
-class _EmbeddingsOf(Mapping[str, np.ndarray]):
-    """Read-only key -> embedding row view of a RowStore."""
-
-    def __init__(self, store: RowStore) -> None:
-        self._store = store
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        return self._store.embeddings[self._store.row_of[key]]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._store.row_of)
-
-    def __len__(self) -> int:
-        return len(self._store.row_of)
-
-
-def _check_key(key: Any) -> None:
-    if not isinstance(key, str):
-        raise TypeError(f"SoftDict keys must be str, got {type(key).__name__} {key!r}")
-    if not key.strip():
-        raise ValueError(f"SoftDict keys must contain non-blank text, got {key!r}")
-
 
 
 __all__ = ["SoftDict"]

@@ -1,0 +1,40 @@
+"""Train a soft dict by gradient descent: car names -> miles per gallon (vega-datasets' cars).
+
+A SoftDict holds a few dozen cars. fit() reads each of them with its own key
+left out (leave-one-out) and tunes what it is told to learn; the encoder stays
+frozen, so the names are embedded once and training takes about a second.
+Held-out error is measured on the cars the dict has never seen.
+Needs the [datasets] extra (make test installs it).
+"""
+
+import numpy as np
+
+from softkv import SoftDict
+from softkv.datasets import cars
+
+mpg = cars()
+names = sorted(mpg)
+np.random.default_rng(0).shuffle(names)
+memory_names, test_names = names[:60], names[60:]
+truth = np.array([mpg[name] for name in test_names])
+
+d = SoftDict({name: mpg[name] for name in memory_names})
+
+
+def held_out_mae(soft: SoftDict) -> float:
+    return float(np.abs(soft.lookup_many(test_names).values - truth).mean())
+
+
+nearest = [d[key] for key in d.lookup_many(test_names).nearest]
+print(f"{len(memory_names)} cars in memory, {len(test_names)} held out; held-out MAE in mpg:")
+print(f"  {'predict the mean':<38} {np.abs(np.mean(list(d.values())) - truth).mean():6.3f}")
+print(f"  {'hard: value of the nearest name':<38} {np.abs(np.array(nearest) - truth).mean():6.3f}")
+print(f"  {'soft, untrained (temperature auto)':<38} {held_out_mae(d):6.3f}")
+
+targets = [mpg[name] for name in memory_names]
+for learn in [("temperature",), ("temperature", "values"), ("temperature", "projection")]:
+    trained = d.copy()
+    history = trained.fit(memory_names, targets, learn=learn, seed=0)
+    label = "fit " + " + ".join(learn)
+    print(f"  {label:<38} {held_out_mae(trained):6.3f}   (kept epoch {history.best_epoch}, "
+          f"temperature {trained.temperature:.3f})")
