@@ -57,3 +57,11 @@ def test_quickstart_walks_through_the_fruit_example(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "d['fruit'] = " in out and "'banana'" in out and "softmax(scores /" in out
+
+
+def test_readme_shows_what_train_memory_prints(minilm, capsys):
+    pytest.importorskip("torch")
+    runpy.run_path(str(ROOT / "examples" / "train_memory.py"), run_name="__main__")
+    printed = capsys.readouterr().out.strip().splitlines()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n".join(printed) in readme
