@@ -1,8 +1,9 @@
 """The read path of a SoftDict: queries -> embeddings -> attention -> result.
 
-One function, :func:`read`, serves ``d[q]``, ``lookup``, ``nearest`` and
-``lookup_many``: a single query is a batch of one, so the two can never
-disagree.
+:func:`embed_queries` turns queries into vectors (the slow part, done without
+any lock); :func:`read` answers them from the store. One function serves
+``d[q]``, ``lookup``, ``nearest`` and ``lookup_many``: a single query is a
+batch of one, so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -52,26 +53,30 @@ def embed_queries(encoder: Encoder | None, dim: int | None, queries: Sequence[An
     return check_vectors(np.asarray(queries, dtype=np.float64), len(queries), dim, "query")
 
 
+def check_not_empty(store: RowStore, queries: Sequence[Any], single: bool) -> None:
+    if len(store) == 0:
+        raise KeyError(f"lookup of {_describe(queries, single)} in an empty SoftDict; add keys first")
+    if len(queries) == 0:
+        raise ValueError("lookup_many needs at least one query")
+
+
 def read(
     store: RowStore,
-    encoder: Encoder | None,
     params: dict[str, Any],
+    Q: np.ndarray,
     queries: Sequence[Any],
     *,
     single: bool,
     on_miss: str,
     projection: np.ndarray | None = None,
 ) -> BatchResult:
-    """Answer ``queries`` from ``store`` with the SoftDict parameters ``params``.
+    """Answer ``queries``, embedded as Q (B, d), from ``store`` with the SoftDict ``params``.
 
     ``projection`` (d, d), when given, maps each query embedding q to
     projection @ q before scoring (a metric learned by ``SoftDict.fit``).
+    The caller holds the SoftDict's read lock: ``store`` does not change here.
     """
-    if len(store) == 0:
-        raise KeyError(f"lookup of {_describe(queries, single)} in an empty SoftDict; add keys first")
-    if len(queries) == 0:
-        raise ValueError("lookup_many needs at least one query")
-    Q = embed_queries(encoder, store.dim, queries)
+    check_not_empty(store, queries, single)
     if projection is not None:
         Q = Q @ projection.T
     S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms)

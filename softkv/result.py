@@ -189,7 +189,8 @@ class BatchResult:
         self.missed = missed
         self.categories = categories
         self.category_weights = category_weights
-        self._row_values = row_values
+        self.row_values = row_values  # the stored values, in .keys order
+        self.exact_value: Any = None
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -207,7 +208,7 @@ class BatchResult:
             value = float(value)  # a scalar blend reads as a Python float
         return LookupResult(
             self.queries[i], self.keys, self.weights[i], self.scores[i], value,
-            self._row_values, float(self.temperatures[i]), bool(self.exact[i]), distribution,
+            self.row_values, float(self.temperatures[i]), bool(self.exact[i]), distribution,
         )
 
     @property

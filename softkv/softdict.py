@@ -16,10 +16,11 @@ from ._params import (
     check_threshold,
     check_top_k,
 )
-from ._read import check_vectors, read
+from ._read import check_not_empty, check_vectors, embed_queries, read
 from ._store import EmbeddingView, RowStore, check_key
 from ._values import check_value, infer_spec
 from .encoders import Encoder, as_encoder, encode_checked
+from ._sync import ReadWriteLock
 from .result import BatchResult, LookupResult
 
 _MISSING = object()
@@ -62,6 +63,10 @@ class SoftDict(MutableMapping[str, Any]):
     exact_match : bool, default True
         A query equal to a key returns that key's value as stored. False makes
         keys blend like any other query.
+    cache_dir : path, optional
+        Keep every embedding in an SQLite cache there, keyed by the encoder's
+        fingerprint and the text, so that rebuilding from the same catalog
+        encodes nothing (:class:`softkv.cache.CachedEncoder`).
 
     Costs, for N keys of width d ("encode" is one encoder call):
 
@@ -104,6 +109,7 @@ class SoftDict(MutableMapping[str, Any]):
         threshold: float | None = None,
         scoring: str = "cosine",
         exact_match: bool = True,
+        cache_dir: Any = None,
     ) -> None:
         self.temperature = temperature
         self.top_k = top_k
@@ -111,7 +117,12 @@ class SoftDict(MutableMapping[str, Any]):
         self.scoring = scoring
         self.exact_match = exact_match
         self._encoder: Encoder | None = as_encoder(encoder)
+        if cache_dir is not None:
+            from .cache import CachedEncoder
+
+            self._encoder = CachedEncoder(self._encoder, cache_dir)
         self._store = RowStore()
+        self._lock = ReadWriteLock()
         self._query_projection: np.ndarray | None = None
         if data is not None:
             self.update(data)
@@ -171,35 +182,40 @@ class SoftDict(MutableMapping[str, Any]):
         self._write([(key, value)])
 
     def __delitem__(self, key: str) -> None:
-        if key not in self:
-            raise KeyError(key)
-        self._store.delete(key)
+        with self._lock.writing():
+            if key not in self:
+                raise KeyError(key)
+            self._store.delete(key)
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
         """Remove an exact key and return its value (as dict.pop; never soft)."""
-        if key in self:
-            value = self._store.values[key]
-            self._store.delete(key)
-            return value
+        with self._lock.writing():
+            if key in self:
+                value = self._store.values[key]
+                self._store.delete(key)
+                return value
         if default is _MISSING:
             raise KeyError(key)
         return default
 
     def popitem(self) -> tuple[str, Any]:
         """Remove and return the last inserted (key, value) pair."""
-        if not self:
-            raise KeyError("popitem(): SoftDict is empty")
-        key = next(reversed(self._store.values))
-        return key, self.pop(key)
+        with self._lock.writing():
+            if not self:
+                raise KeyError("popitem(): SoftDict is empty")
+            key = next(reversed(self._store.values))
+            return key, self.pop(key)
 
     def setdefault(self, key: str, default: Any = None) -> Any:
         """The stored value of an exact key; otherwise store ``default`` and return it."""
-        if key not in self:
-            self[key] = default
-        return self._store.values[key]
+        with self._lock.writing():
+            if key not in self:
+                self[key] = default
+            return self._store.values[key]
 
     def clear(self) -> None:
-        self._store = RowStore()
+        with self._lock.writing():
+            self._store = RowStore()
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
         """Insert or replace many pairs; all new keys are encoded in one batch.
@@ -227,17 +243,18 @@ class SoftDict(MutableMapping[str, Any]):
 
     def copy(self) -> SoftDict:
         """A shallow copy sharing the encoder; embeddings are not recomputed."""
-        clone = SoftDict.from_embeddings(
-            list(self), self.key_embeddings, list(self.values()), **self.params
-        )
+        with self._lock.reading():
+            clone = SoftDict.from_embeddings(list(self), self.key_embeddings, list(self.values()), **self.params)
         clone._encoder = self._encoder
         clone._query_projection = self._query_projection
         return clone
 
     # ---- soft reads ----
     def __getitem__(self, query: Any) -> Any:
-        if self.exact_match and isinstance(query, str) and query in self._store.values:
-            return self._store.values[query]
+        if self.exact_match and isinstance(query, str):
+            value = self._store.values.get(query, _MISSING)
+            if value is not _MISSING:
+                return value
         return self.lookup(query).value
 
     def lookup(self, query: str | np.ndarray) -> LookupResult:
@@ -248,9 +265,10 @@ class SoftDict(MutableMapping[str, Any]):
         >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
         ('banana', [('banana', 0.82), ('apple', 0.16)])
         """
-        result = self._read([query], single=True, on_miss="raise")[0]
+        batch = self._read([query], single=True, on_miss="raise", exact_value=True)
+        result = batch[0]
         if result.exact:
-            result.value = self._store.values[query]  # exactly as stored, not a float
+            result.value = batch.exact_value  # exactly as stored, not a float
         return result
 
     def lookup_many(self, queries: Sequence[str] | np.ndarray, *, on_miss: str = "raise") -> BatchResult:
@@ -276,14 +294,53 @@ class SoftDict(MutableMapping[str, Any]):
         >>> SoftDict({"apple": 10, "banana": 5, "chair": 2}).nearest("stool")[:2]
         ('chair', 2)
         """
-        result = self._read([query], single=True, on_miss="raise")[0]
-        key = result.nearest
-        return key, self._store.values[key], result.nearest_score
+        batch = self._read([query], single=True, on_miss="raise")
+        best = int(np.argmax(batch.scores[0]))
+        return batch.keys[best], batch.row_values[best], float(batch.scores[0, best])
 
-    def _read(self, queries: Sequence[Any], *, single: bool, on_miss: str) -> BatchResult:
-        projection = self._query_projection
-        return read(self._store, self._encoder, self.params, queries, single=single, on_miss=on_miss,
-                    projection=projection)
+    def _read(self, queries: Sequence[Any], *, single: bool, on_miss: str, exact_value: bool = False) -> BatchResult:
+        check_not_empty(self._store, queries, single)
+        Q = embed_queries(self._encoder, self._store.dim, queries)  # no lock while encoding
+        with self._lock.reading():
+            batch = read(self._store, self.params, Q, queries, single=single, on_miss=on_miss,
+                         projection=self._query_projection)
+            if exact_value and batch.exact[0]:
+                batch.exact_value = self._store.values[queries[0]]
+        return batch
+
+    # ---- persistence ----
+    def save(self, path: Any) -> Any:
+        """Write this SoftDict to one file, atomically, without pickle; returns the path.
+
+        Keys, values, key embeddings, parameters, query projection and the
+        encoder's identity (name, width, fingerprint) are kept, so
+        :meth:`load` re-encodes nothing. See :mod:`softkv.persistence`.
+
+        >>> import tempfile, pathlib
+        >>> d = SoftDict({"apple": 10, "banana": 5}, temperature=0.1)
+        >>> path = d.save(pathlib.Path(tempfile.mkdtemp()) / "fruit.softkv")
+        >>> SoftDict.load(path) == d, SoftDict.load(path).temperature
+        (True, 0.1)
+        """
+        from .persistence import save
+
+        with self._lock.reading():
+            return save(self, path)
+
+    @classmethod
+    def load(cls, path: Any, *, encoder: Any = None, reencode: bool = False) -> SoftDict:
+        """A SoftDict from a file written by :meth:`save`; nothing is re-encoded.
+
+        ``encoder`` defaults to the one the file names (the bundled MiniLM, a
+        model path, a LexicalEncoder); a custom encoder must be passed. An
+        encoder whose fingerprint differs from the saved one raises
+        ``EncoderMismatchError`` unless ``reencode=True``, which embeds the
+        keys again with it. A damaged, foreign or newer file raises
+        ``FormatError``; both are ValueErrors.
+        """
+        from .persistence import load
+
+        return load(cls, path, encoder=encoder, reencode=reencode)  # type: ignore[no-any-return]
 
     # ---- training (torch, imported on use) ----
     def to_module(self, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
@@ -303,7 +360,8 @@ class SoftDict(MutableMapping[str, Any]):
         """
         from .training import update_from_module
 
-        update_from_module(self, module)
+        with self._lock.writing():
+            update_from_module(self, module)
 
     @classmethod
     def from_module(cls, module: Any, keys: Sequence[str] | None = None, *, encoder: Any = None) -> SoftDict:
@@ -354,10 +412,11 @@ class SoftDict(MutableMapping[str, Any]):
     @property
     def key_embeddings(self) -> np.ndarray:
         """A copy of the key embeddings, (len(d), d), rows in iteration order."""
-        store = self._store
-        if not store.row_of:
-            return np.empty((0, store.dim or 0), dtype=np.float32)
-        return store.embeddings[[store.row_of[key] for key in store.values]]
+        with self._lock.reading():
+            store = self._store
+            if not store.row_of:
+                return np.empty((0, store.dim or 0), dtype=np.float32)
+            return store.embeddings[[store.row_of[key] for key in store.values]]
 
     def __repr__(self) -> str:
         shown = dict(list(self._store.values.items())[:5])
@@ -392,27 +451,49 @@ class SoftDict(MutableMapping[str, Any]):
         precomputed: np.ndarray | None = None,
         known: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """Check every pair, encode the new keys, then commit: all or nothing."""
-        store = self._store
+        """Check every pair, encode the new keys, then commit: all or nothing.
+
+        Encoding, the slow part, happens before the write lock is taken, so
+        readers go on reading meanwhile.
+        """
         latest: dict[str, Any] = {}
         for key, value in pairs:
             check_key(key)
             latest[key] = value
         if not latest:
             return
-        spec = store.spec or infer_spec(next(iter(latest.values())))
+        spec = self._store.spec or infer_spec(next(iter(latest.values())))
         checked = {key: check_value(key, value, spec) for key, value in latest.items()}
-        new_keys = [key for key in checked if key not in store.values]
+        new_keys = [key for key in checked if key not in self._store.values]
+        embeddings = None
         if precomputed is not None:
-            embeddings = check_vectors(precomputed, len(pairs), store.dim)
+            embeddings = check_vectors(precomputed, len(pairs), self._store.dim)
             if len(latest) != len(pairs) or len(new_keys) != len(pairs):
                 raise ValueError("keys given with embeddings must be distinct and not yet present")
         elif new_keys:
             embeddings = self._embed_keys(new_keys, known or {})
-        for key in checked.keys() - set(new_keys):
+        with self._lock.writing():
+            self._commit(checked, spec, new_keys, embeddings)
+
+    def _commit(self, checked: dict[str, Any], spec: Any, new_keys: list[str], embeddings: Any) -> None:
+        """Apply checked pairs; re-checks what another writer may have changed during encoding."""
+        store = self._store
+        if store.spec is not None and store.spec != spec:
+            spec = store.spec
+            checked = {key: check_value(key, value, spec) for key, value in checked.items()}
+        still_new = [key for key in checked if key not in store.values]
+        if still_new != new_keys:
+            rows = dict(zip(new_keys, embeddings)) if new_keys else {}
+            missing = [key for key in still_new if key not in rows]
+            if missing:
+                rows.update(zip(missing, self._embed_keys(missing, {})))
+            embeddings = np.stack([rows[key] for key in still_new]) if still_new else None
+        if embeddings is not None and store.dim is not None and embeddings.shape[1] != store.dim:
+            raise ValueError(f"embeddings of width {embeddings.shape[1]} for a SoftDict of width {store.dim}")
+        for key in checked.keys() - set(still_new):
             store.set_value(key, checked[key])
-        if new_keys:
-            store.append(new_keys, embeddings, [checked[key] for key in new_keys], spec)
+        if still_new:
+            store.append(still_new, embeddings, [checked[key] for key in still_new], spec)
 
 
 __all__ = ["SoftDict"]

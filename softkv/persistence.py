@@ -1,0 +1,316 @@
+"""Saving and loading a SoftDict: one zip file, no pickle, atomic, checked.
+
+The format (version 1) is a zip archive of uncompressed members:
+
+- ``manifest.json``: ``{"format": "softkv", "version": 1, ...}`` with the keys
+  in order, the value kind and shape, scalar and categorical values as JSON,
+  the lookup parameters, the encoder's identity (kind, name, width and a
+  fingerprint: its embedding of a fixed probe sentence), and the SHA-256 of
+  every array member;
+- ``manifest.sha256``: the SHA-256 of ``manifest.json``;
+- ``embeddings.npy`` (n_keys, d) float32, rows in key order;
+- ``values.npy`` (n_keys, *shape) float64, for array values;
+- ``query_projection.npy`` (d, d) float32, when the dict has one.
+
+Arrays are read with ``allow_pickle=False`` and JSON is plain data: loading
+never runs code. Saving writes a temporary file in the target's folder,
+fsyncs it and renames it over the target, so a crash leaves either the old
+file or the new one, never half of one. Anything wrong with a file raises
+:class:`FormatError` (a ValueError).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._values import CATEGORICAL
+
+FORMAT = "softkv"
+VERSION = 1
+PROBE = "softkv encoder fingerprint: a quick brown fox jumps over the lazy dog"
+FINGERPRINT_MIN_COSINE = 0.999
+
+__all__ = ["FormatError", "EncoderMismatchError", "save", "load", "encoder_identity"]
+
+
+class FormatError(ValueError):
+    """A file that is not a readable softkv save: corrupted, truncated, foreign or too new."""
+
+
+class EncoderMismatchError(ValueError):
+    """The encoder given to load embeds differently from the one the file was saved with."""
+
+
+# ---- encoder identity ----
+def encoder_identity(encoder: Any) -> dict[str, Any] | None:
+    """How a save names its encoder: kind, name, width and fingerprint (None: no encoder)."""
+    from .encoders import LexicalEncoder, SentenceTransformerEncoder, default_encoder, encode_checked
+
+    from .cache import unwrap
+
+    if encoder is None:
+        return None
+    encoder = unwrap(encoder)
+    fingerprint = encode_checked(encoder, [PROBE])[0]
+    identity: dict[str, Any] = {"name": getattr(encoder, "name", type(encoder).__name__)}
+    if encoder is default_encoder() or (
+        isinstance(encoder, SentenceTransformerEncoder) and encoder.name == "all-MiniLM-L6-v2" and encoder.normalize
+    ):
+        identity["kind"] = "bundled"
+    elif isinstance(encoder, SentenceTransformerEncoder) and isinstance(encoder._source, str):
+        identity.update(kind="sentence-transformers", source=encoder._source, normalize=encoder.normalize)
+    elif isinstance(encoder, LexicalEncoder):
+        identity.update(kind="lexical", ngram_range=list(encoder.ngram_range), n_features=encoder.n_features)
+    else:
+        identity["kind"] = "custom"
+    identity.update(dim=int(fingerprint.shape[0]), fingerprint=[float(x) for x in fingerprint])
+    return identity
+
+
+def _encoder_from_identity(identity: dict[str, Any] | None) -> Any:
+    from .encoders import LexicalEncoder, SentenceTransformerEncoder, default_encoder
+
+    if identity is None:
+        return None
+    kind = identity.get("kind")
+    if kind == "bundled":
+        return default_encoder()
+    if kind == "sentence-transformers":
+        return SentenceTransformerEncoder(str(identity["source"]), normalize=bool(identity.get("normalize", True)))
+    if kind == "lexical":
+        low, high = identity["ngram_range"]
+        return LexicalEncoder(ngram_range=(int(low), int(high)), n_features=int(identity["n_features"]))
+    raise EncoderMismatchError(
+        f"this file was saved with a custom encoder ({identity.get('name')!r}); pass it: "
+        "SoftDict.load(path, encoder=...)"
+    )
+
+
+def check_fingerprint(identity: dict[str, Any] | None, encoder: Any) -> bool:
+    """True when ``encoder`` embeds the probe as the saved encoder did (cosine >= 0.999)."""
+    if identity is None or encoder is None:
+        return identity is None and encoder is None
+    saved = np.asarray(identity["fingerprint"], dtype=np.float64)
+    current = encoder_identity(encoder)
+    assert current is not None
+    now = np.asarray(current["fingerprint"], dtype=np.float64)
+    if saved.shape != now.shape:
+        return False
+    cosine = float(saved @ now / max(np.linalg.norm(saved) * np.linalg.norm(now), 1e-30))
+    return cosine >= FINGERPRINT_MIN_COSINE
+
+
+# ---- values as JSON ----
+_JSON_SCALARS = (str, bool, int, float, type(None))
+
+
+def _value_to_json(key: str, value: Any) -> Any:
+    if isinstance(value, tuple):
+        return {"tuple": [_value_to_json(key, item) for item in value]}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        raise TypeError(f"value for key {key!r} is {value!r}; it cannot be saved")
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    raise TypeError(
+        f"value for key {key!r} is a {type(value).__name__}; a save holds str, bool, numbers, None and "
+        "tuples of them as categorical values"
+    )
+
+
+def _value_from_json(item: Any) -> Any:
+    if isinstance(item, dict):
+        if set(item) != {"tuple"} or not isinstance(item["tuple"], list):
+            raise FormatError(f"unreadable value in manifest: {item!r}")
+        return tuple(_value_from_json(x) for x in item["tuple"])
+    if isinstance(item, list):
+        raise FormatError("unreadable value in manifest: a list")
+    return item
+
+
+# ---- writing ----
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def save(d: Any, path: str | os.PathLike[str]) -> Path:
+    """Write SoftDict ``d`` to ``path`` atomically; returns the path."""
+    path = Path(path)
+    store = d._store
+    keys = list(store.values)
+    rows = [store.row_of[key] for key in keys]
+    spec = store.spec
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "keys": keys,
+        "value_kind": None if spec is None else spec.kind,
+        "value_shape": None if spec is None else list(spec.shape),
+        "params": d.params,
+        "encoder": encoder_identity(d.encoder),
+        "aliases": {},
+    }
+    arrays = {"embeddings.npy": store.embeddings[rows] if keys else np.empty((0, 0), np.float32)}
+    if spec is not None and spec.kind == CATEGORICAL:
+        manifest["values"] = [_value_to_json(key, store.values[key]) for key in keys]
+    elif spec is not None and spec.shape == ():
+        manifest["values"] = [_value_to_json(key, store.values[key]) for key in keys]
+    elif spec is not None:
+        arrays["values.npy"] = store.numeric_values[rows]
+    if d.query_projection is not None:
+        arrays["query_projection.npy"] = d.query_projection
+    members = {name: _npy_bytes(array) for name, array in arrays.items()}
+    manifest["arrays"] = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
+    manifest_bytes = json.dumps(manifest, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    members = {
+        "manifest.json": manifest_bytes,
+        "manifest.sha256": hashlib.sha256(manifest_bytes).hexdigest().encode("ascii"),
+        **members,
+    }
+    _atomic_write(path, members)
+    return path
+
+
+def _atomic_write(path: Path, members: dict[str, bytes]) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+                for name, data in members.items():
+                    archive.writestr(name, data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # make the rename itself durable
+    finally:
+        os.close(directory)
+
+
+# ---- reading ----
+def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The manifest and arrays of a save, all checked; FormatError for anything wrong."""
+    try:
+        archive_size = os.path.getsize(path)
+        with zipfile.ZipFile(path) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            for info in infos.values():  # stored members no larger than the file: no zip bombs
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > archive_size:
+                    raise FormatError(f"{path}: member {info.filename!r} is compressed or larger than the file")
+            if "manifest.json" not in infos or "manifest.sha256" not in infos:
+                raise FormatError(f"{path} is not a softkv save (no manifest)")
+            manifest_bytes = archive.read("manifest.json")
+            if hashlib.sha256(manifest_bytes).hexdigest().encode("ascii") != archive.read("manifest.sha256"):
+                raise FormatError(f"{path}: the manifest does not match its checksum")
+            manifest = json.loads(manifest_bytes.decode("utf-8"))
+            _check_manifest(path, manifest)
+            arrays = {}
+            for name, digest in manifest["arrays"].items():
+                data = archive.read(name)
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise FormatError(f"{path}: {name} does not match its checksum")
+                arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
+    except FormatError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError,
+            NotImplementedError, RuntimeError, OverflowError, TypeError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise FormatError(f"{path} is not a readable softkv save: {type(error).__name__}: {error}") from error
+    return manifest, arrays
+
+
+def _check_manifest(path: Any, manifest: Any) -> None:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise FormatError(f"{path} is not a softkv save")
+    version = manifest.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise FormatError(f"{path}: invalid format version {version!r}")
+    if version > VERSION:
+        raise FormatError(
+            f"{path} was written by a newer softkv (format version {version}); this softkv reads up to "
+            f"version {VERSION}: upgrade softkv to load it"
+        )
+    keys = manifest.get("keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
+        raise FormatError(f"{path}: keys must be a list of distinct strings")
+    arrays = manifest.get("arrays")
+    if not isinstance(arrays, dict) or "embeddings.npy" not in arrays:
+        raise FormatError(f"{path}: the manifest lists no embeddings")
+    if not set(arrays) <= {"embeddings.npy", "values.npy", "query_projection.npy"}:
+        raise FormatError(f"{path}: unknown members {sorted(arrays)}")
+    if not isinstance(manifest.get("params"), dict):
+        raise FormatError(f"{path}: parameters missing")
+
+
+def load(
+    cls: Any, path: str | os.PathLike[str], *, encoder: Any = None, reencode: bool = False
+) -> Any:
+    """A SoftDict of class ``cls`` from a file written by :func:`save`."""
+    manifest, arrays = read_file(path)
+    keys = manifest["keys"]
+    embeddings = arrays["embeddings.npy"]
+    values = _values_of(path, manifest, arrays, len(keys))
+    identity = manifest.get("encoder")
+    chosen = _encoder_from_identity(identity) if encoder is None else encoder
+    if chosen is not None and not check_fingerprint(identity, _as_encoder(chosen)):
+        if not reencode:
+            saved = "no encoder" if identity is None else f"{identity.get('name')!r} (width {identity.get('dim')})"
+            raise EncoderMismatchError(
+                f"{path} was embedded with {saved}, and the encoder given embeds differently; its similarities "
+                "would be meaningless. Pass the same encoder, or reencode=True to embed the keys again"
+            )
+        embeddings = None  # re-encode every key with the new encoder
+    try:
+        params = {name: manifest["params"][name] for name in ("temperature", "top_k", "threshold", "scoring",
+                                                              "exact_match")}
+        if embeddings is None:
+            d = cls(zip(keys, values), encoder=chosen, **params)
+        else:
+            if embeddings.ndim != 2 or embeddings.shape[0] != len(keys) or embeddings.dtype != np.float32:
+                raise FormatError(f"{path}: embeddings of shape {embeddings.shape} for {len(keys)} keys")
+            d = cls.from_embeddings(keys, embeddings, values, encoder=chosen, **params) if keys else cls(
+                encoder=chosen, **params)
+        if "query_projection.npy" in arrays:
+            d.query_projection = arrays["query_projection.npy"]
+    except FormatError:
+        raise
+    except (TypeError, ValueError, KeyError) as error:
+        raise FormatError(f"{path}: invalid contents: {error}") from error
+    return d
+
+
+def _as_encoder(encoder: Any) -> Any:
+    from .encoders import as_encoder
+
+    return as_encoder(encoder)
+
+
+def _values_of(path: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarray], n_keys: int) -> list[Any]:
+    if "values.npy" in arrays:
+        values = arrays["values.npy"]
+        shape = manifest.get("value_shape")
+        if values.dtype != np.float64 or values.shape[0] != n_keys or list(values.shape[1:]) != shape:
+            raise FormatError(f"{path}: values of shape {values.shape} do not fit {n_keys} keys of shape {shape}")
+        return list(values)
+    items = manifest.get("values", [])
+    if not isinstance(items, list) or len(items) != n_keys:
+        raise FormatError(f"{path}: expected {n_keys} values")
+    return [_value_from_json(item) for item in items]

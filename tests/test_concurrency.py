@@ -1,0 +1,110 @@
+"""Readers alongside a writer see consistent snapshots: no key paired with another key's row."""
+
+import sys
+import threading
+import time
+
+import numpy as np
+
+from softkv import SoftDict
+from tests.conftest import CountingEncoder
+
+ENCODER = CountingEncoder(dim=8)
+POOL = [f"key {i}" for i in range(60)]
+EMBEDDINGS = dict(zip(POOL, ENCODER.encode(POOL)))
+
+
+def embedding(key):
+    return EMBEDDINGS[key]
+
+
+def test_concurrent_reads_match_a_consistent_state(tmp_path):
+    d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5)
+    queries = ["q one", "q two", "q three"]
+    query_vectors = ENCODER.encode(queries)
+    stop = threading.Event()
+    problems, checks = [], [0]
+
+    def writer():
+        rng = np.random.default_rng(0)
+        version = 0
+        while not stop.is_set():
+            time.sleep(0)  # let readers in between writes
+            version += 1
+            key = POOL[rng.integers(len(POOL))]
+            action = rng.integers(3)
+            if action == 0:
+                d[key] = float(version)
+            elif action == 1:
+                d.pop(key, None)
+            else:
+                d.update({k: float(version) for k in rng.choice(POOL, 5)})
+
+    def check(batch):
+        if len(batch.keys) != len(set(batch.keys)):
+            problems.append("duplicate keys")
+        if not len(batch.keys) == batch.weights.shape[1] == batch.scores.shape[1] == len(batch.row_values):
+            problems.append("keys and rows of different lengths")
+            return
+        K = np.array([embedding(k) for k in batch.keys])
+        Kn = K / np.linalg.norm(K, axis=1, keepdims=True)
+        for i, q in enumerate(query_vectors[: len(batch)]):
+            expected_scores = Kn @ (q / np.linalg.norm(q))
+            if not np.allclose(batch.scores[i], expected_scores, atol=1e-5):
+                problems.append("a key was read with another key's embedding")
+            blended = float(batch.weights[i] @ np.array(batch.row_values, dtype=float))
+            if abs(blended - batch.values[i]) > 1e-6 * (1 + abs(blended)):
+                problems.append("values torn from their rows")
+        checks[0] += 1
+
+    def reader(many):
+        while not stop.is_set():
+            try:
+                batch = d.lookup_many(queries) if many else d._read([queries[0]], single=True, on_miss="raise")
+            except KeyError:  # the writer emptied the dict for a moment
+                continue
+            except Exception as error:  # a thread's exception would otherwise vanish
+                problems.append(f"{type(error).__name__}: {error}")
+                continue
+            check(batch)
+
+    readers = [threading.Thread(target=reader, args=(i % 2 == 0,)) for i in range(3)]
+    threads = [threading.Thread(target=writer)] + readers
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: torn reads, if any, show up
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(3.0)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert not problems, problems[:5]
+    assert checks[0] > 100
+
+
+def test_a_save_during_writes_is_a_consistent_snapshot(tmp_path):
+    d = SoftDict({key: 1.0 for key in POOL[:30]}, encoder=ENCODER)
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            d[POOL[30 + i % 30]] = float(i)
+            d.pop(POOL[30 + (i * 7) % 30], None)
+
+    SoftDict.load(d.save(tmp_path / "warm-up.softkv"), encoder=ENCODER)  # imports done before the race
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for n in range(20):
+            path = d.save(tmp_path / f"snap{n}.softkv")
+            loaded = SoftDict.load(path, encoder=ENCODER)
+            expected = np.array([embedding(k) for k in loaded])
+            np.testing.assert_allclose(loaded.key_embeddings, expected, rtol=1e-6)
+    finally:
+        stop.set()
+        thread.join()

@@ -1,0 +1,131 @@
+"""Random sequences of operations against a reference model (hypothesis state machine).
+
+The reference is a plain dict for exact semantics and brute-force numpy
+attention for soft reads. The CI profile runs 1,000 examples.
+"""
+
+import math
+import os
+
+import numpy as np
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from softkv import SoftDict
+from tests.conftest import CountingEncoder
+
+ENCODER = CountingEncoder(dim=6)
+keys = st.text(min_size=0, max_size=6)  # includes "", blanks and any unicode
+numbers = st.floats(-1e6, 1e6, allow_nan=False)
+bad_numbers = st.sampled_from([math.nan, math.inf, -math.inf])
+
+
+def reference_read(model: dict, query: str, temperature, top_k) -> float:
+    names = list(model)
+    K = ENCODER.encode(names).astype(np.float64)
+    q = ENCODER.encode([query])[0].astype(np.float64)
+    S = (K / np.linalg.norm(K, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
+    if temperature == "auto":
+        scale = max(np.abs(S).max(), 1e-300)
+        temperature = max(S.std(), 1e-4 * scale) / math.log(len(names) + 1)
+    logits = (S - S.max()) / temperature
+    if top_k is not None and top_k < len(names):
+        logits[np.argsort(-S)[top_k:]] = -np.inf
+    W = np.exp(logits) / np.exp(logits).sum()
+    return float(W @ np.array([model[n] for n in names], dtype=np.float64))
+
+
+class SoftDictMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.d = SoftDict(encoder=ENCODER)
+        self.model: dict = {}
+
+    def expect_refused(self, action, error):
+        before = (list(self.d.items()), self.d.key_embeddings.copy(), self.d.params)
+        with pytest.raises(error):
+            action()
+        assert (list(self.d.items()), self.d.params) == (before[0], before[2])
+        np.testing.assert_array_equal(self.d.key_embeddings, before[1])
+
+    @rule(key=keys, value=numbers)
+    def set(self, key, value):
+        if not key.strip():
+            self.expect_refused(lambda: self.d.__setitem__(key, value), ValueError)
+        else:
+            self.d[key] = value
+            self.model[key] = value
+
+    @rule(pairs=st.lists(st.tuples(keys, numbers), max_size=5))
+    def update(self, pairs):
+        if any(not k.strip() for k, _ in pairs):
+            self.expect_refused(lambda: self.d.update(pairs), ValueError)
+        else:
+            self.d.update(pairs)
+            self.model.update(pairs)
+
+    @rule(key=keys, value=st.one_of(bad_numbers, st.just([1.0, 2.0]), st.just("text"), st.integers(0, 3)))
+    def set_bad(self, key, value):
+        if isinstance(value, int) or not key.strip() or (not self.model and not isinstance(value, float)):
+            return  # an empty dict takes a first value of any kind
+        self.expect_refused(lambda: self.d.__setitem__(key, value), (ValueError, TypeError))
+
+    @rule(key=st.one_of(st.integers(), st.none(), st.binary(max_size=3)))
+    def set_non_string_key(self, key):
+        self.expect_refused(lambda: self.d.__setitem__(key, 1.0), TypeError)
+
+    @rule(data=st.data())
+    def delete(self, data):
+        key = data.draw(st.one_of(keys, st.sampled_from(list(self.model) or [""])))
+        if key in self.model:
+            del self.d[key]
+            del self.model[key]
+        else:
+            with pytest.raises(KeyError):
+                del self.d[key]
+
+    @rule(key=keys)
+    def pop(self, key):
+        assert self.d.pop(key, "missing") == self.model.pop(key, "missing")
+
+    @rule(temperature=st.one_of(st.just("auto"), st.floats(0.01, 5.0)), top_k=st.one_of(st.none(), st.integers(1, 6)))
+    def set_parameters(self, temperature, top_k):
+        self.d.temperature = temperature
+        self.d.top_k = top_k
+
+    @precondition(lambda self: self.model)
+    @rule(query=keys)
+    def soft_read(self, query):
+        if not query.strip():
+            self.expect_refused(lambda: self.d.lookup(query), ValueError)
+            return
+        if query in self.model:
+            assert self.d[query] == self.model[query]
+            return
+        expected = reference_read(self.model, query, self.d.temperature, self.d.top_k)
+        scale = 1 + max(abs(v) for v in self.model.values())
+        assert abs(self.d[query] - expected) <= 1e-4 * scale
+        r = self.d.lookup(query)
+        assert abs(sum(r.weights.values()) - 1) < 1e-5 and r.nearest in self.model
+
+    @precondition(lambda self: not self.model)
+    @rule(query=keys)
+    def read_empty(self, query):
+        if query.strip():
+            with pytest.raises(KeyError, match="empty SoftDict"):
+                self.d[query]
+
+    @invariant()
+    def exact_semantics_match_a_dict(self):
+        assert list(self.d) == list(self.model) and len(self.d) == len(self.model)
+        assert dict(self.d.items()) == self.model
+        for key in list(self.model)[:3]:
+            assert key in self.d and self.d[key] == self.model[key]
+
+
+SoftDictMachine.TestCase.settings = settings(
+    max_examples=1000 if os.environ.get("CI") else 100, stateful_step_count=25, deadline=None
+)
+TestSoftDictMachine = SoftDictMachine.TestCase
