@@ -36,5 +36,5 @@ for learn in [("temperature",), ("temperature", "values"), ("temperature", "proj
     trained = d.copy()
     history = trained.fit(memory_names, targets, learn=learn, seed=0)
     label = "fit " + " + ".join(learn)
-    print(f"  {label:<38} {held_out_mae(trained):6.3f}   (kept epoch {history.best_epoch}, "
-          f"temperature {trained.temperature:.3f})")
+    kept = "; no epoch beat the start" if history.best_epoch < 0 else ""
+    print(f"  {label:<38} {held_out_mae(trained):6.3f}   (temperature {trained.temperature:.3f}{kept})")

@@ -8,6 +8,8 @@ batch of one, so the two can never disagree.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,8 +35,37 @@ def check_vectors(vectors: Any, n_rows: int, dim: int | None, what: str = "embed
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def embed_queries(encoder: Encoder | None, dim: int | None, queries: Sequence[Any]) -> np.ndarray:
-    """(B, d) query embeddings: text through the encoder, vectors checked as they are."""
+class QueryCache:
+    """The embeddings of the most recently used query texts (least recently used goes first)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, encoder: Encoder, texts: list[str], dim: int | None) -> np.ndarray:
+        """Embeddings of ``texts``: cached ones reused, the others encoded in one call."""
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for text in found:
+                self._vectors.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            encoded = encode_checked(encoder, missing, dim)
+            found.update(zip(missing, encoded))
+            with self._lock:
+                self._vectors.update(zip(missing, encoded))
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        if len(texts) == 1:
+            return found[texts[0]][None, :]
+        return np.stack([found[t] for t in texts])
+
+
+def embed_queries(
+    encoder: Encoder | None, dim: int | None, queries: Sequence[Any], cache: QueryCache | None = None
+) -> np.ndarray:
+    """(B, d) query embeddings: text through the encoder (or the cache), vectors checked as they are."""
     if all(isinstance(q, str) for q in queries):
         for q in queries:
             if not q.strip():
@@ -44,6 +75,8 @@ def embed_queries(encoder: Encoder | None, dim: int | None, queries: Sequence[An
                 "this SoftDict has no encoder (it was built from embeddings): query it with "
                 f"vectors of width {dim}, or build it with encoder=..."
             )
+        if cache is not None and cache.size > 0:
+            return cache.embed(encoder, list(queries), dim)
         return encode_checked(encoder, list(queries), dim)
     if any(isinstance(q, str) for q in queries):
         raise TypeError("queries must be all text or all vectors, not a mix")
@@ -60,6 +93,10 @@ def check_not_empty(store: RowStore, queries: Sequence[Any], single: bool) -> No
         raise ValueError("lookup_many needs at least one query")
 
 
+DEFAULT_CHUNK_BYTES = 256 * 2**20
+"""Budget for the temporaries of one chunk of queries (scores, weights): 256 MiB."""
+
+
 def read(
     store: RowStore,
     params: dict[str, Any],
@@ -69,59 +106,91 @@ def read(
     single: bool,
     on_miss: str,
     projection: np.ndarray | None = None,
+    keep_weights: bool = True,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> BatchResult:
     """Answer ``queries``, embedded as Q (B, d), from ``store`` with the SoftDict ``params``.
 
-    ``projection`` (d, d), when given, maps each query embedding q to
-    projection @ q before scoring (a metric learned by ``SoftDict.fit``).
+    Queries are read in chunks whose (rows x keys) temporaries fit
+    ``chunk_bytes``, so memory stays bounded however many queries come;
+    ``keep_weights=False`` keeps only the values (no (B, N) arrays at all).
+    ``projection`` (d, d) maps each query q to projection @ q before scoring.
     The caller holds the SoftDict's read lock: ``store`` does not change here.
     """
     check_not_empty(store, queries, single)
     if projection is not None:
         Q = Q @ projection.T
-    S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms)
+    exact_rows = np.full(len(queries), -1)
+    if params["exact_match"]:
+        for i, q in enumerate(queries):
+            if isinstance(q, str):
+                exact_rows[i] = store.row_of.get(q, -1)
+    rows_per_chunk = max(1, chunk_bytes // (3 * 4 * len(store)))
+    chunks = [
+        _read_chunk(store, params, Q[start : start + rows_per_chunk], exact_rows[start : start + rows_per_chunk],
+                    queries[start : start + rows_per_chunk], on_miss, keep_weights)
+        for start in range(0, len(queries), rows_per_chunk)
+    ]
+    joined = {name: _join([chunk[name] for chunk in chunks]) for name in chunks[0]}
+    categorical = store.spec is not None and store.spec.kind == CATEGORICAL
+    return BatchResult(
+        queries, store.row_keys, joined["weights"], joined["scores"], joined["values"], list(store.row_values),
+        joined["temperatures"], exact_rows >= 0, joined["missed"],
+        categories=list(store.categories.categories) if categorical else None,
+        category_weights=joined["category_weights"], nearest_rows=joined["nearest_rows"],
+    )
+
+
+def _join(parts: list[Any]) -> Any:
+    return None if parts[0] is None else parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _read_chunk(
+    store: RowStore,
+    params: dict[str, Any],
+    Q: np.ndarray,
+    exact_rows: np.ndarray,
+    queries: Sequence[Any],
+    on_miss: str,
+    keep_weights: bool,
+) -> dict[str, Any]:
+    """Scores, weights and values of one chunk of queries."""
+    S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms,
+                         unit_keys=store.unit_keys)
     if params["temperature"] == "auto":
         T = attention.auto_temperature(S)
     else:
-        T = np.full((len(queries), 1), params["temperature"], dtype=S.dtype)
+        T = np.full((len(Q), 1), params["temperature"], dtype=S.dtype)
     W = attention.attention_weights(S, T, params["top_k"])
-    exact = np.zeros(len(queries), dtype=bool)
-    if params["exact_match"]:
-        for i, q in enumerate(queries):
-            if isinstance(q, str) and q in store.row_of:
-                exact[i] = True
-                W[i] = 0.0
-                W[i, store.row_of[q]] = 1.0
-    missed = np.zeros(len(queries), dtype=bool)
+    exact = exact_rows >= 0
+    for i in np.flatnonzero(exact):
+        W[i] = 0.0
+        W[i, exact_rows[i]] = 1.0
+    nearest_rows = S.argmax(axis=1)
+    missed = np.zeros(len(Q), dtype=bool)
     if params["threshold"] is not None:
-        missed = ~exact & (S.max(axis=1) < params["threshold"])
+        missed = ~exact & (S[np.arange(len(Q)), nearest_rows] < params["threshold"])
         if missed.any() and on_miss == "raise":
             raise KeyError(_miss_message(queries, S, missed, store.row_keys, params["threshold"]))
-    return _answer(store, queries, S, W, T[:, 0], exact, missed)
+    values, category_weights = _values(store, W, missed)
+    return {
+        "weights": W if keep_weights else None, "scores": S if keep_weights else None, "values": values,
+        "temperatures": T[:, 0], "missed": missed, "category_weights": category_weights,
+        "nearest_rows": nearest_rows,
+    }
 
 
-def _answer(
-    store: RowStore,
-    queries: Sequence[Any],
-    S: np.ndarray,
-    W: np.ndarray,
-    temperatures: np.ndarray,
-    exact: np.ndarray,
-    missed: np.ndarray,
-) -> BatchResult:
-    categories = category_weights = None
+def _values(store: RowStore, W: np.ndarray, missed: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The answers of a chunk: blended numbers, or the heaviest category and every category's weight."""
     if store.spec is not None and store.spec.kind == CATEGORICAL:
         category_weights = category_distribution(W, store.codes, len(store.categories.categories))
-        categories = list(store.categories.categories)
-        values = np.empty(len(queries), dtype=object)
+        categories = store.categories.categories
+        values = np.empty(len(W), dtype=object)
         values[:] = [None if m else categories[c] for c, m in zip(category_weights.argmax(axis=1), missed)]
-    else:
-        values = attention.blend(W, store.numeric_values)
-        values[missed] = np.nan
-    return BatchResult(
-        queries, store.row_keys, W, S, values, list(store.row_values), temperatures, exact, missed,
-        categories=categories, category_weights=category_weights,
-    )
+        return values, category_weights
+    values = attention.blend(W, store.numeric_values)
+    values[missed] = np.nan
+    return values, None
 
 
 def _describe(queries: Sequence[Any], single: bool) -> str:

@@ -32,6 +32,12 @@ class RowStore:
         self._numeric = np.empty((0,), dtype=np.float64)
         self._codes = np.empty(0, dtype=np.int64)
         self.categories = CategoryTable.empty()
+        self._non_unit_rows = 0  # rows whose length is not 1 (within float32 rounding)
+
+    @property
+    def unit_keys(self) -> bool:
+        """True when every key embedding has length 1: cosine needs no key norms then."""
+        return self._non_unit_rows == 0
 
     def __len__(self) -> int:
         return len(self.row_keys)
@@ -77,8 +83,10 @@ class RowStore:
     def set_embedding(self, key: str, embedding: np.ndarray) -> None:
         """Replace the embedding row of an existing key."""
         row = self.row_of[key]
+        self._non_unit_rows -= int(_non_unit(self._inverse_norms[row : row + 1]).sum())
         self._embeddings[row] = embedding
         self._inverse_norms[row] = attention.inverse_norms(embedding[None, :].astype(np.float32))[0]
+        self._non_unit_rows += int(_non_unit(self._inverse_norms[row : row + 1]).sum())
 
     def append(self, keys: list[str], embeddings: np.ndarray, values: list[Any], spec: ValueSpec) -> None:
         """Add new keys (not already present) with their embeddings and checked values."""
@@ -94,6 +102,7 @@ class RowStore:
         stop = start + len(keys)
         self._embeddings[start:stop] = embeddings
         self._inverse_norms[start:stop] = attention.inverse_norms(embeddings)
+        self._non_unit_rows += int(_non_unit(self._inverse_norms[start:stop]).sum())
         for offset, (key, value) in enumerate(zip(keys, values)):
             self.row_of[key] = start + offset
             self.row_keys.append(key)
@@ -105,6 +114,7 @@ class RowStore:
         """Remove a key: the last row moves into its slot, O(d)."""
         row = self.row_of.pop(key)
         del self.values[key]
+        self._non_unit_rows -= int(_non_unit(self._inverse_norms[row : row + 1]).sum())
         if self.spec is not None and self.spec.kind == CATEGORICAL:
             self.categories.release(int(self._codes[row]))
         last = len(self) - 1
@@ -121,6 +131,7 @@ class RowStore:
         self.row_values.pop()
         if not self.row_keys:
             self.spec, self.dim = None, None
+            self._non_unit_rows = 0
 
     def _write_value(self, row: int, value: Any, *, replacing: bool) -> None:
         assert self.spec is not None
@@ -131,6 +142,10 @@ class RowStore:
         else:
             self._numeric[row] = value
         self.row_values[row] = value
+
+
+def _non_unit(inverse_norms: np.ndarray) -> np.ndarray:
+    return np.abs(inverse_norms - 1.0) > 1e-6
 
 
 def _grow(array: np.ndarray, capacity: int, row_shape: tuple[int, ...], dtype: Any, used: int) -> np.ndarray:

@@ -64,6 +64,7 @@ def scores(
     scoring: str = "cosine",
     *,
     key_inverse_norms: np.ndarray | None = None,
+    unit_keys: bool = False,
 ) -> np.ndarray:
     """Similarity of every query to every key, shape (B, N); larger is closer.
 
@@ -74,7 +75,9 @@ def scores(
       kernel of bandwidth sqrt(t / 2): Nadaraya-Watson regression.
 
     One matrix product; ``key_inverse_norms`` (from :func:`inverse_norms`)
-    spares recomputing the key norms on every call.
+    spares recomputing the key norms on every call, and ``unit_keys=True``
+    (every key of length 1, as sentence-transformers' normalized output)
+    spares scaling by them at all.
 
     >>> K = np.array([[2.0, 0.0], [1.0, 1.0]])
     >>> scores(np.array([[1.0, 0.0]]), K, "cosine").round(3)
@@ -82,6 +85,9 @@ def scores(
     >>> scores(np.array([[1.0, 0.0]]), K, "neg_l2")
     array([[-1., -1.]])
     """
+    if scoring == "cosine" and unit_keys:  # normalize the (few) queries, not the (many) scores
+        QK = (Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False) @ K.T
+        return np.clip(QK, -1.0, 1.0, out=QK)
     QK = Q @ K.T  # (B, N), the only O(B N d) step
     if scoring == "dot":
         return QK
@@ -89,9 +95,8 @@ def scores(
         QK *= 1.0 / math.sqrt(K.shape[1])
         return QK
     if scoring == "cosine":
-        k_inv = inverse_norms(K) if key_inverse_norms is None else key_inverse_norms
         QK *= inverse_norms(Q)[:, None]
-        QK *= k_inv[None, :]
+        QK *= (inverse_norms(K) if key_inverse_norms is None else key_inverse_norms)[None, :]
         return np.clip(QK, -1.0, 1.0, out=QK)
     if scoring == "neg_l2":
         q_sq = np.einsum("bd,bd->b", Q, Q)
@@ -117,33 +122,54 @@ def auto_temperature(S: np.ndarray) -> np.ndarray:
     >>> auto_temperature(np.array([[0.73, 0.54, 0.34]])).round(4)
     array([[0.1149]])
     """
-    n_keys = S.shape[1]
-    # Scale before squaring so that huge finite scores cannot overflow the std.
-    scale = np.abs(S).max(axis=1, keepdims=True)
-    scale = np.where(scale > 0, scale, 1.0)
-    spread = (S / scale).std(axis=1, keepdims=True) * scale
+    row_max = S.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _auto_temperature(np.subtract(S, row_max), row_max)
+
+
+def _auto_temperature(logits: np.ndarray, row_max: np.ndarray) -> np.ndarray:
+    """std / ln(N + 1) of each row, from its logits S - max (which have the same std).
+
+    Two read-only passes (the mean and the sum of squares) instead of a
+    centred copy; rows whose squares overflow fall back to a scaled, exact
+    computation.
+    """
+    n_keys = logits.shape[1]
+    mean = logits.mean(axis=1, keepdims=True)
+    variance = np.einsum("bn,bn->b", logits, logits)[:, None] / n_keys - mean * mean
+    overflowed = ~np.isfinite(variance[:, 0])
+    if overflowed.any():  # huge finite scores: scale before squaring
+        rows = logits[overflowed]
+        scale = np.abs(rows).max(axis=1, keepdims=True)
+        variance[overflowed] = ((rows / scale).std(axis=1, keepdims=True) * scale) ** 2
+    spread = np.sqrt(np.maximum(variance, 0.0))
     # A spread at the level of rounding error is a tie, not a signal to amplify.
-    spread = np.maximum(spread, AUTO_SPREAD_FLOOR * scale)
+    magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
+    spread = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
     return spread / math.log(n_keys + 1)
 
 
-def softmax(S: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
+def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0) -> np.ndarray:
     """Row-wise softmax(S / temperature), finite for any finite S.
 
     The row maximum is subtracted before dividing, so the best key's logit is
     exactly 0 and the others are <= 0: exp never overflows, and a gap too
     large to represent becomes a weight of exactly 0. Entries of -inf get
     weight 0. A temperature of 0 (all scores equal under "auto") means a
-    uniform row.
+    uniform row. ``temperature="auto"`` computes :func:`auto_temperature`
+    from the same shifted scores, sparing a pass.
 
     >>> softmax(np.array([[1000.0, 999.0, -1e308]])).round(4)
     array([[0.7311, 0.2689, 0.    ]])
     """
-    temperature = np.asarray(temperature, dtype=S.dtype)
-    temperature = np.where(temperature > 0, temperature, 1.0)
-    with np.errstate(over="ignore", under="ignore"):  # a gap past the float range is a weight of 0
-        logits = S - S.max(axis=1, keepdims=True)
-        logits[np.isnan(logits)] = 0.0  # inf - inf: a tie of overflowed scores at the top
+    row_max = S.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a gap past the float range: weight 0
+        logits = np.subtract(S, row_max)
+        if not np.isfinite(row_max).all():
+            logits[np.isnan(logits)] = 0.0  # inf - inf: a tie of overflowed scores at the top
+        if isinstance(temperature, str):
+            temperature = _auto_temperature(logits, row_max)
+        temperature = np.where(np.asarray(temperature) > 0, temperature, 1.0).astype(S.dtype, copy=False)
         logits /= temperature
         np.exp(logits, out=logits)
     logits /= logits.sum(axis=1, keepdims=True)
@@ -176,7 +202,8 @@ def attention_weights(
     if isinstance(temperature, str):
         if temperature != "auto":
             raise ValueError(f'temperature must be a positive number or "auto", got {temperature!r}')
-        temperature = auto_temperature(S)
+        if top_k is not None and top_k < S.shape[1]:
+            temperature = auto_temperature(S)  # over all N scores, before the mask
     if top_k is not None and top_k < S.shape[1]:
         S = _keep_top_k(S, top_k)
     return softmax(S, temperature)

@@ -168,8 +168,10 @@ class SoftKVMemory(nn.Module):
         temperature = self.log_temperature.exp()
         if self.auto_temperature:
             spread = (S.var(dim=1, unbiased=False, keepdim=True) + _VAR_EPS).sqrt()
-            floor = AUTO_SPREAD_FLOOR * S.detach().abs().max(dim=1, keepdim=True).values
-            spread = torch.maximum(spread, floor)
+            detached = S.detach()
+            magnitude = torch.maximum(detached.max(dim=1, keepdim=True).values.abs(),
+                                      detached.mean(dim=1, keepdim=True).abs())
+            spread = torch.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
             temperature = temperature * spread / math.log(n_keys + 1)
         # Which keys may get weight; built without gradients, applied after the division so that
         # no -inf ever meets the temperature's gradient.

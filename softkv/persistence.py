@@ -62,7 +62,9 @@ def encoder_identity(encoder: Any) -> dict[str, Any] | None:
     encoder = unwrap(encoder)
     fingerprint = encode_checked(encoder, [PROBE])[0]
     identity: dict[str, Any] = {"name": getattr(encoder, "name", type(encoder).__name__)}
-    if encoder is default_encoder() or (
+    from .onnx_encoder import OnnxMiniLMEncoder
+
+    if encoder is default_encoder() or isinstance(encoder, OnnxMiniLMEncoder) or (
         isinstance(encoder, SentenceTransformerEncoder) and encoder.name == "all-MiniLM-L6-v2" and encoder.normalize
     ):
         identity["kind"] = "bundled"

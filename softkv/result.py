@@ -82,7 +82,14 @@ class LookupResult:
         self.exact = exact
         self.distribution = distribution
         self._row_values = row_values
-        self._by_weight = np.argsort(-weights, kind="stable")
+        self._order: np.ndarray | None = None
+
+    @property
+    def _by_weight(self) -> np.ndarray:
+        """Rows by decreasing weight, sorted on first use (a lookup need not pay for it)."""
+        if self._order is None:
+            self._order = np.argsort(-self.weight_array, kind="stable")
+        return self._order
 
     @property
     def weights(self) -> dict[str, float]:
@@ -151,8 +158,11 @@ class BatchResult:
     values : ndarray
         (n_queries, *value_shape) blended values; for categorical values an
         object array of the winning categories.
-    weights, scores : ndarray
-        (n_queries, n_keys) attention weights and raw similarities.
+    weights, scores : ndarray or None
+        (n_queries, n_keys) attention weights and raw similarities (None when
+        read with ``weights=False``).
+    nearest : list of str
+        The highest-scoring key of each query.
     temperatures : ndarray
         (n_queries,) the temperature used for each query.
     exact : ndarray
@@ -178,8 +188,10 @@ class BatchResult:
         missed: np.ndarray,
         categories: list[Any] | None = None,
         category_weights: np.ndarray | None = None,
+        nearest_rows: np.ndarray | None = None,
     ) -> None:
         self.queries = list(queries)
+        self._nearest_rows = np.argmax(scores, axis=1) if nearest_rows is None else nearest_rows
         self.keys = tuple(keys)
         self.weights = weights
         self.scores = scores
@@ -200,6 +212,8 @@ class BatchResult:
 
     def __getitem__(self, i: int) -> LookupResult:
         """The i-th query as a :class:`LookupResult`."""
+        if self.weights is None or self.scores is None:
+            raise ValueError("this batch was read with weights=False; read it with weights=True to inspect rows")
         distribution = None
         if self.categories is not None and self.category_weights is not None:
             distribution = _distribution(self.categories, self.category_weights[i])
@@ -214,15 +228,20 @@ class BatchResult:
     @property
     def nearest(self) -> list[str]:
         """The hard answer of each query: its highest-scoring key."""
-        return [self.keys[i] for i in np.argmax(self.scores, axis=1)]
+        return [self.keys[i] for i in self._nearest_rows]
 
     @property
     def entropy(self) -> np.ndarray:
-        return attention.entropy(self.weights)
+        return attention.entropy(self._weights_kept())
 
     @property
     def effective_keys(self) -> np.ndarray:
-        return attention.effective_keys(self.weights)
+        return attention.effective_keys(self._weights_kept())
+
+    def _weights_kept(self) -> np.ndarray:
+        if self.weights is None:
+            raise ValueError("this batch was read with weights=False")
+        return self.weights
 
     def __str__(self) -> str:
         width = max([5] + [len(_query_text(q)) for q in self.queries[:_TABLE_ROWS]])

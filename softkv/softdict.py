@@ -16,7 +16,7 @@ from ._params import (
     check_threshold,
     check_top_k,
 )
-from ._read import check_not_empty, check_vectors, embed_queries, read
+from ._read import DEFAULT_CHUNK_BYTES, QueryCache, check_not_empty, check_vectors, embed_queries, read
 from ._store import EmbeddingView, RowStore, check_key
 from ._values import check_value, infer_spec
 from .encoders import Encoder, as_encoder, encode_checked
@@ -67,6 +67,9 @@ class SoftDict(MutableMapping[str, Any]):
         Keep every embedding in an SQLite cache there, keyed by the encoder's
         fingerprint and the text, so that rebuilding from the same catalog
         encodes nothing (:class:`softkv.cache.CachedEncoder`).
+    query_cache_size : int, default 1024
+        How many recent query texts keep their embeddings in memory, so a
+        repeated query costs no encode (0 turns the cache off).
 
     Costs, for N keys of width d ("encode" is one encoder call):
 
@@ -110,6 +113,7 @@ class SoftDict(MutableMapping[str, Any]):
         scoring: str = "cosine",
         exact_match: bool = True,
         cache_dir: Any = None,
+        query_cache_size: int = 1024,
     ) -> None:
         self.temperature = temperature
         self.top_k = top_k
@@ -122,7 +126,10 @@ class SoftDict(MutableMapping[str, Any]):
 
             self._encoder = CachedEncoder(self._encoder, cache_dir)
         self._store = RowStore()
+        if not isinstance(query_cache_size, int) or isinstance(query_cache_size, bool) or query_cache_size < 0:
+            raise ValueError(f"query_cache_size must be an integer >= 0, got {query_cache_size!r}")
         self._lock = ReadWriteLock()
+        self._query_cache = QueryCache(query_cache_size)
         self._query_projection: np.ndarray | None = None
         if data is not None:
             self.update(data)
@@ -271,11 +278,21 @@ class SoftDict(MutableMapping[str, Any]):
             result.value = batch.exact_value  # exactly as stored, not a float
         return result
 
-    def lookup_many(self, queries: Sequence[str] | np.ndarray, *, on_miss: str = "raise") -> BatchResult:
-        """Soft answers to many queries: one encoder call, one matrix product.
+    def lookup_many(
+        self,
+        queries: Sequence[str] | np.ndarray,
+        *,
+        on_miss: str = "raise",
+        weights: bool = True,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    ) -> BatchResult:
+        """Soft answers to many queries: one encoder call, one matrix product per chunk.
 
         ``on_miss="raise"`` raises KeyError if any query is below the
         threshold; ``"mask"`` marks it in ``.missed`` with a NaN (or None) value.
+        Queries are read in chunks whose temporaries fit ``chunk_bytes``;
+        ``weights=False`` returns values and nearest keys without the
+        (n_queries, n_keys) weight and score arrays, so memory stays bounded.
 
         >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
         >>> batch = d.lookup_many(["fruit", "seat", "apple"])
@@ -286,7 +303,7 @@ class SoftDict(MutableMapping[str, Any]):
             raise ValueError(f'on_miss must be "raise" or "mask", got {on_miss!r}')
         if isinstance(queries, str):
             raise TypeError("lookup_many takes a list of queries; for one query use lookup()")
-        return self._read(queries, single=False, on_miss=on_miss)
+        return self._read(queries, single=False, on_miss=on_miss, keep_weights=weights, chunk_bytes=chunk_bytes)
 
     def nearest(self, query: str | np.ndarray) -> tuple[str, Any, float]:
         """Hard retrieval: (key, value, score) of the most similar key.
@@ -298,12 +315,14 @@ class SoftDict(MutableMapping[str, Any]):
         best = int(np.argmax(batch.scores[0]))
         return batch.keys[best], batch.row_values[best], float(batch.scores[0, best])
 
-    def _read(self, queries: Sequence[Any], *, single: bool, on_miss: str, exact_value: bool = False) -> BatchResult:
+    def _read(
+        self, queries: Sequence[Any], *, single: bool, on_miss: str, exact_value: bool = False, **options: Any
+    ) -> BatchResult:
         check_not_empty(self._store, queries, single)
-        Q = embed_queries(self._encoder, self._store.dim, queries)  # no lock while encoding
+        Q = embed_queries(self._encoder, self._store.dim, queries, self._query_cache)  # no lock while encoding
         with self._lock.reading():
             batch = read(self._store, self.params, Q, queries, single=single, on_miss=on_miss,
-                         projection=self._query_projection)
+                         projection=self._query_projection, **options)
             if exact_value and batch.exact[0]:
                 batch.exact_value = self._store.values[queries[0]]
         return batch

@@ -57,3 +57,33 @@ def test_the_bundled_model_embeds_unit_vectors(minilm):
     vectors = minilm.encode(["apple", "a chair"])
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+SENTENCES = [
+    "apple", "a red fruit that grows on trees", "chair", "Deutschland", "日本語のテキスト", "bananna", "x",
+    "The quick brown fox jumps over the lazy dog. " * 40,  # longer than the 256-token limit
+]
+
+
+def test_onnx_and_torch_minilm_give_the_same_vectors(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from softkv.onnx_encoder import OnnxMiniLMEncoder
+
+    onnx = OnnxMiniLMEncoder().encode(SENTENCES)
+    torch_vectors = SentenceTransformerEncoder().encode(SENTENCES)
+    cosines = (onnx * torch_vectors).sum(axis=1)
+    assert cosines.min() >= 0.999, cosines
+    # batching and padding do not change a sentence's vector
+    alone = np.vstack([OnnxMiniLMEncoder().encode([s]) for s in SENTENCES[:3]])
+    np.testing.assert_allclose(alone, onnx[:3], atol=1e-5)
+
+
+def test_a_fresh_process_answers_from_a_saved_store_without_importing_torch(tmp_path, minilm):
+    pytest.importorskip("onnxruntime")
+    path = SoftDict({"apple": 10, "banana": 5, "chair": 2}).save(tmp_path / "fruit.softkv")
+    code = (
+        "import sys; from softkv import SoftDict; d = SoftDict.load(sys.argv[1]); "
+        "print(round(d['fruit'], 1), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["5.7", "False"]

@@ -83,9 +83,9 @@ def test_a_category_query_focuses_on_its_members_among_many_keys(minilm):
 
 
 def test_any_sentence_transformer_or_path_is_accepted(minilm, seed):
-    from softkv.encoders import bundled_model_path
+    from softkv.encoders import SentenceTransformerEncoder, bundled_model_path
 
-    by_instance = SoftDict(SEED, encoder=minilm.model)
+    by_instance = SoftDict(SEED, encoder=SentenceTransformerEncoder().model)
     by_path = SoftDict(SEED, encoder=bundled_model_path())
     for d in (by_instance, by_path):
         np.testing.assert_allclose(d["fruit"], seed["fruit"], rtol=1e-4)

@@ -28,8 +28,8 @@ def reference_read(model: dict, query: str, temperature, top_k) -> float:
     q = ENCODER.encode([query])[0].astype(np.float64)
     S = (K / np.linalg.norm(K, axis=1, keepdims=True)) @ (q / np.linalg.norm(q))
     if temperature == "auto":
-        scale = max(np.abs(S).max(), 1e-300)
-        temperature = max(S.std(), 1e-4 * scale) / math.log(len(names) + 1)
+        magnitude = max(abs(S.max()), abs(S.mean()))
+        temperature = max(S.std(), 1e-4 * magnitude) / math.log(len(names) + 1)
     logits = (S - S.max()) / temperature
     if top_k is not None and top_k < len(names):
         logits[np.argsort(-S)[top_k:]] = -np.inf

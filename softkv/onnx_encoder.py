@@ -1,0 +1,155 @@
+"""The bundled MiniLM on ONNX Runtime: the same vectors without importing torch.
+
+Importing torch and transformers costs most of a short script's run time.
+This encoder runs the bundled all-MiniLM-L6-v2 with onnxruntime and the
+tokenizers library instead: the model is exported to ONNX once (that first
+export does import torch), kept in a cache folder, and later processes load
+it in a fraction of a second. Its embeddings match the sentence-transformers
+ones to a cosine of 0.999 or better (tested).
+
+Needs the ``[onnx]`` extra (onnxruntime). The cache folder is
+``$SOFTKV_CACHE_DIR`` or ``~/.cache/softkv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["OnnxMiniLMEncoder", "onnx_available"]
+
+
+def onnx_available() -> bool:
+    """True when onnxruntime is installed (found without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def cache_folder() -> Path:
+    return Path(os.environ.get("SOFTKV_CACHE_DIR") or Path.home() / ".cache" / "softkv")
+
+
+class OnnxMiniLMEncoder:
+    """all-MiniLM-L6-v2 (mean pooling, unit length) on ONNX Runtime, loaded lazily.
+
+    >>> enc = OnnxMiniLMEncoder()
+    >>> enc.encode(["apple", "banana"]).shape
+    (2, 384)
+    """
+
+    name = "all-MiniLM-L6-v2"
+    normalize = True
+
+    def __init__(self, batch_size: int = 32) -> None:
+        from .encoders import bundled_model_path
+
+        self.batch_size = batch_size
+        self.model_dir = Path(bundled_model_path())
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def onnx_path(self) -> Path:
+        """Where the exported model is cached, named by a hash of the weights."""
+        weights = self.model_dir / "model.safetensors"
+        digest = hashlib.sha256()
+        with open(weights, "rb") as handle:
+            digest.update(handle.read(1 << 20))
+        digest.update(str(weights.stat().st_size).encode())
+        return cache_folder() / "onnx" / f"all-MiniLM-L6-v2-{digest.hexdigest()[:16]}.onnx"
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            path = self.onnx_path
+            if not path.exists():
+                export_minilm(self.model_dir, path)
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 3
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            max_length = json.loads((self.model_dir / "sentence_bert_config.json").read_text())["max_seq_length"]
+            tokenizer.enable_truncation(max_length=max_length)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            self._tokenizer, self._session = tokenizer, session
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 embeddings (len(texts), 384), in batches of ``batch_size``."""
+        self._load()
+        texts = list(texts)
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # batches of similar length pad less
+        for start in range(0, len(texts), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self._encode_batch([texts[i] for i in rows])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def __repr__(self) -> str:
+        return "OnnxMiniLMEncoder('all-MiniLM-L6-v2')"
+
+
+def export_minilm(model_dir: Path, path: Path) -> None:
+    """Export the transformer of the bundled model to ONNX at ``path`` (atomically); needs torch."""
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(model_dir)).eval()
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    os.close(descriptor)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                LastHiddenState(), example, temporary, input_names=names, output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
+                opset_version=17, dynamo=False,
+            )
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
