@@ -22,7 +22,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets,onnx]"
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets,onnx,faiss]"
 	touch $(STAMP)
 
 demo: install
@@ -33,7 +33,7 @@ test: install
 
 # Measurements behind the numbers in the README (not part of make test).
 bench: install
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets,onnx]"
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets,onnx,faiss]"
 	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python build.py
 
 clean:

@@ -53,6 +53,14 @@ def check_scoring(name: str, value: Any) -> str:
     raise ValueError(f"{name} must be one of {', '.join(map(repr, SCORINGS))}; got {value!r}")
 
 
+def check_index(name: str, value: Any) -> Any:
+    from .index import IVFIndex
+
+    if isinstance(value, IVFIndex) or (isinstance(value, str) and value in ("auto", "exact", "ivf")):
+        return value
+    raise ValueError(f'{name} must be "auto", "exact", "ivf" or an IVFIndex, got {value!r}')
+
+
 def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value

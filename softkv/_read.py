@@ -108,6 +108,7 @@ def read(
     projection: np.ndarray | None = None,
     keep_weights: bool = True,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    index: Any = None,
 ) -> BatchResult:
     """Answer ``queries``, embedded as Q (B, d), from ``store`` with the SoftDict ``params``.
 
@@ -115,6 +116,8 @@ def read(
     ``chunk_bytes``, so memory stays bounded however many queries come;
     ``keep_weights=False`` keeps only the values (no (B, N) arrays at all).
     ``projection`` (d, d) maps each query q to projection @ q before scoring.
+    ``index`` (an :class:`softkv.index.IVFIndex`) finds the top_k candidates
+    approximately instead of scoring every key.
     The caller holds the SoftDict's read lock: ``store`` does not change here.
     """
     check_not_empty(store, queries, single)
@@ -126,9 +129,10 @@ def read(
             if isinstance(q, str):
                 exact_rows[i] = store.row_of.get(q, -1)
     rows_per_chunk = max(1, chunk_bytes // (3 * 4 * len(store)))
+    read_chunk = _read_chunk if index is None else _read_chunk_approximately
     chunks = [
-        _read_chunk(store, params, Q[start : start + rows_per_chunk], exact_rows[start : start + rows_per_chunk],
-                    queries[start : start + rows_per_chunk], on_miss, keep_weights)
+        read_chunk(store, params, Q[start : start + rows_per_chunk], exact_rows[start : start + rows_per_chunk],
+                   queries[start : start + rows_per_chunk], on_miss, keep_weights, index)
         for start in range(0, len(queries), rows_per_chunk)
     ]
     joined = {name: _join([chunk[name] for chunk in chunks]) for name in chunks[0]}
@@ -153,29 +157,92 @@ def _read_chunk(
     queries: Sequence[Any],
     on_miss: str,
     keep_weights: bool,
+    index: Any = None,
 ) -> dict[str, Any]:
-    """Scores, weights and values of one chunk of queries."""
+    """Scores, weights and values of one chunk of queries.
+
+    With top_k, only the k best keys of each query are weighted and blended
+    (no dense (B, N) weights unless asked for); the "auto" temperature still
+    comes from all N scores.
+    """
     S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms,
                          unit_keys=store.unit_keys)
-    if params["temperature"] == "auto":
-        T = attention.auto_temperature(S)
+    n_queries, n_keys = S.shape
+    top_k = params["top_k"]
+    categorical = store.spec is not None and store.spec.kind == CATEGORICAL
+    if top_k is not None and top_k < n_keys:
+        T = attention.auto_temperature(S) if params["temperature"] == "auto" else params["temperature"]
+        S_k, rows = attention.top_k_rows(S, top_k)
+        W_k, T = attention.softmax(S_k, T, return_temperature=True)
+        nearest_rows = rows[np.arange(n_queries), S_k.argmax(axis=1)]
+        W = None
+        if keep_weights or categorical:
+            W = np.zeros_like(S)
+            np.put_along_axis(W, rows, W_k, axis=1)
     else:
-        T = np.full((len(Q), 1), params["temperature"], dtype=S.dtype)
-    W = attention.attention_weights(S, T, params["top_k"])
+        W, T = attention.softmax(S, params["temperature"], return_temperature=True)
+        nearest_rows = S.argmax(axis=1)
+        W_k = rows = None
+    best = S[np.arange(n_queries), nearest_rows]
+    return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss, keep_weights)
+
+
+def _read_chunk_approximately(
+    store: RowStore,
+    params: dict[str, Any],
+    Q: np.ndarray,
+    exact_rows: np.ndarray,
+    queries: Sequence[Any],
+    on_miss: str,
+    keep_weights: bool,
+    index: Any = None,
+) -> dict[str, Any]:
+    """As :func:`_read_chunk`, with the top_k candidates found by ``index``; other keys score -inf."""
+    n_queries, n_keys = len(Q), len(store)
+    top_k = min(params["top_k"], n_keys)
+    S_k, rows = index.search(store, Q, top_k, params["scoring"])
+    T = params["temperature"]
+    if T == "auto":
+        T = attention.auto_temperature(index.sample_scores(store, Q, params["scoring"]), n_keys=n_keys)
+    W_k, T = attention.softmax(S_k, T, return_temperature=True)
+    nearest_rows = rows[np.arange(n_queries), S_k.argmax(axis=1)]
+    S = W = None
+    categorical = store.spec is not None and store.spec.kind == CATEGORICAL
+    if keep_weights or categorical:
+        S = np.full((n_queries, n_keys), -np.inf, dtype=np.float32)
+        np.put_along_axis(S, rows, S_k, axis=1)
+        W = np.zeros((n_queries, n_keys), dtype=np.float32)
+        np.put_along_axis(W, rows, W_k, axis=1)
+    best = S_k.max(axis=1)
+    return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss, keep_weights,
+                   S_k)
+
+
+def _finish(
+    store: RowStore, params: dict[str, Any], S: Any, W: Any, W_k: Any, rows: Any, T: Any, best: np.ndarray,
+    nearest_rows: np.ndarray, exact_rows: np.ndarray, queries: Sequence[Any], on_miss: str, keep_weights: bool,
+    S_k: Any = None,
+) -> dict[str, Any]:
+    """Exact keys, misses and values of a chunk, from dense weights W or sparse (W_k, rows)."""
     exact = exact_rows >= 0
-    for i in np.flatnonzero(exact):
-        W[i] = 0.0
-        W[i, exact_rows[i]] = 1.0
-    nearest_rows = S.argmax(axis=1)
-    missed = np.zeros(len(Q), dtype=bool)
+    if W is not None:
+        for i in np.flatnonzero(exact):
+            W[i] = 0.0
+            W[i, exact_rows[i]] = 1.0
+    missed = np.zeros(len(best), dtype=bool)
     if params["threshold"] is not None:
-        missed = ~exact & (S[np.arange(len(Q)), nearest_rows] < params["threshold"])
+        missed = ~exact & (best < params["threshold"])
         if missed.any() and on_miss == "raise":
-            raise KeyError(_miss_message(queries, S, missed, store.row_keys, params["threshold"]))
-    values, category_weights = _values(store, W, missed)
+            raise KeyError(_miss_message(queries, S, missed, store.row_keys, params["threshold"], rows, S_k))
+    if W is not None:
+        values, category_weights = _values(store, W, missed)
+    else:  # numeric top_k: blend the k rows only, then put exact keys' own values
+        values, category_weights = attention.blend_rows(W_k, rows, store.numeric_values), None
+        values[exact] = store.numeric_values[exact_rows[exact]]
+        values[missed] = np.nan
     return {
         "weights": W if keep_weights else None, "scores": S if keep_weights else None, "values": values,
-        "temperatures": T[:, 0], "missed": missed, "category_weights": category_weights,
+        "temperatures": np.asarray(T)[:, 0], "missed": missed, "category_weights": category_weights,
         "nearest_rows": nearest_rows,
     }
 
@@ -201,9 +268,13 @@ def _describe(queries: Sequence[Any], single: bool) -> str:
 
 
 def _miss_message(
-    queries: Sequence[Any], S: np.ndarray, missed: np.ndarray, row_keys: list[str], threshold: float
+    queries: Sequence[Any], S: Any, missed: np.ndarray, row_keys: list[str], threshold: float,
+    rows: Any = None, S_k: Any = None,
 ) -> str:
     i = int(np.flatnonzero(missed)[0])
+    if S is None:  # approximate read: only the candidates' scores are known
+        S = np.full((len(missed), len(row_keys)), -np.inf)
+        S[i, rows[i]] = S_k[i]
     best = np.argsort(-S[i])[:3]
     near = ", ".join(f"{row_keys[j]!r} ({S[i, j]:.3f})" for j in best)
     query = repr(queries[i]) if isinstance(queries[i], str) else "vector query"

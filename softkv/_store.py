@@ -33,6 +33,7 @@ class RowStore:
         self._codes = np.empty(0, dtype=np.int64)
         self.categories = CategoryTable.empty()
         self._non_unit_rows = 0  # rows whose length is not 1 (within float32 rounding)
+        self.version = 0  # bumped by every change of the embedding rows (indexes rebuild on it)
 
     @property
     def unit_keys(self) -> bool:
@@ -87,6 +88,7 @@ class RowStore:
         self._embeddings[row] = embedding
         self._inverse_norms[row] = attention.inverse_norms(embedding[None, :].astype(np.float32))[0]
         self._non_unit_rows += int(_non_unit(self._inverse_norms[row : row + 1]).sum())
+        self.version += 1
 
     def append(self, keys: list[str], embeddings: np.ndarray, values: list[Any], spec: ValueSpec) -> None:
         """Add new keys (not already present) with their embeddings and checked values."""
@@ -103,6 +105,7 @@ class RowStore:
         self._embeddings[start:stop] = embeddings
         self._inverse_norms[start:stop] = attention.inverse_norms(embeddings)
         self._non_unit_rows += int(_non_unit(self._inverse_norms[start:stop]).sum())
+        self.version += 1
         for offset, (key, value) in enumerate(zip(keys, values)):
             self.row_of[key] = start + offset
             self.row_keys.append(key)
@@ -129,6 +132,7 @@ class RowStore:
             self.row_of[moved] = row
         self.row_keys.pop()
         self.row_values.pop()
+        self.version += 1
         if not self.row_keys:
             self.spec, self.dim = None, None
             self._non_unit_rows = 0

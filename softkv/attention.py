@@ -24,7 +24,7 @@ array([5.99])
 from __future__ import annotations
 
 import math
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -38,11 +38,13 @@ __all__ = [
     "attention_weights",
     "auto_temperature",
     "blend",
+    "blend_rows",
     "effective_keys",
     "entropy",
     "inverse_norms",
     "scores",
     "softmax",
+    "top_k_rows",
 ]
 
 
@@ -108,7 +110,7 @@ def scores(
     raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
 
 
-def auto_temperature(S: np.ndarray) -> np.ndarray:
+def auto_temperature(S: np.ndarray, n_keys: int | None = None) -> np.ndarray:
     """The default temperature of each row: std(scores) / ln(N + 1), shape (B, 1).
 
     Dividing by the spread of the row's own scores makes the weights
@@ -117,26 +119,27 @@ def auto_temperature(S: np.ndarray) -> np.ndarray:
     mass of many weak matches cannot swamp a few strong ones ("scalable
     softmax"). On three keys it still blends; on thousands it still focuses.
     Scores that differ by less than ``AUTO_SPREAD_FLOOR`` of their magnitude
-    (float32 rounding) count as ties and get near-equal weights.
+    (float32 rounding) count as ties and get near-equal weights. ``n_keys``
+    overrides N when S holds a sample of the keys' scores.
 
     >>> auto_temperature(np.array([[0.73, 0.54, 0.34]])).round(4)
     array([[0.1149]])
     """
     row_max = S.max(axis=1, keepdims=True)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _auto_temperature(np.subtract(S, row_max), row_max)
+        return _auto_temperature(np.subtract(S, row_max), row_max, n_keys)
 
 
-def _auto_temperature(logits: np.ndarray, row_max: np.ndarray) -> np.ndarray:
+def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | None = None) -> np.ndarray:
     """std / ln(N + 1) of each row, from its logits S - max (which have the same std).
 
     Two read-only passes (the mean and the sum of squares) instead of a
     centred copy; rows whose squares overflow fall back to a scaled, exact
     computation.
     """
-    n_keys = logits.shape[1]
+    n_scores = logits.shape[1]
     mean = logits.mean(axis=1, keepdims=True)
-    variance = np.einsum("bn,bn->b", logits, logits)[:, None] / n_keys - mean * mean
+    variance = np.einsum("bn,bn->b", logits, logits)[:, None] / n_scores - mean * mean
     overflowed = ~np.isfinite(variance[:, 0])
     if overflowed.any():  # huge finite scores: scale before squaring
         rows = logits[overflowed]
@@ -146,10 +149,12 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray) -> np.ndarray:
     # A spread at the level of rounding error is a tie, not a signal to amplify.
     magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
     spread = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
-    return spread / math.log(n_keys + 1)
+    return spread / math.log((n_scores if n_keys is None else n_keys) + 1)
 
 
-def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0) -> np.ndarray:
+def softmax(
+    S: np.ndarray, temperature: float | np.ndarray | str = 1.0, *, return_temperature: bool = False
+) -> Any:
     """Row-wise softmax(S / temperature), finite for any finite S.
 
     The row maximum is subtracted before dividing, so the best key's logit is
@@ -157,7 +162,8 @@ def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0) -> np.nd
     large to represent becomes a weight of exactly 0. Entries of -inf get
     weight 0. A temperature of 0 (all scores equal under "auto") means a
     uniform row. ``temperature="auto"`` computes :func:`auto_temperature`
-    from the same shifted scores, sparing a pass.
+    from the same shifted scores, sparing a pass; ``return_temperature=True``
+    returns (W, temperature (B, 1)).
 
     >>> softmax(np.array([[1000.0, 999.0, -1e308]])).round(4)
     array([[0.7311, 0.2689, 0.    ]])
@@ -173,6 +179,8 @@ def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0) -> np.nd
         logits /= temperature
         np.exp(logits, out=logits)
     logits /= logits.sum(axis=1, keepdims=True)
+    if return_temperature:
+        return logits, np.broadcast_to(temperature, (S.shape[0], 1))
     return logits
 
 
@@ -207,6 +215,29 @@ def attention_weights(
     if top_k is not None and top_k < S.shape[1]:
         S = _keep_top_k(S, top_k)
     return softmax(S, temperature)
+
+
+def top_k_rows(S: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best scores of each row and their columns, both (B, k), in no particular order.
+
+    >>> scores_k, rows = top_k_rows(np.array([[0.1, 0.9, 0.5, 0.7]]), 2)
+    >>> sorted(rows[0].tolist()), sorted(scores_k[0].tolist())
+    ([1, 3], [0.7, 0.9])
+    """
+    rows = np.argpartition(S, -top_k, axis=1)[:, -top_k:]  # O(N) per row
+    return np.take_along_axis(S, rows, axis=1), rows
+
+
+def blend_rows(W_k: np.ndarray, rows: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Sparse blend: sum_j W_k[b, j] V[rows[b, j]] / sum_j W_k[b, j], shape (B, *value_shape).
+
+    >>> blend_rows(np.array([[0.25, 0.75]]), np.array([[2, 0]]), np.array([1.0, 5.0, 3.0]))
+    array([1.5])
+    """
+    flat = V.reshape(V.shape[0], -1)[rows]  # (B, k, m)
+    blended = np.einsum("bk,bkm->bm", W_k.astype(flat.dtype, copy=False), flat)
+    blended /= W_k.sum(axis=1, dtype=blended.dtype)[:, None]
+    return blended.reshape((W_k.shape[0],) + V.shape[1:])
 
 
 def blend(W: np.ndarray, V: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 from ._params import (
     Parameter,
     check_bool,
+    check_index,
     check_projection,
     check_scoring,
     check_temperature,
@@ -67,6 +68,11 @@ class SoftDict(MutableMapping[str, Any]):
         Keep every embedding in an SQLite cache there, keyed by the encoder's
         fingerprint and the text, so that rebuilding from the same catalog
         encodes nothing (:class:`softkv.cache.CachedEncoder`).
+    index : "auto", "exact", "ivf" or IVFIndex, default "auto"
+        How a top_k read finds its k keys: "exact" scores every key; "ivf"
+        asks a faiss IVF index (the ``[faiss]`` extra) for approximate
+        candidates; "auto" uses IVF for top_k reads over at least
+        ``softkv.index.ANN_MIN_KEYS`` (200,000) keys when faiss is installed.
     query_cache_size : int, default 1024
         How many recent query texts keep their embeddings in memory, so a
         repeated query costs no encode (0 turns the cache off).
@@ -101,6 +107,7 @@ class SoftDict(MutableMapping[str, Any]):
     threshold = Parameter(check_threshold, None)
     scoring = Parameter(check_scoring, "cosine")
     exact_match = Parameter(check_bool, True)
+    index = Parameter(check_index, "auto")
 
     def __init__(
         self,
@@ -114,12 +121,15 @@ class SoftDict(MutableMapping[str, Any]):
         exact_match: bool = True,
         cache_dir: Any = None,
         query_cache_size: int = 1024,
+        index: Any = "auto",
     ) -> None:
         self.temperature = temperature
         self.top_k = top_k
         self.threshold = threshold
         self.scoring = scoring
         self.exact_match = exact_match
+        self.index = index
+        self._ivf: Any = None
         self._encoder: Encoder | None = as_encoder(encoder)
         if cache_dir is not None:
             from .cache import CachedEncoder
@@ -322,10 +332,28 @@ class SoftDict(MutableMapping[str, Any]):
         Q = embed_queries(self._encoder, self._store.dim, queries, self._query_cache)  # no lock while encoding
         with self._lock.reading():
             batch = read(self._store, self.params, Q, queries, single=single, on_miss=on_miss,
-                         projection=self._query_projection, **options)
+                         projection=self._query_projection, index=self._approximate_index(), **options)
             if exact_value and batch.exact[0]:
                 batch.exact_value = self._store.values[queries[0]]
         return batch
+
+    def _approximate_index(self) -> Any:
+        """The IVF index this read should use, or None for an exact read."""
+        from .index import ANN_MIN_KEYS, IVFIndex, faiss_available
+
+        if isinstance(self.index, IVFIndex):
+            chosen: Any = self.index
+        elif self.index == "ivf" or (
+            self.index == "auto" and self.top_k is not None and len(self._store) >= ANN_MIN_KEYS and faiss_available()
+        ):
+            if self._ivf is None:
+                self._ivf = IVFIndex()
+            chosen = self._ivf
+        else:
+            return None
+        if self.top_k is None:
+            raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")
+        return chosen
 
     # ---- persistence ----
     def save(self, path: Any) -> Any:
