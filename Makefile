@@ -33,8 +33,7 @@ test: install
 
 # Measurements behind the numbers in the README (not part of make test).
 bench: install
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets,onnx,faiss]"
-	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python build.py
+	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python build.py && ../$(BIN)/python perf.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

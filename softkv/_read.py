@@ -180,9 +180,16 @@ def _read_chunk(
             W = np.zeros_like(S)
             np.put_along_axis(W, rows, W_k, axis=1)
     else:
-        W, T = attention.softmax(S, params["temperature"], return_temperature=True)
         nearest_rows = S.argmax(axis=1)
+        best = S[np.arange(n_queries), nearest_rows]
+        # Values only: the scores are not needed after this, so exp runs in their memory and the
+        # normalisation is left to the blend, which divides by the row sums anyway.
+        values_only = not keep_weights and not categorical and params["threshold"] is None
+        W, T = attention.softmax(S, params["temperature"], return_temperature=True, normalize=not values_only,
+                                 overwrite=values_only)
         W_k = rows = None
+        return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss,
+                       keep_weights)
     best = S[np.arange(n_queries), nearest_rows]
     return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss, keep_weights)
 

@@ -88,8 +88,7 @@ def scores(
     array([[-1., -1.]])
     """
     if scoring == "cosine" and unit_keys:  # normalize the (few) queries, not the (many) scores
-        QK = (Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False) @ K.T
-        return np.clip(QK, -1.0, 1.0, out=QK)
+        return (Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False) @ K.T  # |S| <= 1 + rounding
     QK = Q @ K.T  # (B, N), the only O(B N d) step
     if scoring == "dot":
         return QK
@@ -153,7 +152,12 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | Non
 
 
 def softmax(
-    S: np.ndarray, temperature: float | np.ndarray | str = 1.0, *, return_temperature: bool = False
+    S: np.ndarray,
+    temperature: float | np.ndarray | str = 1.0,
+    *,
+    return_temperature: bool = False,
+    normalize: bool = True,
+    overwrite: bool = False,
 ) -> Any:
     """Row-wise softmax(S / temperature), finite for any finite S.
 
@@ -163,14 +167,16 @@ def softmax(
     weight 0. A temperature of 0 (all scores equal under "auto") means a
     uniform row. ``temperature="auto"`` computes :func:`auto_temperature`
     from the same shifted scores, sparing a pass; ``return_temperature=True``
-    returns (W, temperature (B, 1)).
+    returns (W, temperature (B, 1)). For speed, ``normalize=False`` leaves the
+    rows unnormalized (for :func:`blend`, which divides by the row sums
+    anyway) and ``overwrite=True`` computes in S's own memory.
 
     >>> softmax(np.array([[1000.0, 999.0, -1e308]])).round(4)
     array([[0.7311, 0.2689, 0.    ]])
     """
     row_max = S.max(axis=1, keepdims=True)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a gap past the float range: weight 0
-        logits = np.subtract(S, row_max)
+        logits = np.subtract(S, row_max, out=S if overwrite else None)
         if not np.isfinite(row_max).all():
             logits[np.isnan(logits)] = 0.0  # inf - inf: a tie of overflowed scores at the top
         if isinstance(temperature, str):
@@ -178,7 +184,8 @@ def softmax(
         temperature = np.where(np.asarray(temperature) > 0, temperature, 1.0).astype(S.dtype, copy=False)
         logits /= temperature
         np.exp(logits, out=logits)
-    logits /= logits.sum(axis=1, keepdims=True)
+    if normalize:
+        logits /= logits.sum(axis=1, keepdims=True)
     if return_temperature:
         return logits, np.broadcast_to(temperature, (S.shape[0], 1))
     return logits

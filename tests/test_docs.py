@@ -65,3 +65,14 @@ def test_readme_shows_what_train_memory_prints(minilm, capsys):
     printed = capsys.readouterr().out.strip().splitlines()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "\n".join(printed) in readme
+
+
+def test_the_performance_benchmarks_run_at_tiny_sizes():
+    import subprocess
+    import sys
+
+    pytest.importorskip("faiss")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "perf.py"), "--quick"], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "| batch soft read" in out.stdout and "recall@10" in out.stdout

@@ -49,10 +49,22 @@ def test_insertion_order_does_not_change_the_answers(memory, temperature, data):
     d2 = SoftDict.from_embeddings([names[i] for i in order], embeddings[order], [values[i] for i in order],
                                   temperature=temperature)
     b1, b2 = d1.lookup_many(queries), d2.lookup_many(queries)
-    np.testing.assert_allclose(b1.values, b2.values, rtol=1e-4, atol=1e-4 * (1 + np.abs(values).max()))
-    for r1, r2 in zip(b1, b2):
+    for r1, r2, value1, value2 in zip(b1, b2, b1.values, b2.values):
+        tolerance = tie_tolerance(r1.score_array)
+        assert abs(value1 - value2) <= tolerance * (1 + np.abs(values).max())
         for key, weight in r1.weights.items():
-            assert abs(r2.weights.get(key, 0.0) - weight) < 1e-5
+            assert abs(r2.weights.get(key, 0.0) - weight) <= tolerance
+
+
+def tie_tolerance(row_scores):
+    """How far two float32 reads of the same row may differ.
+
+    The auto temperature divides by the spread of the scores: when they are
+    (nearly) tied, a rounding difference in the last bit of a score moves the
+    weights by up to about 1e-3; otherwise they agree to 1e-5.
+    """
+    scale = max(1e-30, float(np.abs(row_scores).max()))
+    return 1e-5 if float(row_scores.std()) > 1e-2 * scale else 1e-2
 
 
 @given(memory=memories(), k=st.integers(1, 12))
@@ -71,10 +83,6 @@ def test_a_batch_equals_the_single_lookups(memory):
     batch = d.lookup_many(queries)
     for query, row_scores, row_weights, value in zip(queries, batch.scores, batch.weights, batch.values):
         single = d.lookup(query)
-        # float32 scores of a batch and of one query may differ in the last bits; the auto temperature
-        # divides by the spread of the scores, so near-ties (spread ~ rounding) agree less tightly.
-        scale = max(1e-30, float(np.abs(row_scores).max()))
-        tight = float(row_scores.std()) > 1e-2 * scale
-        tolerance = 1e-5 if tight else 1e-2
+        tolerance = tie_tolerance(row_scores)
         np.testing.assert_allclose(single.weight_array, row_weights, atol=tolerance)
         assert abs(single.value - value) <= tolerance * (1 + np.abs(values).max())
