@@ -33,7 +33,7 @@ test: install
 
 # Measurements behind the numbers in the README (not part of make test).
 bench: install
-	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python build.py && ../$(BIN)/python perf.py
+	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python quality.py && ../$(BIN)/python build.py && ../$(BIN)/python perf.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

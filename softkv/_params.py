@@ -61,6 +61,14 @@ def check_index(name: str, value: Any) -> Any:
     raise ValueError(f'{name} must be "auto", "exact", "ivf" or an IVFIndex, got {value!r}')
 
 
+def check_hybrid(name: str, value: Any) -> float:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    raise ValueError(
+        f"{name} must be a number from 0 (meaning only) to 1 (spelling only), got {value!r}"
+    )
+
+
 def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value

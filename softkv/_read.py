@@ -167,6 +167,8 @@ def _read_chunk(
     """
     S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms,
                          unit_keys=store.unit_keys)
+    if params["hybrid"] > 0 and all(isinstance(q, str) for q in queries):
+        S = _with_spelling(store, S, queries, params)
     n_queries, n_keys = S.shape
     top_k = params["top_k"]
     categorical = store.spec is not None and store.spec.kind == CATEGORICAL
@@ -192,6 +194,17 @@ def _read_chunk(
                        keep_weights)
     best = S[np.arange(n_queries), nearest_rows]
     return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss, keep_weights)
+
+
+def _with_spelling(store: RowStore, S: np.ndarray, queries: Sequence[Any], params: dict[str, Any]) -> np.ndarray:
+    """(1 - w) * S + w * lexical cosine: the hybrid score."""
+    if params["scoring"] != "cosine":
+        raise ValueError(f"hybrid mixes two cosines: it needs scoring='cosine', not {params['scoring']!r}")
+    weight = params["hybrid"]
+    spelling = store.lexical().similarity(list(queries), store.row_keys)
+    S *= 1.0 - weight
+    S += weight * spelling
+    return S
 
 
 def _read_chunk_approximately(

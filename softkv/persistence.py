@@ -281,8 +281,9 @@ def load(
             )
         embeddings = None  # re-encode every key with the new encoder
     try:
-        params = {name: manifest["params"][name] for name in ("temperature", "top_k", "threshold", "scoring",
-                                                              "exact_match")}
+        saved = manifest["params"]
+        params = {name: saved[name] for name in ("temperature", "top_k", "threshold", "scoring", "exact_match")}
+        params["hybrid"] = saved.get("hybrid", 0.0)
         if embeddings is None:
             d = cls(zip(keys, values), encoder=chosen, **params)
         else:

@@ -10,6 +10,7 @@ import numpy as np
 from ._params import (
     Parameter,
     check_bool,
+    check_hybrid,
     check_index,
     check_projection,
     check_scoring,
@@ -64,6 +65,12 @@ class SoftDict(MutableMapping[str, Any]):
     exact_match : bool, default True
         A query equal to a key returns that key's value as stored. False makes
         keys blend like any other query.
+    hybrid : float in [0, 1], default 0
+        Weight of spelling in the score: (1 - hybrid) * cosine of the
+        sentence embeddings + hybrid * cosine of character n-gram TF-IDF
+        vectors (:mod:`softkv.lexical`). Typos and abbreviations need
+        spelling; meaning needs the encoder. Needs ``scoring="cosine"``;
+        vector queries are scored by meaning alone.
     cache_dir : path, optional
         Keep every embedding in an SQLite cache there, keyed by the encoder's
         fingerprint and the text, so that rebuilding from the same catalog
@@ -107,6 +114,7 @@ class SoftDict(MutableMapping[str, Any]):
     threshold = Parameter(check_threshold, None)
     scoring = Parameter(check_scoring, "cosine")
     exact_match = Parameter(check_bool, True)
+    hybrid = Parameter(check_hybrid, 0.0)
     index = Parameter(check_index, "auto")
 
     def __init__(
@@ -119,6 +127,7 @@ class SoftDict(MutableMapping[str, Any]):
         threshold: float | None = None,
         scoring: str = "cosine",
         exact_match: bool = True,
+        hybrid: float = 0.0,
         cache_dir: Any = None,
         query_cache_size: int = 1024,
         index: Any = "auto",
@@ -128,6 +137,7 @@ class SoftDict(MutableMapping[str, Any]):
         self.threshold = threshold
         self.scoring = scoring
         self.exact_match = exact_match
+        self.hybrid = hybrid
         self.index = index
         self._ivf: Any = None
         self._encoder: Encoder | None = as_encoder(encoder)
@@ -353,6 +363,8 @@ class SoftDict(MutableMapping[str, Any]):
             return None
         if self.top_k is None:
             raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")
+        if self.hybrid > 0:
+            raise ValueError("hybrid scores read every key's spelling: use index='exact' with hybrid > 0")
         return chosen
 
     # ---- persistence ----
@@ -447,7 +459,7 @@ class SoftDict(MutableMapping[str, Any]):
     @property
     def params(self) -> dict[str, Any]:
         """The lookup parameters, as keyword arguments of the constructor."""
-        names = ("temperature", "top_k", "threshold", "scoring", "exact_match")
+        names = ("temperature", "top_k", "threshold", "scoring", "exact_match", "hybrid")
         return {name: getattr(self, name) for name in names}
 
     @property
