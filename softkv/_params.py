@@ -69,6 +69,14 @@ def check_hybrid(name: str, value: Any) -> float:
     )
 
 
+def check_mode(name: str, value: Any) -> str:
+    from .attention import MODES
+
+    if isinstance(value, str) and value in MODES:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(map(repr, MODES))}; got {value!r}")
+
+
 def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value

@@ -175,7 +175,7 @@ def _read_chunk(
     if top_k is not None and top_k < n_keys:
         T = attention.auto_temperature(S) if params["temperature"] == "auto" else params["temperature"]
         S_k, rows = attention.top_k_rows(S, top_k)
-        W_k, T = attention.softmax(S_k, T, return_temperature=True)
+        W_k, T = attention.normalize(S_k, T, params["mode"])
         nearest_rows = rows[np.arange(n_queries), S_k.argmax(axis=1)]
         W = None
         if keep_weights or categorical:
@@ -187,8 +187,11 @@ def _read_chunk(
         # Values only: the scores are not needed after this, so exp runs in their memory and the
         # normalisation is left to the blend, which divides by the row sums anyway.
         values_only = not keep_weights and not categorical and params["threshold"] is None
-        W, T = attention.softmax(S, params["temperature"], return_temperature=True, normalize=not values_only,
-                                 overwrite=values_only)
+        if params["mode"] == "softmax":
+            W, T = attention.softmax(S, params["temperature"], return_temperature=True,
+                                     normalize=not values_only, overwrite=values_only)
+        else:
+            W, T = attention.normalize(S, params["temperature"], params["mode"])
         W_k = rows = None
         return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss,
                        keep_weights)
@@ -224,7 +227,7 @@ def _read_chunk_approximately(
     T = params["temperature"]
     if T == "auto":
         T = attention.auto_temperature(index.sample_scores(store, Q, params["scoring"]), n_keys=n_keys)
-    W_k, T = attention.softmax(S_k, T, return_temperature=True)
+    W_k, T = attention.normalize(S_k, T, params["mode"])
     nearest_rows = rows[np.arange(n_queries), S_k.argmax(axis=1)]
     S = W = None
     categorical = store.spec is not None and store.spec.kind == CATEGORICAL

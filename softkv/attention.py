@@ -41,9 +41,12 @@ __all__ = [
     "blend_rows",
     "effective_keys",
     "entropy",
+    "hard",
+    "normalize",
     "inverse_norms",
     "scores",
     "softmax",
+    "sparsemax",
     "top_k_rows",
 ]
 
@@ -222,6 +225,56 @@ def attention_weights(
     if top_k is not None and top_k < S.shape[1]:
         S = _keep_top_k(S, top_k)
     return softmax(S, temperature)
+
+
+MODES: tuple[str, ...] = ("softmax", "sparsemax", "hard")
+
+
+def sparsemax(S: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
+    """Row-wise sparsemax(S / temperature): the Euclidean projection onto the simplex.
+
+    Like softmax, rows are >= 0 and sum to 1; unlike it, keys far enough
+    below the best get exactly 0, as in the hand-written 0.6 apple + 0.4
+    banana + 0.0 chair (Martins & Astudillo, 2016). O(N log N) per row.
+
+    >>> sparsemax(np.array([[0.73, 0.54, 0.34]]), temperature=0.5)
+    array([[0.69, 0.31, 0.  ]])
+    """
+    z = S / np.where(np.asarray(temperature) > 0, temperature, 1.0)
+    z = np.where(np.isneginf(z), -np.inf, z - z.max(axis=1, keepdims=True))
+    z_sorted = -np.sort(-z, axis=1)
+    finite = np.isfinite(z_sorted)
+    cumulative = np.cumsum(np.where(finite, z_sorted, 0.0), axis=1)
+    k = np.arange(1, z.shape[1] + 1)
+    support = finite & (1.0 + k * z_sorted > cumulative)
+    k_z = support.sum(axis=1, keepdims=True)  # >= 1: the best key is always in the support
+    threshold = (np.take_along_axis(cumulative, k_z - 1, axis=1) - 1.0) / k_z
+    return np.maximum(z - threshold, 0.0).astype(S.dtype, copy=False)
+
+
+def hard(S: np.ndarray) -> np.ndarray:
+    """One-hot rows at each row's best score (the first on ties): the nearest key.
+
+    >>> hard(np.array([[0.2, 0.9, 0.9]]))
+    array([[0., 1., 0.]])
+    """
+    W = np.zeros_like(S)
+    W[np.arange(S.shape[0]), S.argmax(axis=1)] = 1.0
+    return W
+
+
+def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[np.ndarray, np.ndarray]:
+    """Weights (B, N) and the temperatures used (B, 1), by softmax, sparsemax or hard argmax."""
+    if mode == "softmax":
+        return softmax(S, temperature, return_temperature=True)  # type: ignore[no-any-return]
+    if isinstance(temperature, str):
+        temperature = auto_temperature(S)
+    temperature = np.broadcast_to(np.asarray(temperature, dtype=S.dtype), (S.shape[0], 1))
+    if mode == "sparsemax":
+        return sparsemax(S, temperature), temperature
+    if mode == "hard":
+        return hard(S), temperature
+    raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
 def top_k_rows(S: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:

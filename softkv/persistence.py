@@ -284,6 +284,7 @@ def load(
         saved = manifest["params"]
         params = {name: saved[name] for name in ("temperature", "top_k", "threshold", "scoring", "exact_match")}
         params["hybrid"] = saved.get("hybrid", 0.0)
+        params["mode"] = saved.get("mode", "softmax")
         if embeddings is None:
             d = cls(zip(keys, values), encoder=chosen, **params)
         else:

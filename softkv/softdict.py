@@ -12,6 +12,7 @@ from ._params import (
     check_bool,
     check_hybrid,
     check_index,
+    check_mode,
     check_projection,
     check_scoring,
     check_temperature,
@@ -71,6 +72,10 @@ class SoftDict(MutableMapping[str, Any]):
         vectors (:mod:`softkv.lexical`). Typos and abbreviations need
         spelling; meaning needs the encoder. Needs ``scoring="cosine"``;
         vector queries are scored by meaning alone.
+    mode : {"softmax", "sparsemax", "hard"}, default "softmax"
+        How scores become weights: softmax (every key some weight), sparsemax
+        (exact zeros below a data-dependent cut) or hard (all the weight on
+        the nearest key). As temperature goes to 0, softmax becomes hard.
     cache_dir : path, optional
         Keep every embedding in an SQLite cache there, keyed by the encoder's
         fingerprint and the text, so that rebuilding from the same catalog
@@ -115,6 +120,7 @@ class SoftDict(MutableMapping[str, Any]):
     scoring = Parameter(check_scoring, "cosine")
     exact_match = Parameter(check_bool, True)
     hybrid = Parameter(check_hybrid, 0.0)
+    mode = Parameter(check_mode, "softmax")
     index = Parameter(check_index, "auto")
 
     def __init__(
@@ -128,6 +134,7 @@ class SoftDict(MutableMapping[str, Any]):
         scoring: str = "cosine",
         exact_match: bool = True,
         hybrid: float = 0.0,
+        mode: str = "softmax",
         cache_dir: Any = None,
         query_cache_size: int = 1024,
         index: Any = "auto",
@@ -138,6 +145,7 @@ class SoftDict(MutableMapping[str, Any]):
         self.scoring = scoring
         self.exact_match = exact_match
         self.hybrid = hybrid
+        self.mode = mode
         self.index = index
         self._ivf: Any = None
         self._encoder: Encoder | None = as_encoder(encoder)
@@ -459,7 +467,7 @@ class SoftDict(MutableMapping[str, Any]):
     @property
     def params(self) -> dict[str, Any]:
         """The lookup parameters, as keyword arguments of the constructor."""
-        names = ("temperature", "top_k", "threshold", "scoring", "exact_match", "hybrid")
+        names = ("temperature", "top_k", "threshold", "scoring", "exact_match", "hybrid", "mode")
         return {name: getattr(self, name) for name in names}
 
     @property

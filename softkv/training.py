@@ -76,8 +76,9 @@ def to_module(d: Any, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
 
     learn = _check_learn(learn)
     keys, values = _numeric_rows(d)
-    if d.hybrid > 0:
-        raise ValueError("the torch module scores by embeddings alone: set d.hybrid = 0 before to_module()")
+    if d.hybrid > 0 or d.mode != "softmax":
+        raise ValueError("the torch module reads by softmax over embeddings alone: set d.hybrid = 0 and "
+                         "d.mode = 'softmax' before to_module()")
     if "temperature" in learn and d.temperature == "auto":
         raise ValueError(
             'a learned temperature must start from a number: set d.temperature to a float first '
