@@ -126,8 +126,9 @@ def read(
     exact_rows = np.full(len(queries), -1)
     if params["exact_match"]:
         for i, q in enumerate(queries):
-            if isinstance(q, str):
-                exact_rows[i] = store.row_of.get(q, -1)
+            entry = store.entry_of(q) if isinstance(q, str) else None
+            if entry is not None:
+                exact_rows[i] = store.row_of[entry]
     rows_per_chunk = max(1, chunk_bytes // (3 * 4 * len(store)))
     read_chunk = _read_chunk if index is None else _read_chunk_approximately
     chunks = [
@@ -168,7 +169,13 @@ def _read_chunk(
     S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms,
                          unit_keys=store.unit_keys)
     if params["hybrid"] > 0 and all(isinstance(q, str) for q in queries):
-        S = _with_spelling(store, S, queries, params)
+        S = _with_spelling(store, S, queries, params, store.row_keys)
+    if len(store.aliases):  # an entry scores as its best name
+        aliases = store.aliases
+        S_alias = attention.scores(Q, aliases.embeddings, params["scoring"], key_inverse_norms=aliases.inverse_norms)
+        if params["hybrid"] > 0 and all(isinstance(q, str) for q in queries):
+            S_alias = _with_spelling(store, S_alias, queries, params, aliases.row_names)
+        S = aliases.entry_scores(S, S_alias, store.row_of)
     n_queries, n_keys = S.shape
     top_k = params["top_k"]
     categorical = store.spec is not None and store.spec.kind == CATEGORICAL
@@ -199,12 +206,14 @@ def _read_chunk(
     return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss, keep_weights)
 
 
-def _with_spelling(store: RowStore, S: np.ndarray, queries: Sequence[Any], params: dict[str, Any]) -> np.ndarray:
-    """(1 - w) * S + w * lexical cosine: the hybrid score."""
+def _with_spelling(
+    store: RowStore, S: np.ndarray, queries: Sequence[Any], params: dict[str, Any], names: list[str]
+) -> np.ndarray:
+    """(1 - w) * S + w * lexical cosine of the queries to ``names``: the hybrid score."""
     if params["scoring"] != "cosine":
         raise ValueError(f"hybrid mixes two cosines: it needs scoring='cosine', not {params['scoring']!r}")
     weight = params["hybrid"]
-    spelling = store.lexical().similarity(list(queries), store.row_keys)
+    spelling = store.lexical().similarity(list(queries), names)
     S *= 1.0 - weight
     S += weight * spelling
     return S

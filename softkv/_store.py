@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import attention
+from ._aliases import AliasTable
 from ._values import CATEGORICAL, CategoryTable, ValueSpec
 
 
@@ -35,6 +36,7 @@ class RowStore:
         self._non_unit_rows = 0  # rows whose length is not 1 (within float32 rounding)
         self.version = 0  # bumped by every change of the embedding rows (indexes rebuild on it)
         self._lexical: Any = None  # a LexicalIndex, made on the first hybrid read, then kept current
+        self.aliases = AliasTable()
 
     @property
     def unit_keys(self) -> bool:
@@ -88,9 +90,22 @@ class RowStore:
             from .lexical import LexicalIndex
 
             index = LexicalIndex()
-            index.add(list(self.values))
+            index.add(list(self.values) + self.aliases.row_names)
             self._lexical = index
         return self._lexical
+
+    def add_aliases(self, key: str, names: list[str], embeddings: np.ndarray) -> None:
+        """Give an existing key more names (checked by the caller)."""
+        self.aliases.add(key, names, embeddings)
+        if self._lexical is not None:
+            self._lexical.add(names)
+        self.version += 1
+
+    def entry_of(self, name: str) -> str | None:
+        """The key that ``name`` is (a key itself, or an alias of one), or None."""
+        if name in self.values:
+            return name
+        return self.aliases.key_of.get(name)
 
     def set_embedding(self, key: str, embedding: np.ndarray) -> None:
         """Replace the embedding row of an existing key."""
@@ -130,8 +145,10 @@ class RowStore:
         """Remove a key: the last row moves into its slot, O(d)."""
         row = self.row_of.pop(key)
         del self.values[key]
+        removed_aliases = self.aliases.remove_key(key)
         if self._lexical is not None:
-            self._lexical.remove(key)
+            for name in [key, *removed_aliases]:
+                self._lexical.remove(name)
         self._non_unit_rows -= int(_non_unit(self._inverse_norms[row : row + 1]).sum())
         if self.spec is not None and self.spec.kind == CATEGORICAL:
             self.categories.release(int(self._codes[row]))

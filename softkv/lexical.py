@@ -39,8 +39,7 @@ class LexicalIndex:
         )
         self._counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key -> (feature ids, sublinear tf)
         self._document_frequency = np.zeros(n_features, dtype=np.int64)
-        self._matrix: Any = None  # (n_features, N) tf-idf of the keys, columns in _matrix_keys order
-        self._matrix_keys: tuple[str, ...] = ()
+        self._matrices: dict[tuple[str, ...], Any] = {}  # names -> (n_features, N) tf-idf, cleared on change
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -61,12 +60,12 @@ class LexicalIndex:
             features = counts.indices[start:stop].copy()
             self._counts[key] = (features, counts.data[start:stop].copy())
             self._document_frequency[features] += 1
-        self._matrix = None
+        self._matrices.clear()
 
     def remove(self, key: str) -> None:
         features, _ = self._counts.pop(key)
         self._document_frequency[features] -= 1
-        self._matrix = None
+        self._matrices.clear()
 
     def _idf(self) -> np.ndarray:
         n_documents = len(self._counts)
@@ -75,8 +74,9 @@ class LexicalIndex:
     def _key_matrix(self, keys: list[str]) -> Any:
         from scipy import sparse
 
-        if self._matrix is not None and self._matrix_keys == tuple(keys):
-            return self._matrix
+        cached = self._matrices.get(tuple(keys))
+        if cached is not None:
+            return cached
         idf = self._idf()
         indptr, indices, data = [0], [], []
         for key in keys:
@@ -90,8 +90,8 @@ class LexicalIndex:
             (np.concatenate(data) if data else [], np.concatenate(indices) if indices else [], indptr),
             shape=(len(keys), self._document_frequency.shape[0]), dtype=np.float32,
         )
-        self._matrix, self._matrix_keys = matrix.T.tocsr(), tuple(keys)
-        return self._matrix
+        self._matrices[tuple(keys)] = matrix.T.tocsr()
+        return self._matrices[tuple(keys)]
 
     def similarity(self, texts: list[str], keys: list[str]) -> np.ndarray:
         """Cosine of TF-IDF vectors, (len(texts), len(keys)) float32 in [0, 1]; keys in the given order."""

@@ -162,7 +162,7 @@ def save(d: Any, path: str | os.PathLike[str]) -> Path:
         "value_shape": None if spec is None else list(spec.shape),
         "params": d.params,
         "encoder": encoder_identity(d.encoder),
-        "aliases": {},
+        "aliases": {key: names for key, names in store.aliases.names_of.items() if names},
     }
     arrays = {"embeddings.npy": store.embeddings[rows] if keys else np.empty((0, 0), np.float32)}
     if spec is not None and spec.kind == CATEGORICAL:
@@ -173,6 +173,9 @@ def save(d: Any, path: str | os.PathLike[str]) -> Path:
         arrays["values.npy"] = store.numeric_values[rows]
     if d.query_projection is not None:
         arrays["query_projection.npy"] = d.query_projection
+    if manifest["aliases"]:
+        alias_rows = [store.aliases._row_of[name] for names in manifest["aliases"].values() for name in names]
+        arrays["alias_embeddings.npy"] = store.aliases.embeddings[alias_rows]
     members = {name: _npy_bytes(array) for name, array in arrays.items()}
     manifest["arrays"] = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -256,7 +259,7 @@ def _check_manifest(path: Any, manifest: Any) -> None:
     arrays = manifest.get("arrays")
     if not isinstance(arrays, dict) or "embeddings.npy" not in arrays:
         raise FormatError(f"{path}: the manifest lists no embeddings")
-    if not set(arrays) <= {"embeddings.npy", "values.npy", "query_projection.npy"}:
+    if not set(arrays) <= {"embeddings.npy", "values.npy", "query_projection.npy", "alias_embeddings.npy"}:
         raise FormatError(f"{path}: unknown members {sorted(arrays)}")
     if not isinstance(manifest.get("params"), dict):
         raise FormatError(f"{path}: parameters missing")
@@ -294,11 +297,33 @@ def load(
                 encoder=chosen, **params)
         if "query_projection.npy" in arrays:
             d.query_projection = arrays["query_projection.npy"]
+        _restore_aliases(path, d, manifest.get("aliases", {}), arrays.get("alias_embeddings.npy"), embeddings is None)
     except FormatError:
         raise
     except (TypeError, ValueError, KeyError) as error:
         raise FormatError(f"{path}: invalid contents: {error}") from error
     return d
+
+
+def _restore_aliases(path: Any, d: Any, aliases: Any, vectors: Any, reencode: bool) -> None:
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(n, str) for n in v) for k, v in aliases.items()
+    ):
+        raise FormatError(f"{path}: aliases must map keys to lists of names")
+    names = [name for group in aliases.values() for name in group]
+    if not names:
+        return
+    if not reencode and (vectors is None or vectors.shape[0] != len(names) or vectors.dtype != np.float32):
+        raise FormatError(f"{path}: {len(names)} aliases but alias embeddings of another shape")
+    start = 0
+    for key, group in aliases.items():
+        if key not in d:
+            raise FormatError(f"{path}: aliases of {key!r}, which is not a key")
+        if reencode:
+            d.add(key, d[key], aliases=group)
+        else:
+            d._store.add_aliases(key, group, vectors[start : start + len(group)])
+        start += len(group)
 
 
 def _as_encoder(encoder: Any) -> Any:

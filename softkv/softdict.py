@@ -265,16 +265,41 @@ class SoftDict(MutableMapping[str, Any]):
         pairs = list(other.items() if isinstance(other, Mapping) else other) + list(kwargs.items())
         self._write(pairs, known=known)
 
-    def add(self, key: str, value: Any, *, embedding: Any = None) -> None:
-        """Insert one pair, with its key embedding precomputed when given.
+    def add(self, key: str, value: Any, *, aliases: Sequence[str] = (), embedding: Any = None) -> None:
+        """Insert one pair, with other names for the key and its embedding precomputed when given.
+
+        An alias is another name of the same entry: reading it returns the
+        entry's value exactly, and a lookup scores the entry by its best name
+        (key or alias); weights stay per entry. ``k in d`` and iteration see
+        keys only. Aliases go when their key is deleted.
 
         >>> d = SoftDict.from_embeddings(["x"], [[1.0, 0.0]], [0.0])
         >>> d.add("y", 1.0, embedding=[0.0, 1.0])
         >>> sorted(d)
         ['x', 'y']
+        >>> states = SoftDict({"Germany": 83})
+        >>> states.add("United States", 335, aliases=["USA", "America"])
+        >>> states["USA"], states.lookup("the US of A").nearest, len(states)
+        (335, 'United States', 2)
         """
+        names = list(dict.fromkeys([aliases] if isinstance(aliases, str) else aliases))
+        for name in names:
+            check_key(name)
+            owner = self._store.entry_of(name)
+            if name == key or (owner is not None and owner != key) or (owner == key and name != key):
+                raise ValueError(f"alias {name!r} is already a name of {owner or key!r}; names must be unique")
         precomputed = None if embedding is None else np.asarray(embedding, dtype=np.float32).reshape(1, -1)
-        self._write([(key, value)], precomputed=precomputed)
+        alias_vectors = self._embed_keys(names, {}) if names else None
+        with self._lock.writing():
+            self._write([(key, value)], precomputed=precomputed)
+            if names:
+                self._store.add_aliases(key, names, alias_vectors)
+
+    def aliases_of(self, key: str) -> list[str]:
+        """The other names of ``key`` (KeyError if it is not a key)."""
+        if key not in self:
+            raise KeyError(key)
+        return list(self._store.aliases.names_of.get(key, []))
 
     def copy(self) -> SoftDict:
         """A shallow copy sharing the encoder; embeddings are not recomputed."""
@@ -282,12 +307,18 @@ class SoftDict(MutableMapping[str, Any]):
             clone = SoftDict.from_embeddings(list(self), self.key_embeddings, list(self.values()), **self.params)
         clone._encoder = self._encoder
         clone._query_projection = self._query_projection
+        with self._lock.reading():
+            aliases = self._store.aliases
+            for key, names in aliases.names_of.items():
+                clone._store.add_aliases(key, list(names), aliases.embeddings[[aliases._row_of[n] for n in names]])
         return clone
 
     # ---- soft reads ----
     def __getitem__(self, query: Any) -> Any:
         if self.exact_match and isinstance(query, str):
             value = self._store.values.get(query, _MISSING)
+            if value is _MISSING and query in self._store.aliases.key_of:
+                value = self._store.values.get(self._store.aliases.key_of[query], _MISSING)
             if value is not _MISSING:
                 return value
         return self.lookup(query).value
@@ -352,7 +383,7 @@ class SoftDict(MutableMapping[str, Any]):
             batch = read(self._store, self.params, Q, queries, single=single, on_miss=on_miss,
                          projection=self._query_projection, index=self._approximate_index(), **options)
             if exact_value and batch.exact[0]:
-                batch.exact_value = self._store.values[queries[0]]
+                batch.exact_value = self._store.values[self._store.entry_of(queries[0])]
         return batch
 
     def _approximate_index(self) -> Any:
@@ -371,8 +402,8 @@ class SoftDict(MutableMapping[str, Any]):
             return None
         if self.top_k is None:
             raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")
-        if self.hybrid > 0:
-            raise ValueError("hybrid scores read every key's spelling: use index='exact' with hybrid > 0")
+        if self.hybrid > 0 or len(self._store.aliases):
+            raise ValueError("hybrid scores and aliases read every key: use index='exact' with them")
         return chosen
 
     # ---- persistence ----
@@ -526,6 +557,8 @@ class SoftDict(MutableMapping[str, Any]):
         latest: dict[str, Any] = {}
         for key, value in pairs:
             check_key(key)
+            if key in self._store.aliases.key_of:
+                raise ValueError(f"{key!r} is an alias of {self._store.aliases.key_of[key]!r}; it cannot be a key too")
             latest[key] = value
         if not latest:
             return

@@ -76,6 +76,8 @@ def to_module(d: Any, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
 
     learn = _check_learn(learn)
     keys, values = _numeric_rows(d)
+    if len(d._store.aliases):
+        raise ValueError("the torch module holds one embedding per key: it does not read aliases")
     if d.hybrid > 0 or d.mode != "softmax":
         raise ValueError("the torch module reads by softmax over embeddings alone: set d.hybrid = 0 and "
                          "d.mode = 'softmax' before to_module()")

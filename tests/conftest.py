@@ -58,4 +58,5 @@ def counting():
 
 def table_encoder(vectors: dict) -> FunctionEncoder:
     """An encoder that looks texts up in a fixed table of vectors."""
-    return FunctionEncoder(lambda texts: [vectors[t] for t in texts], name="table")
+    default = [1.0] * len(next(iter(vectors.values())))  # any other text (e.g. a save's probe)
+    return FunctionEncoder(lambda texts: [vectors.get(t, default) for t in texts], name="table")
