@@ -121,8 +121,9 @@ def auto_temperature(S: np.ndarray, n_keys: int | None = None) -> np.ndarray:
     mass of many weak matches cannot swamp a few strong ones ("scalable
     softmax"). On three keys it still blends; on thousands it still focuses.
     Scores that differ by less than ``AUTO_SPREAD_FLOOR`` of their magnitude
-    (float32 rounding) count as ties and get near-equal weights. ``n_keys``
-    overrides N when S holds a sample of the keys' scores.
+    (float32 rounding) count as ties and get near-equal weights. Entries of
+    -inf (keys masked out) are left out of the spread. ``n_keys`` overrides N
+    when S holds a sample of the keys' scores.
 
     >>> auto_temperature(np.array([[0.73, 0.54, 0.34]])).round(4)
     array([[0.1149]])
@@ -142,16 +143,28 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | Non
     n_scores = logits.shape[1]
     mean = logits.mean(axis=1, keepdims=True)
     variance = np.einsum("bn,bn->b", logits, logits)[:, None] / n_scores - mean * mean
-    overflowed = ~np.isfinite(variance[:, 0])
-    if overflowed.any():  # huge finite scores: scale before squaring
-        rows = logits[overflowed]
-        scale = np.abs(rows).max(axis=1, keepdims=True)
-        variance[overflowed] = ((rows / scale).std(axis=1, keepdims=True) * scale) ** 2
     spread = np.sqrt(np.maximum(variance, 0.0))
+    unusual = ~np.isfinite(variance[:, 0])
+    if unusual.any():  # huge scores, or keys masked out with -inf: the slow, careful way
+        mean[unusual], spread[unusual] = _finite_moments(logits[unusual])
     # A spread at the level of rounding error is a tie, not a signal to amplify.
     magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
     spread = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
     return spread / math.log((n_scores if n_keys is None else n_keys) + 1)
+
+
+def _finite_moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each row over its finite entries (-inf: a masked key), overflow-safe."""
+    rows = rows.astype(np.float64)
+    finite = np.isfinite(rows)
+    count = np.maximum(finite.sum(axis=1, keepdims=True), 1)
+    safe = np.where(finite, rows, 0.0)
+    scale = np.abs(safe).max(axis=1, keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0)
+    scaled = safe / scale
+    mean = scaled.sum(axis=1, keepdims=True) / count
+    variance = np.where(finite, (scaled - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / count
+    return mean * scale, np.sqrt(variance) * scale
 
 
 def softmax(

@@ -406,6 +406,38 @@ class SoftDict(MutableMapping[str, Any]):
             raise ValueError("hybrid scores and aliases read every key: use index='exact' with them")
         return chosen
 
+    # ---- calibration ----
+    def calibrate(
+        self,
+        queries: Sequence[Any] | None = None,
+        targets: Any = None,
+        *,
+        keys: Sequence[str | None] | None = None,
+        target_precision: float | None = None,
+    ) -> Any:
+        """Choose temperature, top_k and hybrid from data; returns a :class:`~softkv.calibration.CalibrationReport`.
+
+        With (queries, targets) pairs, every candidate setting is scored on
+        them; with none, each key's value is predicted from the other keys
+        (leave-one-key-out). Errors are MAE (numeric) or error rate
+        (categorical); the best setting is applied. With ``keys`` (the key
+        each query should find, None for a miss) and ``target_precision``,
+        the threshold is set instead (see
+        :func:`softkv.calibration.calibrate_threshold`).
+
+        >>> d = SoftDict({"small car": 35.0, "compact car": 31.0, "large truck": 14.0, "pickup truck": 17.0})
+        >>> report = d.calibrate()
+        >>> sorted(report.chosen) == ["hybrid", "temperature", "top_k"], report.best_error < 10
+        (True, True)
+        """
+        from .calibration import calibrate, calibrate_threshold
+
+        if target_precision is not None or keys is not None:
+            if queries is None or keys is None or target_precision is None:
+                raise ValueError("threshold calibration needs queries, keys and target_precision")
+            return calibrate_threshold(self, queries, keys, target_precision)
+        return calibrate(self, queries, targets)
+
     # ---- persistence ----
     def save(self, path: Any) -> Any:
         """Write this SoftDict to one file, atomically, without pickle; returns the path.

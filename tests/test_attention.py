@@ -118,3 +118,11 @@ def test_top_k_leaves_exactly_k_nonzero_weights(S, k):
     W = attention.attention_weights(S, "auto", top_k=k)
     assert ((W > 0).sum(axis=1) == min(k, S.shape[1])).all()
     np.testing.assert_allclose(W.sum(axis=1), 1.0)
+
+
+def test_auto_temperature_leaves_masked_keys_out():
+    S = np.array([[0.9, 0.5, 0.1, -np.inf]])
+    expected = np.array([0.9, 0.5, 0.1]).std() / math.log(5)  # N still counts every key
+    np.testing.assert_allclose(attention.auto_temperature(S)[0, 0], expected, rtol=1e-6)
+    W = attention.attention_weights(S, "auto")
+    assert W[0, 3] == 0 and np.isfinite(W).all() and W.sum() == pytest.approx(1.0)

@@ -1,0 +1,57 @@
+"""calibrate(): candidates scored by hand-checkable errors, and thresholds from precision."""
+
+import numpy as np
+import pytest
+
+from softkv import SoftDict, attention
+from tests.conftest import table_encoder
+
+
+def smooth_memory(seed=0, n_keys=60, dim=4):
+    rng = np.random.default_rng(seed)
+    K = rng.standard_normal((n_keys, dim))
+    values = np.sin(K[:, 0]) + 0.1 * rng.standard_normal(n_keys)
+    return SoftDict.from_embeddings([f"k{i}" for i in range(n_keys)], K, list(values)), K, values
+
+
+def test_leave_one_key_out_errors_match_a_brute_force_computation():
+    d, K, values = smooth_memory()
+    report = d.calibrate()
+    Kn = K / np.linalg.norm(K, axis=1, keepdims=True)
+    for params, error in report.candidates[:8]:
+        S = Kn @ Kn.T
+        np.fill_diagonal(S, -np.inf)
+        W = attention.attention_weights(S, params["temperature"], params["top_k"])
+        assert error == pytest.approx(np.abs(W @ values / W.sum(axis=1) - values).mean(), rel=1e-4)
+    assert report.best_error == min(e for _, e in report.candidates)
+    assert {k: getattr(d, k) for k in report.chosen} == report.chosen
+    assert len(report.candidates) == 6 * 5 and "MAE" in str(report)
+
+
+def test_calibration_beats_the_default_on_car_mileage(minilm):
+    cars = pytest.importorskip("softkv.datasets").cars
+    mpg = cars()
+    d = SoftDict(mpg)
+    default = next(e for p, e in d.calibrate().candidates
+                   if p == {"temperature": "auto", "top_k": None, "hybrid": 0.0})
+    assert d.calibrate().best_error < default
+
+
+def test_pairs_and_categorical_error_rates():
+    vectors = {"a": [1, 0], "b": [0.9, 0.2], "c": [0, 1], "d": [0.1, 0.9], "q1": [1, 0.1], "q2": [0.1, 1]}
+    d = SoftDict({"a": "x", "b": "x", "c": "y", "d": "y"}, encoder=table_encoder(vectors))
+    report = d.calibrate(["q1", "q2"], ["x", "y"])
+    assert report.metric == "error rate" and report.best_error == 0.0
+    with pytest.raises(ValueError, match="as many targets"):
+        d.calibrate(["q1"], ["x", "y"])
+
+
+def test_threshold_for_a_target_precision():
+    vectors = {"apple": [1, 0, 0], "chair": [0, 1, 0], "apples": [0.95, 0.1, 0], "stool": [0.2, 0.9, 0.3],
+               "weather": [0.3, 0.3, 0.9], "maths": [0.4, 0.0, 0.9]}
+    d = SoftDict({"apple": 1.0, "chair": 2.0}, encoder=table_encoder(vectors))
+    threshold = d.calibrate(["apples", "stool", "weather", "maths"], keys=["apple", "chair", None, None],
+                            target_precision=1.0)
+    assert d.threshold == threshold
+    assert d.lookup("apples").nearest == "apple" and d.lookup("stool").nearest == "chair"
+    assert d.get("weather") is None and d.get("maths") is None
