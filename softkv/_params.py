@@ -47,6 +47,14 @@ def check_threshold(name: str, value: Any) -> float | None:
     )
 
 
+def check_null_score(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ValueError(f"{name} must be None (no null slot) or a finite score, got {value!r}")
+
+
 def check_scoring(name: str, value: Any) -> str:
     if isinstance(value, str) and value in SCORINGS:
         return value

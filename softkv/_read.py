@@ -142,7 +142,7 @@ def read(
         queries, store.row_keys, joined["weights"], joined["scores"], joined["values"], list(store.row_values),
         joined["temperatures"], exact_rows >= 0, joined["missed"],
         categories=list(store.categories.categories) if categorical else None,
-        category_weights=joined["category_weights"], nearest_rows=joined["nearest_rows"],
+        category_weights=joined["category_weights"], nearest_rows=joined["nearest_rows"], p_miss=joined["p_miss"],
     )
 
 
@@ -193,7 +193,8 @@ def _read_chunk(
         best = S[np.arange(n_queries), nearest_rows]
         # Values only: the scores are not needed after this, so exp runs in their memory and the
         # normalisation is left to the blend, which divides by the row sums anyway.
-        values_only = not keep_weights and not categorical and params["threshold"] is None
+        values_only = (not keep_weights and not categorical and params["threshold"] is None
+                       and params["null_score"] is None)
         if params["mode"] == "softmax":
             W, T = attention.softmax(S, params["temperature"], return_temperature=True,
                                      normalize=not values_only, overwrite=values_only)
@@ -261,6 +262,11 @@ def _finish(
         for i in np.flatnonzero(exact):
             W[i] = 0.0
             W[i, exact_rows[i]] = 1.0
+    p_miss = None
+    if params["null_score"] is not None:
+        competing = S_k if S_k is not None else S if W_k is None else np.take_along_axis(S, rows, axis=1)
+        p_miss = attention.null_probability(competing, T, params["null_score"])
+        p_miss[exact] = 0.0
     missed = np.zeros(len(best), dtype=bool)
     if params["threshold"] is not None:
         missed = ~exact & (best < params["threshold"])
@@ -275,7 +281,7 @@ def _finish(
     return {
         "weights": W if keep_weights else None, "scores": S if keep_weights else None, "values": values,
         "temperatures": np.asarray(T)[:, 0], "missed": missed, "category_weights": category_weights,
-        "nearest_rows": nearest_rows,
+        "nearest_rows": nearest_rows, "p_miss": p_miss,
     }
 
 

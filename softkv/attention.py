@@ -44,6 +44,7 @@ __all__ = [
     "hard",
     "normalize",
     "inverse_norms",
+    "null_probability",
     "scores",
     "softmax",
     "sparsemax",
@@ -288,6 +289,24 @@ def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[n
     if mode == "hard":
         return hard(S), temperature
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+
+
+def null_probability(S: np.ndarray, temperature: Any, null_score: float) -> np.ndarray:
+    """The softmax weight of a null slot of score ``null_score`` beside the keys, per row (B,).
+
+    A "none of these" key with no value, as in the zero association of
+    Hopfield layers: near 1 when every key scores well below ``null_score``
+    (a blend of weak matches), near 0 when a key scores well above it.
+
+    >>> null_probability(np.array([[0.9, 0.2], [0.1, 0.05]]), 0.1, null_score=0.5).round(3)
+    array([0.018, 0.971])
+    """
+    temperature = np.where(np.asarray(temperature) > 0, temperature, 1.0)
+    top = np.maximum(S.max(axis=1, keepdims=True), null_score)
+    with np.errstate(under="ignore"):
+        key_mass = np.exp((S - top) / temperature).sum(axis=1)
+        null_mass = np.exp((null_score - top) / temperature)[:, 0]
+    return null_mass / (null_mass + key_mass)
 
 
 def top_k_rows(S: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -288,6 +288,7 @@ def load(
         params = {name: saved[name] for name in ("temperature", "top_k", "threshold", "scoring", "exact_match")}
         params["hybrid"] = saved.get("hybrid", 0.0)
         params["mode"] = saved.get("mode", "softmax")
+        params["null_score"] = saved.get("null_score")
         if embeddings is None:
             d = cls(zip(keys, values), encoder=chosen, **params)
         else:

@@ -57,6 +57,10 @@ class LookupResult:
         key's stored value (all the weight on that key).
     distribution : dict or None
         For categorical values, value -> total weight, heaviest first.
+    p_miss : float or None
+        With ``null_score`` set: the weight a "none of these" slot of that
+        score would take beside the keys (0 for an exact key). High means a
+        blend of weak matches, low a confident answer.
     keys, weight_array, score_array
         The same weights and scores as arrays, in ``keys`` order.
     """
@@ -83,6 +87,7 @@ class LookupResult:
         self.distribution = distribution
         self._row_values = row_values
         self._order: np.ndarray | None = None
+        self.p_miss: float | None = None
 
     @property
     def _by_weight(self) -> np.ndarray:
@@ -141,6 +146,8 @@ class LookupResult:
 
     def __str__(self) -> str:
         how = "exact key" if self.exact else f"temperature {self.temperature:.3g}"
+        if self.p_miss is not None:
+            how += f", p_miss {self.p_miss:.3f}"
         head = (
             f"{_query_text(self.query)} -> {_short(self.value, 60)}  ({how}, {len(self.keys)} keys, "
             f"effective {self.effective_keys:.2f})"
@@ -189,8 +196,10 @@ class BatchResult:
         categories: list[Any] | None = None,
         category_weights: np.ndarray | None = None,
         nearest_rows: np.ndarray | None = None,
+        p_miss: np.ndarray | None = None,
     ) -> None:
         self.queries = list(queries)
+        self.p_miss = p_miss
         self._nearest_rows = np.argmax(scores, axis=1) if nearest_rows is None else nearest_rows
         self.keys = tuple(keys)
         self.weights = weights
@@ -220,10 +229,12 @@ class BatchResult:
         value = self.values[i]
         if self.values.ndim == 1 and self.values.dtype != object:
             value = float(value)  # a scalar blend reads as a Python float
-        return LookupResult(
+        result = LookupResult(
             self.queries[i], self.keys, self.weights[i], self.scores[i], value,
             self.row_values, float(self.temperatures[i]), bool(self.exact[i]), distribution,
         )
+        result.p_miss = None if self.p_miss is None else float(self.p_miss[i])
+        return result
 
     @property
     def nearest(self) -> list[str]:

@@ -13,6 +13,7 @@ from ._params import (
     check_hybrid,
     check_index,
     check_mode,
+    check_null_score,
     check_projection,
     check_scoring,
     check_temperature,
@@ -76,6 +77,10 @@ class SoftDict(MutableMapping[str, Any]):
         How scores become weights: softmax (every key some weight), sparsemax
         (exact zeros below a data-dependent cut) or hard (all the weight on
         the nearest key). As temperature goes to 0, softmax becomes hard.
+    null_score : float or None, default None
+        Adds a "none of these" slot of this score to the softmax and reports
+        its weight as ``lookup(q).p_miss`` (the keys' weights still sum to 1).
+        A calibrated threshold is a good null score.
     cache_dir : path, optional
         Keep every embedding in an SQLite cache there, keyed by the encoder's
         fingerprint and the text, so that rebuilding from the same catalog
@@ -121,6 +126,7 @@ class SoftDict(MutableMapping[str, Any]):
     exact_match = Parameter(check_bool, True)
     hybrid = Parameter(check_hybrid, 0.0)
     mode = Parameter(check_mode, "softmax")
+    null_score = Parameter(check_null_score, None)
     index = Parameter(check_index, "auto")
 
     def __init__(
@@ -135,6 +141,7 @@ class SoftDict(MutableMapping[str, Any]):
         exact_match: bool = True,
         hybrid: float = 0.0,
         mode: str = "softmax",
+        null_score: float | None = None,
         cache_dir: Any = None,
         query_cache_size: int = 1024,
         index: Any = "auto",
@@ -146,6 +153,7 @@ class SoftDict(MutableMapping[str, Any]):
         self.exact_match = exact_match
         self.hybrid = hybrid
         self.mode = mode
+        self.null_score = null_score
         self.index = index
         self._ivf: Any = None
         self._encoder: Encoder | None = as_encoder(encoder)
@@ -530,7 +538,7 @@ class SoftDict(MutableMapping[str, Any]):
     @property
     def params(self) -> dict[str, Any]:
         """The lookup parameters, as keyword arguments of the constructor."""
-        names = ("temperature", "top_k", "threshold", "scoring", "exact_match", "hybrid", "mode")
+        names = ("temperature", "top_k", "threshold", "scoring", "exact_match", "hybrid", "mode", "null_score")
         return {name: getattr(self, name) for name in names}
 
     @property

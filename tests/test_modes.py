@@ -53,3 +53,16 @@ def test_mode_is_checked_and_saved(tmp_path, counting):
     d = SoftDict({"a": 1.0, "b": 2.0, "c": 4.0}, encoder=counting, mode="sparsemax", top_k=2)
     loaded = SoftDict.load(d.save(tmp_path / "m.softkv"), encoder=counting)
     assert loaded.mode == "sparsemax" and loaded["q"] == pytest.approx(d["q"])
+
+
+def test_p_miss_tells_weak_blends_from_confident_answers(minilm):
+    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, null_score=0.4)
+    confident, weak = d.lookup("a ripe banana"), d.lookup("quantum chromodynamics")
+    assert confident.p_miss < 0.1 < 0.9 < weak.p_miss
+    assert sum(weak.weights.values()) == pytest.approx(1.0)  # the keys' weights are still a distribution
+    assert d.lookup("apple").p_miss == 0.0 and SoftDict({"a": 1.0}, encoder=d.encoder).lookup("b").p_miss is None
+    batch = d.lookup_many(["a ripe banana", "quantum chromodynamics"], weights=False)
+    np.testing.assert_allclose(batch.p_miss, [confident.p_miss, weak.p_miss], rtol=1e-5)
+    S = np.array([list(confident.scores.values())])
+    expected = attention.null_probability(S, confident.temperature, 0.4)[0]
+    assert confident.p_miss == pytest.approx(expected, rel=1e-5)
