@@ -76,3 +76,9 @@ def test_the_performance_benchmarks_run_at_tiny_sizes():
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "| batch soft read" in out.stdout and "recall@10" in out.stdout
+
+
+def test_readme_shows_what_hard_vs_soft_prints(minilm, capsys):
+    runpy.run_path(str(ROOT / "examples" / "hard_vs_soft.py"), run_name="__main__")
+    table = "\n".join(capsys.readouterr().out.strip().splitlines()[:6])
+    assert table in (ROOT / "README.md").read_text(encoding="utf-8")
