@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from _data import emoji_subgroups
 from softkv import SoftDict
+from softkv.datasets import emoji_subgroups
 
 
 def seed_weights(temperature) -> list[float]:
