@@ -168,12 +168,13 @@ def _read_chunk(
     """
     S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms,
                          unit_keys=store.unit_keys)
-    if params["hybrid"] > 0 and all(isinstance(q, str) for q in queries):
+    spelling = params["hybrid"] > 0 and all(isinstance(q, str) for q in queries)
+    if spelling:
         S = _with_spelling(store, S, queries, params, store.row_keys)
     if len(store.aliases):  # an entry scores as its best name
         aliases = store.aliases
         S_alias = attention.scores(Q, aliases.embeddings, params["scoring"], key_inverse_norms=aliases.inverse_norms)
-        if params["hybrid"] > 0 and all(isinstance(q, str) for q in queries):
+        if spelling:
             S_alias = _with_spelling(store, S_alias, queries, params, aliases.row_names)
         S = aliases.entry_scores(S, S_alias, store.row_of)
     n_queries, n_keys = S.shape
@@ -188,6 +189,7 @@ def _read_chunk(
         if keep_weights or categorical:
             W = np.zeros_like(S)
             np.put_along_axis(W, rows, W_k, axis=1)
+        best = S_k.max(axis=1)
     else:
         nearest_rows = S.argmax(axis=1)
         best = S[np.arange(n_queries), nearest_rows]
@@ -201,9 +203,6 @@ def _read_chunk(
         else:
             W, T = attention.normalize(S, params["temperature"], params["mode"])
         W_k = rows = None
-        return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss,
-                       keep_weights)
-    best = S[np.arange(n_queries), nearest_rows]
     return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss, keep_weights)
 
 
