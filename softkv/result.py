@@ -6,6 +6,7 @@ whose columns follow ``.keys``. Both print as a table of the heaviest keys.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -143,6 +144,28 @@ class LookupResult:
             rest = float(self.weight_array[self._by_weight[n:]].sum())
             lines.append(f"  ... {len(self.keys) - n} more keys, total weight {rest:.3f}")
         return "\n".join(lines)
+
+    def _repr_html_(self, n: int = _TABLE_ROWS) -> str:
+        """The weight table as HTML, with a bar per weight, for notebooks."""
+        headline = html.escape(str(self).splitlines()[0])
+        rows = []
+        for i in self._by_weight[:n]:
+            weight = float(self.weight_array[i])
+            bar = (f'<div style="background:#4c78a8;height:0.8em;width:{100 * weight:.1f}%;'
+                   f'min-width:{1 if weight > 0 else 0}px"></div>')
+            rows.append(
+                f"<tr><td>{html.escape(str(self.keys[i]))}</td><td style='text-align:right'>{weight:.3f}</td>"
+                f"<td style='width:12em'>{bar}</td><td style='text-align:right'>{self.score_array[i]:.3f}</td>"
+                f"<td>{html.escape(_short(self._row_values[i]))}</td></tr>"
+            )
+        more = ""
+        if len(self.keys) > n:
+            rest = float(self.weight_array[self._by_weight[n:]].sum())
+            more = f"<tr><td colspan='5'>… {len(self.keys) - n} more keys, total weight {rest:.3f}</td></tr>"
+        return (
+            f"<div class='softkv-lookup'><p><b>{headline}</b></p><table><thead><tr><th>key</th><th>weight</th>"
+            f"<th></th><th>score</th><th>value</th></tr></thead><tbody>{''.join(rows)}{more}</tbody></table></div>"
+        )
 
     def __str__(self) -> str:
         how = "exact key" if self.exact else f"temperature {self.temperature:.3g}"

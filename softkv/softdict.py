@@ -26,7 +26,7 @@ from ._store import EmbeddingView, RowStore, check_key
 from ._values import check_value, infer_spec
 from .encoders import Encoder, as_encoder, encode_checked
 from ._sync import ReadWriteLock
-from .result import BatchResult, LookupResult
+from .result import BatchResult, LookupResult, _short
 
 _MISSING = object()
 
@@ -459,6 +459,22 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
         body = repr(shown) if len(self) <= 5 else repr(shown)[:-1] + f", ... ({len(self)} keys)}}"
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v != SoftDict.__dict__[k].default)
         return f"SoftDict({body}, encoder={self._encoder!r}{', ' + params if params else ''})"
+
+    def _repr_html_(self) -> str:
+        """Size, encoder, parameters and the first keys, for notebooks."""
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(key)}</td><td>{html.escape(_short(value))}</td></tr>"
+            for key, value in list(self._store.values.items())[:10]
+        )
+        more = f"<tr><td colspan='2'>… {len(self) - 10} more keys</td></tr>" if len(self) > 10 else ""
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return (
+            f"<div class='softkv-dict'><p><b>SoftDict</b>: {len(self)} keys, values {html.escape(str(self.value_kind))}"
+            f"<br>encoder {html.escape(repr(self._encoder))}<br>{html.escape(params)}</p>"
+            f"<table><thead><tr><th>key</th><th>value</th></tr></thead><tbody>{rows}{more}</tbody></table></div>"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mapping) or len(other) != len(self):
