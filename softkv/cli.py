@@ -111,18 +111,24 @@ def _open(args: argparse.Namespace) -> Any:
     return d
 
 
+def _rich_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rich") is not None
+
+
 def _print_result(result: Any, top: int) -> None:
     """The weight table: with rich when it is installed, as plain text otherwise."""
     from .result import _short
 
     headline = str(result).splitlines()[0]
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:
+    if not _rich_available():
         print(headline)
         print(result.table(top))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=headline, title_justify="left")
     for column in ("key", "weight", "score", "value"):
         table.add_column(column, justify="left" if column in ("key", "value") else "right")

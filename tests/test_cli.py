@@ -28,7 +28,7 @@ def test_catalog_formats(catalogs):
 
 
 def test_query_build_and_query_the_store(catalogs, minilm, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "rich", None)  # the plain-text table
+    monkeypatch.setattr("softkv.cli._rich_available", lambda: False)  # the plain-text table
     assert main(["query", str(catalogs / "fruit.json"), "fruit", "--top", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("'fruit' -> 5.7") and "'banana'" in out and "'chair'" not in out

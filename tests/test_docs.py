@@ -50,7 +50,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 def test_example_runs(path, minilm, capsys):
     runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
-    assert len(out.splitlines()) >= 5
+    assert len(out.splitlines()) >= 2
 
 
 def test_quickstart_walks_through_the_fruit_example(minilm, capsys):
