@@ -29,6 +29,8 @@ demo: install
 	$(BIN)/python examples/quickstart.py
 
 test: install
+	$(BIN)/ruff check softkv tests examples benchmarks
+	$(BIN)/mypy softkv
 	$(BIN)/python -m pytest
 
 # Measurements behind the numbers in the README (not part of make test).

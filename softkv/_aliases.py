@@ -67,5 +67,5 @@ class AliasTable:
     def entry_scores(self, S: np.ndarray, S_alias: np.ndarray, row_of: dict[str, int]) -> np.ndarray:
         """S (B, N) with each entry's score raised to its best alias's score (S_alias is (B, A))."""
         entry_rows = np.array([row_of[self.key_of[name]] for name in self.row_names])
-        np.maximum.at(S, (slice(None), entry_rows), S_alias)
+        np.maximum.at(S, (slice(None), entry_rows), S_alias)  # type: ignore[arg-type]
         return S

@@ -85,7 +85,7 @@ class SoftDictExtras:
         """
         from .persistence import load
 
-        return load(cls, path, encoder=encoder, reencode=reencode)  # type: ignore[no-any-return]
+        return load(cls, path, encoder=encoder, reencode=reencode)
 
     # ---- training (torch, imported on use) ----
     def to_module(self, *, learn: Sequence[str] = (), hops: int = 1) -> Any:

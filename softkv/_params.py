@@ -20,7 +20,7 @@ def check_temperature(name: str, value: Any) -> float | str:
     if isinstance(value, str) and value == "auto":
         return "auto"
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if math.isfinite(value) and value > 0:
+        if math.isfinite(float(value)) and float(value) > 0:
             return float(value)
     raise ValueError(
         f'{name} must be "auto" or a finite number > 0, got {value!r}; '
@@ -31,7 +31,7 @@ def check_temperature(name: str, value: Any) -> float | str:
 def check_top_k(name: str, value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1:
         return int(value)
     raise ValueError(f"{name} must be None (all keys) or an integer >= 1, got {value!r}")
 
@@ -70,7 +70,7 @@ def check_index(name: str, value: Any) -> Any:
 
 
 def check_hybrid(name: str, value: Any) -> float:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0:
         return float(value)
     raise ValueError(
         f"{name} must be a number from 0 (meaning only) to 1 (spelling only), got {value!r}"

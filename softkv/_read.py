@@ -202,7 +202,7 @@ def _read_chunk(
                                      normalize=not values_only, overwrite=values_only)
         else:
             W, T = attention.normalize(S, params["temperature"], params["mode"])
-        W_k = rows = None
+        W_k = rows = None  # type: ignore[assignment]
     return _finish(store, params, S, W, W_k, rows, T, best, nearest_rows, exact_rows, queries, on_miss, keep_weights)
 
 

@@ -26,7 +26,7 @@ class ReadWriteLock:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        if self._writer == threading.get_ident() or getattr(self._local, "reads", 0):
+        if self._writer == threading.get_ident() or getattr(self._local, "reads", False):
             yield  # re-entry never waits
             return
         with self._turnstile:
@@ -35,11 +35,11 @@ class ReadWriteLock:
             while self._writer is not None:
                 self._condition.wait()
             self._readers += 1
-        self._local.reads = 1
+        self._local.reads = True
         try:
             yield
         finally:
-            self._local.reads = 0
+            self._local.reads = False
             with self._condition:
                 self._readers -= 1
                 if self._readers == 0:

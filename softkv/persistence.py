@@ -53,9 +53,8 @@ class EncoderMismatchError(ValueError):
 # ---- encoder identity ----
 def encoder_identity(encoder: Any) -> dict[str, Any] | None:
     """How a save names its encoder: kind, name, width and fingerprint (None: no encoder)."""
-    from .encoders import LexicalEncoder, SentenceTransformerEncoder, default_encoder, encode_checked
-
     from .cache import unwrap
+    from .encoders import LexicalEncoder, SentenceTransformerEncoder, default_encoder, encode_checked
 
     if encoder is None:
         return None
@@ -107,7 +106,7 @@ def check_fingerprint(identity: dict[str, Any] | None, encoder: Any) -> bool:
     now = np.asarray(current["fingerprint"], dtype=np.float64)
     if saved.shape != now.shape:
         return False
-    cosine = float(saved @ now / max(np.linalg.norm(saved) * np.linalg.norm(now), 1e-30))
+    cosine = float(saved @ now) / max(float(np.linalg.norm(saved) * np.linalg.norm(now)), 1e-30)
     return cosine >= FINGERPRINT_MIN_COSINE
 
 
@@ -271,7 +270,7 @@ def load(
     """A SoftDict of class ``cls`` from a file written by :func:`save`."""
     manifest, arrays = read_file(path)
     keys = manifest["keys"]
-    embeddings = arrays["embeddings.npy"]
+    embeddings: np.ndarray | None = arrays["embeddings.npy"]
     values = _values_of(path, manifest, arrays, len(keys))
     identity = manifest.get("encoder")
     chosen = _encoder_from_identity(identity) if encoder is None else encoder

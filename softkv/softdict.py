@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -23,9 +23,9 @@ from ._params import (
 )
 from ._read import DEFAULT_CHUNK_BYTES, QueryCache, check_not_empty, check_vectors, embed_queries, read
 from ._store import EmbeddingView, RowStore, check_key
+from ._sync import ReadWriteLock
 from ._values import check_value, infer_spec
 from .encoders import Encoder, as_encoder, encode_checked
-from ._sync import ReadWriteLock
 from .result import BatchResult, LookupResult, _short
 
 _MISSING = object()
@@ -213,13 +213,13 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key in self._store.values
 
-    def keys(self):  # type: ignore[override]
+    def keys(self):
         return self._store.values.keys()
 
-    def values(self):  # type: ignore[override]
+    def values(self):
         return self._store.values.values()
 
-    def items(self):  # type: ignore[override]
+    def items(self):
         return self._store.values.items()
 
     def __setitem__(self, key: str, value: Any) -> None:
@@ -261,7 +261,7 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
         with self._lock.writing():
             self._store = RowStore()
 
-    def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
         """Insert or replace many pairs; all new keys are encoded in one batch.
 
         All pairs are checked before anything changes: one bad key or value
@@ -371,7 +371,8 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
             raise ValueError(f'on_miss must be "raise" or "mask", got {on_miss!r}')
         if isinstance(queries, str):
             raise TypeError("lookup_many takes a list of queries; for one query use lookup()")
-        return self._read(queries, single=False, on_miss=on_miss, keep_weights=weights, chunk_bytes=chunk_bytes)
+        rows = cast(Sequence[Any], queries)  # texts, or the rows of a (n_queries, d) array
+        return self._read(rows, single=False, on_miss=on_miss, keep_weights=weights, chunk_bytes=chunk_bytes)
 
     def nearest(self, query: str | np.ndarray) -> tuple[str, Any, float]:
         """Hard retrieval: (key, value, score) of the most similar key.
@@ -487,14 +488,17 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
     def _embed_keys(self, keys: list[str], known: Mapping[str, np.ndarray]) -> np.ndarray:
         """Embeddings of new keys: those in ``known`` reused, the rest encoded in one batch."""
         to_encode = [key for key in keys if key not in known]
-        if to_encode and self._encoder is None:
+        if not to_encode:
+            return np.stack([known[key] for key in keys])
+        if self._encoder is None:
             raise TypeError(
                 "this SoftDict has no encoder (it was built from embeddings): add keys with "
                 "add(key, value, embedding=...), or build it with encoder=..."
             )
+        vectors = encode_checked(self._encoder, to_encode, self._store.dim)
         if len(to_encode) == len(keys):
-            return encode_checked(self._encoder, keys, self._store.dim)  # type: ignore[arg-type]
-        encoded = dict(zip(to_encode, encode_checked(self._encoder, to_encode, self._store.dim))) if to_encode else {}
+            return vectors
+        encoded = dict(zip(to_encode, vectors))
         return np.stack([known[key] if key in known else encoded[key] for key in keys])
 
     def _write(
