@@ -95,6 +95,16 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
         How many recent query texts keep their embeddings in memory, so a
         repeated query costs no encode (0 turns the cache off).
 
+    Methods by role:
+
+    - building: ``SoftDict(data)``, :meth:`from_embeddings`, :meth:`load`, :meth:`from_module`, :meth:`copy`;
+    - adding: ``d[k] = v``, :meth:`update`, :meth:`add` (with aliases or an embedding), :meth:`setdefault`;
+    - removing: ``del d[k]``, :meth:`pop`, :meth:`popitem`, :meth:`clear`;
+    - exact reads: ``k in d``, ``len``, ``iter``, :meth:`keys`, :meth:`values`, :meth:`items`;
+    - soft reads: ``d[q]``, :meth:`get`, :meth:`lookup`, :meth:`lookup_many`, :meth:`nearest`;
+    - tuning: :meth:`calibrate`, :meth:`fit`; saving: :meth:`save`;
+      torch: :meth:`to_module`, :meth:`update_from_module`.
+
     Costs, for N keys of width d ("encode" is one encoder call):
 
     - adding: ``d[k] = v`` one encode of k, amortized O(d) (an existing key:
@@ -102,9 +112,10 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
     - removing: ``del d[k]``, ``pop`` O(d);
     - exact: ``k in d``, ``len``, ``iter``, ``keys/values/items``, reading a
       present key: as for dict, no encode;
-    - soft: ``d[q]``, ``lookup``, ``nearest``, ``get``: one encode plus an
-      O(N d) matrix-vector product and an O(N) softmax; ``lookup_many``: one
-      encode of all queries and one (n_queries, N) matrix product.
+    - soft: ``d[q]``, ``lookup``, ``nearest``, ``get``: one encode (none for
+      a repeated query) plus an O(N d) matrix-vector product and an O(N)
+      softmax (top_k: an O(N) partition, then O(k)); ``lookup_many``: one
+      encode of all queries and one (n_queries, N) matrix product per chunk.
 
     Examples
     --------
