@@ -55,6 +55,7 @@ class OnnxMiniLMEncoder:
         self.model_dir = Path(bundled_model_path())
         self._session: Any = None
         self._tokenizer: Any = None
+        self._fallback: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -87,8 +88,24 @@ class OnnxMiniLMEncoder:
             self._tokenizer, self._session = tokenizer, session
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length float32 embeddings (len(texts), 384), in batches of ``batch_size``."""
-        self._load()
+        """Unit-length float32 embeddings (len(texts), 384), in batches of ``batch_size``.
+
+        If the ONNX model cannot be exported or loaded here, the same model
+        runs on sentence-transformers instead, with a warning saying why.
+        """
+        if self._fallback is not None:
+            return self._fallback.encode(texts)
+        try:
+            self._load()
+        except Exception as error:  # noqa: BLE001 - any failure of the fast path falls back to the sure one
+            import warnings
+
+            from .encoders import SentenceTransformerEncoder
+
+            warnings.warn(f"ONNX MiniLM unavailable ({type(error).__name__}: {error}); using sentence-transformers",
+                          RuntimeWarning, stacklevel=2)
+            self._fallback = SentenceTransformerEncoder()
+            return self._fallback.encode(texts)
         texts = list(texts)
         out = np.empty((len(texts), 384), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")  # batches of similar length pad less

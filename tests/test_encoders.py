@@ -87,3 +87,19 @@ def test_a_fresh_process_answers_from_a_saved_store_without_importing_torch(tmp_
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["5.7", "False"]
+
+
+def test_the_onnx_encoder_falls_back_to_sentence_transformers(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import softkv.onnx_encoder as onnx_encoder
+
+    monkeypatch.setenv("SOFTKV_CACHE_DIR", str(tmp_path))  # nothing exported there yet
+
+    def broken_export(model_dir, path):
+        raise RuntimeError("no exporter here")
+
+    monkeypatch.setattr(onnx_encoder, "export_minilm", broken_export)
+    encoder = onnx_encoder.OnnxMiniLMEncoder()
+    with pytest.warns(RuntimeWarning, match="no exporter here"):
+        vectors = encoder.encode(["apple"])
+    np.testing.assert_allclose(vectors, SentenceTransformerEncoder().encode(["apple"]), atol=1e-5)
