@@ -70,17 +70,21 @@ def _numeric_rows(d: Any) -> tuple[list[str], np.ndarray]:
     return keys, store.numeric_values[rows]
 
 
+def _check_readable_by_module(d: Any) -> None:
+    if len(d._store.aliases):
+        raise ValueError("the torch module holds one embedding per key: it does not read aliases")
+    if d.hybrid > 0 or d.mode != "softmax":
+        raise ValueError("the torch module reads by softmax over embeddings alone: set d.hybrid = 0 and "
+                         "d.mode = 'softmax' first")
+
+
 def to_module(d: Any, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
     """A SoftKVMemory with the keys, values and read parameters of SoftDict ``d``."""
     from .nn import SoftKVMemory
 
     learn = _check_learn(learn)
     keys, values = _numeric_rows(d)
-    if len(d._store.aliases):
-        raise ValueError("the torch module holds one embedding per key: it does not read aliases")
-    if d.hybrid > 0 or d.mode != "softmax":
-        raise ValueError("the torch module reads by softmax over embeddings alone: set d.hybrid = 0 and "
-                         "d.mode = 'softmax' before to_module()")
+    _check_readable_by_module(d)
     if "temperature" in learn and d.temperature == "auto":
         raise ValueError(
             'a learned temperature must start from a number: set d.temperature to a float first '
@@ -174,6 +178,7 @@ def fit(
 
     learn = _check_learn(learn)
     keys, _ = _numeric_rows(d)
+    _check_readable_by_module(d)
     targets = np.asarray(targets, dtype=np.float64)
     if len(queries) != len(targets) or len(queries) < 2:
         raise ValueError(

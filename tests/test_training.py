@@ -77,6 +77,9 @@ def test_fit_refuses_bad_input_and_changes_nothing(counting):
         d.fit(["x", "y"], [1.0, 2.0], learn=("metric",))
     with pytest.raises(TypeError, match="numeric values"):
         SoftDict({"a": "x", "b": "y"}, encoder=counting).fit(["q", "r"], [1.0, 2.0])
+    d.hybrid = 0.5
+    with pytest.raises(ValueError, match="set d.hybrid = 0"):
+        d.fit(["x", "y"], [1.0, 2.0], learn=("temperature",))
     assert d.temperature == "auto" and d.query_projection is None and dict(d) == {"a": 1.0, "b": 2.0, "c": 3.0}
 
 
