@@ -327,6 +327,7 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
             clone = SoftDict.from_embeddings(list(self), self.key_embeddings, list(self.values()), **self.params)
         clone._encoder = self._encoder
         clone._query_projection = self._query_projection
+        clone.index = self.index
         with self._lock.reading():
             aliases = self._store.aliases
             for key, names in aliases.names_of.items():

@@ -85,6 +85,8 @@ def test_copy_is_independent_and_not_re_encoded(counting):
     clone = d.copy()
     clone["c"] = 3
     assert "c" not in d and clone.temperature == 0.5 and dict(clone) == {"a": 1, "b": 2, "c": 3}
+    d.index, d.mode = "exact", "sparsemax"
+    assert (d.copy().index, d.copy().mode) == ("exact", "sparsemax")
     assert counting.calls == [["a", "b"], ["c"]]
 
 
