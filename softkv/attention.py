@@ -217,13 +217,14 @@ def _keep_top_k(S: np.ndarray, top_k: int) -> np.ndarray:
 
 
 def attention_weights(
-    S: np.ndarray, temperature: Temperature = "auto", top_k: int | None = None
+    S: np.ndarray, temperature: Temperature = "auto", top_k: int | None = None, mode: str = "softmax"
 ) -> np.ndarray:
     """Attention weights W (B, N) from scores S: rows are >= 0 and sum to 1.
 
     ``temperature`` is a positive number, an array broadcasting to (B, 1), or
     ``"auto"`` (:func:`auto_temperature`, computed over all N scores).
     ``top_k`` keeps only the k best keys of each row; the rest get exactly 0.
+    ``mode`` is "softmax", "sparsemax" or "hard" (see :func:`normalize`).
 
     >>> S = np.array([[0.73, 0.54, 0.34]])
     >>> attention_weights(S).round(3)
@@ -238,7 +239,7 @@ def attention_weights(
             temperature = auto_temperature(S)  # over all N scores, before the mask
     if top_k is not None and top_k < S.shape[1]:
         S = _keep_top_k(S, top_k)
-    return softmax(S, temperature)
+    return normalize(S, temperature, mode)[0]
 
 
 MODES: tuple[str, ...] = ("softmax", "sparsemax", "hard")

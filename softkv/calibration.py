@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import attention
-from ._read import embed_queries
-from ._values import CATEGORICAL, category_distribution
+from ._read import _values, embed_queries
+from ._values import CATEGORICAL
 
 __all__ = ["CalibrationReport", "calibrate", "calibrate_threshold"]
 
@@ -73,14 +73,25 @@ def _scores(d: Any, queries: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarr
     return S, lexical
 
 
-def _errors(d: Any, W: np.ndarray, targets: Any) -> float:
-    store = d._store
-    if store.spec.kind == CATEGORICAL:
-        weights = category_distribution(W, store.codes, len(store.categories.categories))
-        labels = [store.categories.categories[c] for c in weights.argmax(axis=1)]
-        return float(np.mean([p != t for p, t in zip(labels, targets)]))
-    blended = attention.blend(W, store.numeric_values)
-    return float(np.abs(blended - np.asarray(targets, dtype=np.float64)).reshape(len(W), -1).mean())
+def mix(S: np.ndarray, lexical: np.ndarray | None, hybrid: float) -> np.ndarray:
+    """The hybrid score (1 - hybrid) * S + hybrid * lexical (S itself without spelling)."""
+    if lexical is None or hybrid == 0:
+        return S
+    return (1 - hybrid) * S + hybrid * lexical
+
+
+def predict(d: Any, W: np.ndarray) -> np.ndarray:
+    """What a SoftDict answers with weights W: the blends, or the heaviest categories."""
+    return _values(d._store, W, np.zeros(len(W), dtype=bool))[0]
+
+
+def value_metrics(d: Any, predicted: Any, targets: Any) -> dict[str, float]:
+    """Error rate for categories; MAE and RMSE for numbers."""
+    if d._store.spec.kind == CATEGORICAL:
+        return {"error rate": float(np.mean([p != t for p, t in zip(predicted, targets)]))}
+    difference = (np.asarray(predicted, dtype=np.float64) - np.asarray(targets, dtype=np.float64))
+    difference = difference.reshape(len(predicted), -1)
+    return {"MAE": float(np.abs(difference).mean()), "RMSE": float(np.sqrt((difference**2).mean()))}
 
 
 def calibrate(d: Any, queries: Sequence[Any] | None = None, targets: Any = None) -> CalibrationReport:
@@ -107,12 +118,11 @@ def calibrate(d: Any, queries: Sequence[Any] | None = None, targets: Any = None)
     hybrids = HYBRID_WEIGHTS if lexical is not None else (0.0,)
     report = CalibrationReport({}, "error rate" if store.spec.kind == CATEGORICAL else "MAE", len(queries))
     for hybrid, temperature, top_k in product(hybrids, temperatures, top_ks):
-        mixed = S if lexical is None or hybrid == 0 else (1 - hybrid) * S + hybrid * lexical
-        mixed = mixed.copy()
+        mixed = mix(S, lexical, hybrid).copy()
         mixed[rows, own[rows]] = -np.inf  # leave each key out of its own prediction
         weights = attention.attention_weights(mixed, temperature, top_k)
         params = {"temperature": temperature, "top_k": top_k, "hybrid": hybrid}
-        report.candidates.append((params, _errors(d, weights, targets)))
+        report.candidates.append((params, value_metrics(d, predict(d, weights), targets)[report.metric]))
     report.chosen = min(report.candidates, key=lambda item: item[1])[0]
     for name, value in report.chosen.items():
         setattr(d, name, value)
@@ -131,8 +141,7 @@ def calibrate_threshold(d: Any, queries: Sequence[str], keys: Sequence[str | Non
     if len(queries) != len(keys) or not queries:
         raise ValueError("calibrate_threshold needs one intended key (or None) per query")
     S, lexical = _scores(d, queries)
-    if lexical is not None and d.hybrid > 0:
-        S = (1 - d.hybrid) * S + d.hybrid * lexical
+    S = mix(S, lexical, d.hybrid)
     best, nearest = S.max(axis=1), S.argmax(axis=1)
     right = np.array([d._store.row_keys[n] == k for n, k in zip(nearest, keys)])
     order = np.argsort(-best, kind="stable")

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from . import attention
-from ._values import CATEGORICAL, category_distribution
-from .calibration import _scores
+from ._values import CATEGORICAL
+from .calibration import _scores, mix, predict, value_metrics
 
 __all__ = ["Comparison", "compare"]
 
@@ -93,21 +93,6 @@ class Comparison:
         return figure
 
 
-def _predict(d: Any, W: np.ndarray) -> Any:
-    store = d._store
-    if store.spec.kind == CATEGORICAL:
-        weights = category_distribution(W, store.codes, len(store.categories.categories))
-        return [store.categories.categories[c] for c in weights.argmax(axis=1)]
-    return attention.blend(W, store.numeric_values)
-
-
-def _value_metrics(d: Any, predicted: Any, targets: Any) -> dict[str, float]:
-    if d._store.spec.kind == CATEGORICAL:
-        return {"error rate": float(np.mean([p != t for p, t in zip(predicted, targets)]))}
-    difference = (np.asarray(predicted) - np.asarray(targets, dtype=np.float64)).reshape(len(predicted), -1)
-    return {"MAE": float(np.abs(difference).mean()), "RMSE": float(np.sqrt((difference**2).mean()))}
-
-
 def _retrieval_metrics(S: np.ndarray, W: np.ndarray, right: np.ndarray) -> dict[str, float]:
     rows = np.arange(len(S))
     rank = 1 + (S > S[rows, right][:, None]).sum(axis=1)
@@ -117,8 +102,7 @@ def _retrieval_metrics(S: np.ndarray, W: np.ndarray, right: np.ndarray) -> dict[
 
 def _loo_scores(d: Any, hybrid: float) -> np.ndarray:
     S, lexical = _scores(d, None)
-    if lexical is not None and hybrid > 0:
-        S = (1 - hybrid) * S + hybrid * lexical
+    S = mix(S, lexical, hybrid)  # a fresh array either way: masking it in place is safe
     np.fill_diagonal(S, -np.inf)
     return S
 
@@ -126,23 +110,13 @@ def _loo_scores(d: Any, hybrid: float) -> np.ndarray:
 def _best(d: Any, S: np.ndarray, targets: Any, metric: str, candidates: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The candidate (temperature, top_k, mode) with the lowest error on (S, targets)."""
     def error(candidate: dict[str, Any]) -> float:
-        W, _ = _weights(S, candidate)
-        return _value_metrics(d, _predict(d, W), targets)[metric]
+        return value_metrics(d, predict(d, _weights(S, candidate)), targets)[metric]
 
     return min(candidates, key=error)
 
 
-def _weights(S: np.ndarray, setting: dict[str, Any]) -> tuple[np.ndarray, Any]:
-    top_k = setting.get("top_k")
-    temperature = setting["temperature"]
-    if top_k is not None and top_k < S.shape[1]:
-        T = attention.auto_temperature(S) if temperature == "auto" else temperature
-        S_k, rows = attention.top_k_rows(S, top_k)
-        W_k, _ = attention.normalize(S_k, T, setting.get("mode", "softmax"))
-        W = np.zeros_like(S)
-        np.put_along_axis(W, rows, W_k, axis=1)
-        return W, T
-    return attention.normalize(S, temperature, setting.get("mode", "softmax"))
+def _weights(S: np.ndarray, setting: dict[str, Any]) -> np.ndarray:
+    return attention.attention_weights(S, setting["temperature"], setting.get("top_k"), setting.get("mode", "softmax"))
 
 
 def compare(
@@ -182,21 +156,20 @@ def compare(
         if targets is None or len(targets) != len(queries):
             raise ValueError("compare(d, queries, targets) needs one target per query")
         base, lexical = _scores(d, queries)
-        evaluation = {h: base if h == 0 or lexical is None else (1 - h) * base + h * lexical
-                      for h in {0.0, soft["hybrid"]}}
+        evaluation = {h: mix(base, lexical, h) for h in {0.0, soft["hybrid"]}}
         right = None if keys is None else np.array([store.row_of[key] for key in keys])
     rows = []
     for name, setting, hybrid, description in methods:
         S = evaluation[hybrid]
-        W, _ = _weights(S, setting)
-        row = {"method": name, "setting": description, **_value_metrics(d, _predict(d, W), targets)}
+        W = _weights(S, setting)
+        row = {"method": name, "setting": description, **value_metrics(d, predict(d, W), targets)}
         if right is not None and queries is not None:
             row.update(_retrieval_metrics(S, W, right))
         rows.append(row)
     curve = []
     for factor in (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32):
-        W, _ = _weights(evaluation[0.0], {"temperature": median_auto * factor})
-        curve.append((median_auto * factor, _value_metrics(d, _predict(d, W), targets)[metric]))
+        W = _weights(evaluation[0.0], {"temperature": median_auto * factor})
+        curve.append((median_auto * factor, value_metrics(d, predict(d, W), targets)[metric]))
     return Comparison(rows, metric, curve)
 
 
