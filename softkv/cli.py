@@ -92,16 +92,12 @@ def read_catalog(path: str | Path, key: str | None = None, values: list[str] | N
 
 
 def _open(args: argparse.Namespace) -> Any:
+    import zipfile
+
     from . import SoftDict
-    from .persistence import FormatError, read_file
 
     path = Path(args.source)
-    try:
-        read_file(path)
-        is_store = True
-    except (FormatError, FileNotFoundError, IsADirectoryError):
-        is_store = False
-    if is_store:
+    if path.is_file() and zipfile.is_zipfile(path):  # a store; a damaged one raises FormatError on load
         d = SoftDict.load(path)
     else:
         d = SoftDict(read_catalog(path, args.key, args.value))
