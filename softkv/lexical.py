@@ -40,6 +40,7 @@ class LexicalIndex:
         self._counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key -> (feature ids, sublinear tf)
         self._document_frequency = np.zeros(n_features, dtype=np.int64)
         self._matrices: dict[tuple[str, ...], Any] = {}  # names -> (n_features, N) tf-idf, cleared on change
+        self._idf_cache: np.ndarray | None = None  # cleared on change too
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -60,16 +61,24 @@ class LexicalIndex:
             features = counts.indices[start:stop].copy()
             self._counts[key] = (features, counts.data[start:stop].copy())
             self._document_frequency[features] += 1
-        self._matrices.clear()
+        self._changed()
 
     def remove(self, key: str) -> None:
         features, _ = self._counts.pop(key)
         self._document_frequency[features] -= 1
+        self._changed()
+
+    def _changed(self) -> None:
         self._matrices.clear()
+        self._idf_cache = None
 
     def _idf(self) -> np.ndarray:
-        n_documents = len(self._counts)
-        return np.log((1.0 + n_documents) / (1.0 + self._document_frequency)) + 1.0  # smooth idf, as sklearn
+        """Smooth idf as scikit-learn's, 0 for n-grams no key has (a query's unknown n-grams are dropped)."""
+        if self._idf_cache is None:
+            n_documents = len(self._counts)
+            idf = np.log((1.0 + n_documents) / (1.0 + self._document_frequency)) + 1.0
+            self._idf_cache = np.where(self._document_frequency > 0, idf, 0.0)
+        return self._idf_cache
 
     def _key_matrix(self, keys: list[str]) -> Any:
         from scipy import sparse
@@ -96,9 +105,8 @@ class LexicalIndex:
     def similarity(self, texts: list[str], keys: list[str]) -> np.ndarray:
         """Cosine of TF-IDF vectors, (len(texts), len(keys)) float32 in [0, 1]; keys in the given order."""
         matrix = self._key_matrix(keys)
-        # n-grams no key has are dropped from the query, as TfidfVectorizer drops unknown terms
-        idf = np.where(self._document_frequency > 0, self._idf(), 0.0)
-        queries = self._term_frequencies(texts).multiply(idf[None, :]).tocsr()
+        queries = self._term_frequencies(texts)
+        queries.data *= self._idf()[queries.indices]
         norms = np.sqrt(np.asarray(queries.multiply(queries).sum(axis=1))).ravel()
         queries = queries.multiply(1.0 / np.where(norms > 0, norms, 1.0)[:, None]).tocsr()
         return np.asarray((queries @ matrix).todense(), dtype=np.float32)
