@@ -35,7 +35,7 @@ test: install
 
 # Measurements behind the numbers in the README (not part of make test).
 bench: install
-	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python quality.py && ../$(BIN)/python build.py && ../$(BIN)/python perf.py
+	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python quality.py && ../$(BIN)/python build.py && ../$(BIN)/python perf.py && ../$(BIN)/python fit.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

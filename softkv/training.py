@@ -16,6 +16,7 @@ Queries that are keys of the SoftDict are read with their own key left out
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ class FitHistory:
     validation_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0
     initial_validation_loss: float = float("nan")
+    first_stage_epochs: int = 0  # epochs spent fitting the temperature alone before the rest (0: no such stage)
 
     @property
     def best_validation_loss(self) -> float:
@@ -173,6 +175,18 @@ def fit(
     improvement, training stops). ``projection_decay`` adds
     ``decay * ||P - I||^2``, pulling the learned metric towards the encoder's.
     The trained tensors are written back into ``d``.
+
+    When the temperature is learned together with anything else, it is fitted
+    alone first, and the rest starts from that calibrated read: otherwise the
+    (d, d) projection, which moves much faster than one log-temperature, ends
+    training before the temperature has settled. The second stage keeps its
+    state only if it beats the first on the validation pairs, so learning more
+    never ends worse there than learning the temperature alone.
+
+    Adam moves every entry by about ``learning_rate`` per step; for the
+    projection and the keys, (d, d) and (N, d) tensors of entries near
+    1/sqrt(d), the rate is divided by sqrt(d), so that each step changes them
+    by about the same relative amount as it changes the temperature.
     """
     import torch
 
@@ -204,10 +218,9 @@ def fit(
                torch.as_tensor(exclude[idx]))
         for name, idx in splits.items()
     }
-    parameters = list(module.parameters())
+    parameters = dict(module.named_parameters())
     if not parameters:
         raise ValueError("learn is empty: nothing to train")
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
     history = FitHistory(learned=learn)
 
     def loss_on(name: str) -> torch.Tensor:
@@ -223,20 +236,33 @@ def fit(
         history.initial_validation_loss = best = float(loss_on("validation"))
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}  # kept if nothing helps
     history.best_epoch = -1
-    for epoch in range(epochs):
-        optimizer.zero_grad()
-        loss = loss_on("train")
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            validation = float(loss_on("validation"))
-        history.train_loss.append(float(loss.detach()))
-        history.validation_loss.append(validation)
-        if validation < best:
-            best, history.best_epoch = validation, epoch
-            best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        elif epoch - history.best_epoch >= patience:
-            break
+    stages = [list(parameters)]
+    if "log_temperature" in parameters and len(parameters) > 1:
+        stages.insert(0, ["log_temperature"])
+    scaled = {"keys", "query_projection"}
+    dim_scale = 1.0 / math.sqrt(module.keys.shape[1])
+    for stage, names in enumerate(stages):
+        if stage:
+            module.load_state_dict(best_state)
+            history.first_stage_epochs = len(history.train_loss)
+        optimizer = torch.optim.Adam(
+            [{"params": [parameters[n]], "lr": learning_rate * (dim_scale if n in scaled else 1.0)} for n in names]
+        )
+        start, stage_best = len(history.train_loss), -1
+        for epoch in range(epochs):
+            optimizer.zero_grad()
+            loss = loss_on("train")
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                validation = float(loss_on("validation"))
+            history.train_loss.append(float(loss.detach()))
+            history.validation_loss.append(validation)
+            if validation < best:
+                best, history.best_epoch, stage_best = validation, start + epoch, epoch
+                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            elif epoch - stage_best >= patience:
+                break
     module.load_state_dict(best_state)
     update_from_module(d, module)
     return history

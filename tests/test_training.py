@@ -37,6 +37,17 @@ def test_a_query_projection_undoes_a_linear_distortion_of_the_queries():
     assert len(history.train_loss) == len(history.validation_loss) >= history.best_epoch + 1
 
 
+def test_the_temperature_is_fitted_first_and_the_rest_never_ends_worse_on_validation():
+    d, queries, values = distorted_memory(seed=3)
+    temperature_only = d.copy().fit(list(queries), values, learn=("temperature",), epochs=200)
+    both = d.copy().fit(list(queries), values, learn=("temperature", "projection"), epochs=200)
+    assert temperature_only.first_stage_epochs == 0
+    # the first stage is the temperature-only run itself: same split, same steps, same losses
+    assert 0 < both.first_stage_epochs == len(temperature_only.train_loss)
+    assert both.validation_loss[: both.first_stage_epochs] == pytest.approx(temperature_only.validation_loss)
+    assert both.best_validation_loss <= temperature_only.best_validation_loss
+
+
 def test_values_learned_by_gradient_are_written_back_and_keys_kept():
     d, queries, values = distorted_memory(seed=1)
     shifted = values + 5.0
@@ -98,3 +109,23 @@ def test_fit_improves_held_out_error_on_cars(minilm):
     d.fit(memory, [mpg[n] for n in memory], learn=("temperature",))
     trained = np.abs(d.lookup_many(held_out).values - truth).mean()
     assert trained < untrained
+
+
+def test_a_learned_projection_beats_the_temperature_alone_on_held_out_cars(minilm):
+    """The split of examples/train_memory.py: 60 cars in memory, 150 training queries, 94 held out."""
+    datasets = pytest.importorskip("softkv.datasets")
+    try:
+        mpg = datasets.cars()
+    except ImportError:
+        pytest.skip("the [datasets] extra is not installed")
+    names = sorted(mpg)
+    np.random.default_rng(0).shuffle(names)
+    memory, train, held_out = names[:60], names[60:210], names[210:]
+    truth = np.array([mpg[n] for n in held_out])
+    d = SoftDict({n: mpg[n] for n in memory})
+    errors = {}
+    for learn in [("temperature",), ("temperature", "projection")]:
+        trained = d.copy()
+        trained.fit(train, [mpg[n] for n in train], learn=learn)
+        errors[learn] = np.abs(trained.lookup_many(held_out).values - truth).mean()
+    assert errors[("temperature", "projection")] < 0.95 * errors[("temperature",)]
