@@ -29,6 +29,7 @@ from .encoders import Encoder, as_encoder, encode_checked
 from .result import BatchResult, LookupResult, _short
 
 _MISSING = object()
+_NO_ENCODER = object()
 
 
 class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
@@ -168,8 +169,9 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
         self.null_score = null_score
         self.index = index
         self._ivf: Any = None
-        self._encoder: Encoder | None = as_encoder(encoder)
-        if cache_dir is not None:
+        # from_embeddings passes _NO_ENCODER: it sets its own, and must not load the default model
+        self._encoder: Encoder | None = None if encoder is _NO_ENCODER else as_encoder(encoder)
+        if cache_dir is not None and self._encoder is not None:
             from .cache import CachedEncoder
 
             self._encoder = CachedEncoder(self._encoder, cache_dir)
@@ -202,7 +204,7 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
         0.401
         """
         self = cls.__new__(cls)
-        SoftDict.__init__(self, None, **params)
+        SoftDict.__init__(self, None, encoder=_NO_ENCODER, **params)
         self._encoder = None if encoder is None else as_encoder(encoder)
         keys, values = list(keys), list(values)
         vectors = np.asarray(embeddings, dtype=np.float32)

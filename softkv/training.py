@@ -166,6 +166,7 @@ def fit(
     patience: int = 30,
     projection_decay: float = 0.0,
     seed: int = 0,
+    device: str | None = None,
 ) -> FitHistory:
     """Train SoftDict ``d`` so that ``d[query]`` approaches ``target``; returns the history.
 
@@ -187,6 +188,9 @@ def fit(
     projection and the keys, (d, d) and (N, d) tensors of entries near
     1/sqrt(d), the rate is divided by sqrt(d), so that each step changes them
     by about the same relative amount as it changes the temperature.
+
+    ``device`` (e.g. ``"cuda"``) trains there; the results come back to the
+    SoftDict as numpy arrays either way.
     """
     import torch
 
@@ -202,20 +206,22 @@ def fit(
         raise ValueError(f"targets must be finite with the values' shape {d._store.spec.shape}")
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    target_device = _check_device(device)
     Q = embed_queries(d.encoder, d._store.dim, list(queries))  # encoded once: the encoder is frozen
     row_of = {key: i for i, key in enumerate(keys)}
     exclude = np.array([row_of.get(q, -1) if isinstance(q, str) else -1 for q in queries])
     if "temperature" in learn and d.temperature == "auto":
         d.temperature = _median_auto_temperature(d, Q)
-    module = to_module(d, learn=learn)
+    module = to_module(d, learn=learn).to(target_device)
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(queries))
     n_val = max(1, int(round(validation_fraction * len(queries))))
     splits = {"validation": order[:n_val], "train": order[n_val:]}
     tensors = {
-        name: (torch.as_tensor(Q[idx]), torch.as_tensor(targets[idx], dtype=torch.float32),
-               torch.as_tensor(exclude[idx]))
+        name: (torch.as_tensor(Q[idx], device=module.keys.device),
+               torch.as_tensor(targets[idx], dtype=torch.float32, device=module.keys.device),
+               torch.as_tensor(exclude[idx], device=module.keys.device))
         for name, idx in splits.items()
     }
     parameters = dict(module.named_parameters())
@@ -228,7 +234,7 @@ def fit(
         predicted, _ = module(query, exclude=excluded)
         loss = ((predicted - target) ** 2).mean()
         if name == "train" and projection_decay and module.query_projection is not None:
-            identity = torch.eye(module.query_projection.shape[0])
+            identity = torch.eye(module.query_projection.shape[0], device=module.keys.device)
             loss = loss + projection_decay * ((module.query_projection - identity) ** 2).sum()
         return loss
 
@@ -272,3 +278,15 @@ def _median_auto_temperature(d: Any, Q: np.ndarray) -> float:
     store = d._store
     S = attention.scores(Q, store.embeddings, d.scoring, key_inverse_norms=store.inverse_norms)
     return float(np.median(attention.auto_temperature(S)))
+
+
+def _check_device(device: str | None) -> Any:
+    import torch
+
+    try:
+        target = torch.device(device or "cpu")
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f'device must name a torch device such as "cpu" or "cuda", got {device!r}') from error
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError('device="cuda" but torch sees no CUDA device here; leave device out to train on the CPU')
+    return target

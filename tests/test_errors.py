@@ -89,6 +89,17 @@ def test_lookup_in_an_empty_softdict_says_it_is_empty(counting):
     assert SoftDict(encoder=counting).get("fruit", "default") == "default"
 
 
+def test_softdict_from_embeddings_never_loads_the_default_model(monkeypatch):
+    import softkv.encoders
+
+    def refuse():
+        raise AssertionError("from_embeddings loaded the default encoder")
+
+    monkeypatch.setattr(softkv.encoders, "default_encoder", refuse)
+    d = SoftDict.from_embeddings(["x", "y"], np.eye(2), [1.0, 2.0], temperature=0.5)
+    assert d.encoder is None and d[np.array([1.0, 0.0])] < 1.5
+
+
 def test_softdict_from_embeddings_without_encoder_explains_what_to_pass():
     d = SoftDict.from_embeddings(["x", "y"], np.eye(2), [1.0, 2.0])
     with pytest.raises(TypeError, match="query it with vectors of width 2"):

@@ -83,15 +83,53 @@ def test_parameters_and_buffers_follow_the_flags():
         SoftKVMemory(K, V[:3])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_cuda_read_matches_cpu():
-    memory = SoftKVMemory(K, V, temperature="auto", top_k=4, query_projection=True)
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@cuda
+@pytest.mark.parametrize("scoring", attention.SCORINGS)
+@pytest.mark.parametrize("options", [{"temperature": "auto", "top_k": 4, "query_projection": True},
+                                     {"temperature": 0.3, "hops": 2}])
+def test_cuda_read_matches_cpu(scoring, options):
+    memory = SoftKVMemory(K, V, scoring=scoring, **options)
+    if options.get("hops") == 2:
+        torch.nn.init.normal_(memory.hop_projections[0].weight, std=0.5, generator=torch.Generator().manual_seed(0))
     cpu_values, cpu_weights = memory(Q)
     memory = memory.to("cuda")
     values, weights = memory(Q)  # numpy queries follow the module to the GPU
-    assert values.device.type == "cuda"
+    assert values.device.type == weights.device.type == "cuda"
     np.testing.assert_allclose(values.cpu().detach().numpy(), cpu_values.detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(weights.cpu().detach().numpy(), cpu_weights.detach().numpy(), atol=1e-5)
+
+
+@cuda
+@pytest.mark.parametrize("top_k", [None, 3])
+def test_cuda_gradcheck_values_keys_query_and_temperature(top_k):
+    memory = double_memory(scoring="cosine", top_k=top_k, temperature=0.7).to("cuda")
+    query = torch.tensor(Q[:2], dtype=torch.float64, device="cuda", requires_grad=True)
+    keys = memory.keys.clone().requires_grad_()
+    values = memory.values.clone().requires_grad_()
+    log_t = memory.log_temperature.clone().requires_grad_()
+
+    def read(query, keys, values, log_t):
+        memory.keys, memory.values, memory.log_temperature = keys, values, log_t
+        return memory(query)[0]
+
+    assert torch.autograd.gradcheck(read, (query, keys, values, log_t), eps=1e-6, atol=1e-5)
+
+
+@cuda
+def test_a_module_trained_on_cuda_goes_back_into_its_softdict(counting):
+    d = SoftDict({f"key {i}": float(i) for i in range(10)}, encoder=counting, temperature=0.5)
+    memory = d.to_module(learn=("values", "temperature", "projection")).to("cuda")
+    optimizer = torch.optim.SGD(memory.parameters(), lr=0.1)
+    values, _ = memory(counting.encode(["a query", "another"]))
+    values.sum().backward()
+    assert all(p.grad is not None and p.grad.device.type == "cuda" for p in memory.parameters())
+    optimizer.step()
+    d.update_from_module(memory)
+    assert list(d) == [f"key {i}" for i in range(10)] and d.temperature != 0.5
+    np.testing.assert_allclose(list(d.values()), memory.values.detach().cpu().numpy().ravel(), rtol=1e-6)
 
 
 def test_round_trip_keeps_keys_values_and_parameters(counting):

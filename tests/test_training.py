@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 from softkv import SoftDict  # noqa: E402
 
@@ -86,6 +86,11 @@ def test_fit_refuses_bad_input_and_changes_nothing(counting):
         d.fit(["x", "y"], [1.0, float("nan")])
     with pytest.raises(ValueError, match="learn takes any of"):
         d.fit(["x", "y"], [1.0, 2.0], learn=("metric",))
+    with pytest.raises(ValueError, match="torch device"):
+        d.fit(["x", "y"], [1.0, 2.0], device="nowhere")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            d.fit(["x", "y"], [1.0, 2.0], device="cuda")
     with pytest.raises(TypeError, match="numeric values"):
         SoftDict({"a": "x", "b": "y"}, encoder=counting).fit(["q", "r"], [1.0, 2.0])
     d.hybrid = 0.5
@@ -129,3 +134,14 @@ def test_a_learned_projection_beats_the_temperature_alone_on_held_out_cars(minil
         trained.fit(train, [mpg[n] for n in train], learn=learn)
         errors[learn] = np.abs(trained.lookup_many(held_out).values - truth).mean()
     assert errors[("temperature", "projection")] < 0.95 * errors[("temperature",)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_fit_on_cuda_learns_what_it_learns_on_the_cpu():
+    d, queries, values = distorted_memory(seed=4)
+    on_cpu, on_gpu = d.copy(), d.copy()
+    cpu = on_cpu.fit(list(queries), values, learn=("temperature", "projection"), epochs=100)
+    gpu = on_gpu.fit(list(queries), values, learn=("temperature", "projection"), epochs=100, device="cuda")
+    assert isinstance(on_gpu.query_projection, np.ndarray) and isinstance(on_gpu.temperature, float)
+    assert gpu.best_validation_loss == pytest.approx(cpu.best_validation_loss, rel=1e-3)
+    np.testing.assert_allclose(on_gpu.query_projection, on_cpu.query_projection, atol=1e-3)
