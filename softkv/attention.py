@@ -138,15 +138,17 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | Non
     """std / ln(N + 1) of each row, from its logits S - max (which have the same std).
 
     Two read-only passes (the mean and the sum of squares) instead of a
-    centred copy; rows whose squares overflow fall back to a scaled, exact
-    computation.
+    centred copy; rows whose squares overflow or underflow fall back to a
+    scaled, exact computation.
     """
     n_scores = logits.shape[1]
     mean = logits.mean(axis=1, keepdims=True)
     variance = np.einsum("bn,bn->b", logits, logits)[:, None] / n_scores - mean * mean
     spread = np.sqrt(np.maximum(variance, 0.0))
     unusual = ~np.isfinite(variance[:, 0])
-    if unusual.any():  # huge scores, or keys masked out with -inf: the slow, careful way
+    # Scores below ~1e-154 whose squares underflow to a zero spread though they differ
+    unusual |= (spread[:, 0] == 0) & (logits.min(axis=1) < 0)
+    if unusual.any():  # huge or tiny scores, or keys masked out with -inf: the slow, careful way
         mean[unusual], spread[unusual] = _finite_moments(logits[unusual])
     # A spread at the level of rounding error is a tie, not a signal to amplify.
     magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
