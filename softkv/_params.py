@@ -69,12 +69,24 @@ def check_index(name: str, value: Any) -> Any:
     raise ValueError(f'{name} must be "auto", "exact", "ivf" or an IVFIndex, got {value!r}')
 
 
-def check_hybrid(name: str, value: Any) -> float:
+AUTO_HYBRID = 0.5  # the spelling weight of hybrid="auto" (benchmarks/quality.py measures the choice)
+
+
+def check_hybrid(name: str, value: Any) -> float | str:
+    if value == "auto" and isinstance(value, str):
+        return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0:
         return float(value)
     raise ValueError(
-        f"{name} must be a number from 0 (meaning only) to 1 (spelling only), got {value!r}"
+        f'{name} must be "auto" or a number from 0 (meaning only) to 1 (spelling only), got {value!r}'
     )
+
+
+def hybrid_weight(hybrid: float | str, scoring: str) -> float:
+    """The spelling weight a read uses: "auto" is AUTO_HYBRID with cosine scoring, 0 with the others."""
+    if hybrid == "auto":
+        return AUTO_HYBRID if scoring == "cosine" else 0.0
+    return float(hybrid)
 
 
 def check_mode(name: str, value: Any) -> str:

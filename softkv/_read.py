@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import attention
+from ._params import hybrid_weight
 from ._store import RowStore
 from ._values import CATEGORICAL, category_distribution
 from .encoders import Encoder, encode_checked
@@ -168,14 +169,15 @@ def _read_chunk(
     """
     S = attention.scores(Q, store.embeddings, params["scoring"], key_inverse_norms=store.inverse_norms,
                          unit_keys=store.unit_keys)
-    spelling = params["hybrid"] > 0 and all(isinstance(q, str) for q in queries)
+    weight = hybrid_weight(params["hybrid"], params["scoring"])
+    spelling = weight > 0 and all(isinstance(q, str) for q in queries)
     if spelling:
-        S = _with_spelling(store, S, queries, params, store.row_keys)
+        S = _with_spelling(store, S, queries, params, store.row_keys, weight)
     if len(store.aliases):  # an entry scores as its best name
         aliases = store.aliases
         S_alias = attention.scores(Q, aliases.embeddings, params["scoring"], key_inverse_norms=aliases.inverse_norms)
         if spelling:
-            S_alias = _with_spelling(store, S_alias, queries, params, aliases.row_names)
+            S_alias = _with_spelling(store, S_alias, queries, params, aliases.row_names, weight)
         S = aliases.entry_scores(S, S_alias, store.row_of)
     n_queries, n_keys = S.shape
     top_k = params["top_k"]
@@ -207,13 +209,12 @@ def _read_chunk(
 
 
 def _with_spelling(
-    store: RowStore, S: np.ndarray, queries: Sequence[Any], params: dict[str, Any], names: list[str]
+    store: RowStore, S: np.ndarray, queries: Sequence[Any], params: dict[str, Any], names: list[str], weight: float
 ) -> np.ndarray:
     """(1 - w) * S + w * lexical cosine of the queries to ``names``: the hybrid score."""
     if params["scoring"] != "cosine":
         raise ValueError(f"hybrid mixes two cosines: it needs scoring='cosine', not {params['scoring']!r}")
-    weight = params["hybrid"]
-    spelling = store.lexical().similarity(list(queries), names)
+    spelling = store.lexical().spelling(list(queries), names)
     S *= 1.0 - weight
     S += weight * spelling
     return S

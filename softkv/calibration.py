@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import attention
+from ._params import hybrid_weight
 from ._read import _values, embed_queries
 from ._values import CATEGORICAL
 
@@ -69,7 +70,7 @@ def _scores(d: Any, queries: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarr
     S = attention.scores(Q, store.embeddings, d.scoring, key_inverse_norms=store.inverse_norms)
     lexical = None
     if d.scoring == "cosine" and d.encoder is not None and all(isinstance(q, str) for q in queries):
-        lexical = store.lexical().similarity(list(queries), store.row_keys)
+        lexical = store.lexical().spelling(list(queries), store.row_keys)
     return S, lexical
 
 
@@ -141,7 +142,7 @@ def calibrate_threshold(d: Any, queries: Sequence[str], keys: Sequence[str | Non
     if len(queries) != len(keys) or not queries:
         raise ValueError("calibrate_threshold needs one intended key (or None) per query")
     S, lexical = _scores(d, queries)
-    S = mix(S, lexical, d.hybrid)
+    S = mix(S, lexical, hybrid_weight(d.hybrid, d.scoring))
     best, nearest = S.max(axis=1), S.argmax(axis=1)
     right = np.array([d._store.row_keys[n] == k for n, k in zip(nearest, keys)])
     order = np.argsort(-best, kind="stable")

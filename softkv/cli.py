@@ -182,7 +182,7 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--top", type=int, default=5, help="rows of the weight table (default 5)")
     query.add_argument("--temperature", type=lambda t: t if t == "auto" else float(t))
     query.add_argument("--top-k", dest="top_k", type=int)
-    query.add_argument("--hybrid", type=float, help="weight of spelling, 0 to 1")
+    query.add_argument("--hybrid", type=float, help="weight of spelling, 0 to 1 (default: 0.5 with cosine)")
     query.set_defaults(run=_query)
 
     build = commands.add_parser("build", help="embed a catalog once and save it as a store")

@@ -69,12 +69,16 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
     exact_match : bool, default True
         A query equal to a key returns that key's value as stored. False makes
         keys blend like any other query.
-    hybrid : float in [0, 1], default 0
+    hybrid : "auto" or float in [0, 1], default "auto"
         Weight of spelling in the score: (1 - hybrid) * cosine of the
-        sentence embeddings + hybrid * cosine of character n-gram TF-IDF
-        vectors (:mod:`softkv.lexical`). Typos and abbreviations need
-        spelling; meaning needs the encoder. Needs ``scoring="cosine"``;
-        vector queries are scored by meaning alone.
+        sentence embeddings + hybrid * cosine of character bigram and
+        trigram TF-IDF vectors (:mod:`softkv.lexical`). Typos and
+        abbreviations need spelling; meaning needs the encoder. "auto" is
+        0.5 with ``scoring="cosine"`` and 0 with the other scorings; a
+        number needs cosine. Vector queries, reads through an approximate
+        index and the torch module score by meaning alone. With the "auto"
+        temperature, a query that shares no bigram with any key gets
+        exactly the weights of the meaning-only read.
     mode : {"softmax", "sparsemax", "hard"}, default "softmax"
         How scores become weights: softmax (every key some weight), sparsemax
         (exact zeros below a data-dependent cut) or hard (all the weight on
@@ -137,7 +141,7 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
     threshold = Parameter(check_threshold, None)
     scoring = Parameter(check_scoring, "cosine")
     exact_match = Parameter(check_bool, True)
-    hybrid = Parameter(check_hybrid, 0.0)
+    hybrid = Parameter(check_hybrid, "auto")
     mode = Parameter(check_mode, "softmax")
     null_score = Parameter(check_null_score, None)
     index = Parameter(check_index, "auto")
@@ -152,7 +156,7 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
         threshold: float | None = None,
         scoring: str = "cosine",
         exact_match: bool = True,
-        hybrid: float = 0.0,
+        hybrid: float | str = "auto",
         mode: str = "softmax",
         null_score: float | None = None,
         cache_dir: Any = None,
@@ -426,8 +430,9 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
             return None
         if self.top_k is None:
             raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")
-        if self.hybrid > 0 or len(self._store.aliases):
-            raise ValueError("hybrid scores and aliases read every key: use index='exact' with them")
+        if (self.hybrid != "auto" and self.hybrid > 0) or len(self._store.aliases):
+            raise ValueError("a set hybrid weight and aliases read every key: use index='exact' with them "
+                             "(hybrid='auto' reads by meaning alone through the index)")
         return chosen
 
     @property

@@ -75,13 +75,17 @@ def _numeric_rows(d: Any) -> tuple[list[str], np.ndarray]:
 def _check_readable_by_module(d: Any) -> None:
     if len(d._store.aliases):
         raise ValueError("the torch module holds one embedding per key: it does not read aliases")
-    if d.hybrid > 0 or d.mode != "softmax":
+    if (d.hybrid != "auto" and d.hybrid > 0) or d.mode != "softmax":
         raise ValueError("the torch module reads by softmax over embeddings alone: set d.hybrid = 0 and "
                          "d.mode = 'softmax' first")
 
 
 def to_module(d: Any, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
-    """A SoftKVMemory with the keys, values and read parameters of SoftDict ``d``."""
+    """A SoftKVMemory with the keys, values and read parameters of SoftDict ``d``.
+
+    The module reads by meaning alone: it reads what ``d`` reads with
+    ``hybrid=0`` (a set spelling weight is refused; "auto" is not carried).
+    """
     from .nn import SoftKVMemory
 
     learn = _check_learn(learn)
@@ -110,7 +114,11 @@ def to_module(d: Any, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
 
 
 def update_from_module(d: Any, module: Any) -> None:
-    """Write a module's trained tensors back into SoftDict ``d`` (same keys)."""
+    """Write a module's trained tensors back into SoftDict ``d`` (same keys).
+
+    A ``d`` with ``hybrid="auto"`` is set to ``hybrid=0``, the read that was
+    trained, so that it answers as the module does.
+    """
     if module.hops != 1:
         raise ValueError(f"a SoftDict reads in one hop; this module reads in {module.hops}")
     keys = module.keys_names
@@ -130,6 +138,8 @@ def update_from_module(d: Any, module: Any) -> None:
         d.temperature = module.temperature
     if module.query_projection is not None:
         d.query_projection = module.query_projection.detach().cpu().numpy()
+    if d.hybrid == "auto":  # the trained read is the module's, by meaning alone: read the same way
+        d.hybrid = 0.0
 
 
 def from_module(cls: Any, module: Any, keys: Sequence[str] | None = None, *, encoder: Any = None) -> Any:
@@ -148,6 +158,7 @@ def from_module(cls: Any, module: Any, keys: Sequence[str] | None = None, *, enc
         temperature=module.temperature,
         scoring=module.scoring,
         top_k=module.top_k,
+        hybrid=0.0,  # as the module reads
     )
     if module.query_projection is not None:
         d.query_projection = module.query_projection.detach().cpu().numpy()
@@ -188,6 +199,10 @@ def fit(
     projection and the keys, (d, d) and (N, d) tensors of entries near
     1/sqrt(d), the rate is divided by sqrt(d), so that each step changes them
     by about the same relative amount as it changes the temperature.
+
+    The module reads by meaning alone, so a dict with ``hybrid="auto"`` is
+    trained, and afterwards reads, with ``hybrid=0``; a set spelling weight
+    is refused.
 
     ``device`` (e.g. ``"cuda"``) trains there; the results come back to the
     SoftDict as numpy arrays either way.

@@ -14,7 +14,7 @@ VECTORS = {
 
 @pytest.fixture
 def d():
-    d = SoftDict({"Germany": 83.0}, encoder=table_encoder(VECTORS), temperature=0.1)
+    d = SoftDict({"Germany": 83.0}, encoder=table_encoder(VECTORS), temperature=0.1, hybrid=0)
     d.add("United States", 335.0, aliases=["USA", "America"])
     return d
 

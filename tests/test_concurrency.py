@@ -19,7 +19,7 @@ def embedding(key):
 
 
 def test_concurrent_reads_match_a_consistent_state(tmp_path):
-    d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5)
+    d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5, hybrid=0)  # scores checked below
     queries = ["q one", "q two", "q three"]
     query_vectors = ENCODER.encode(queries)
     stop = threading.Event()

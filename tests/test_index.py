@@ -48,7 +48,11 @@ def test_the_index_follows_writes_and_needs_top_k():
     assert d.lookup(Q[0]).nearest == "new"  # rebuilt after the write
     del d["new"]
     assert d.lookup(Q[0]).nearest != "new"
-    d.top_k = None
+    assert d.hybrid == "auto"  # "auto" reads by meaning alone through the index; a set weight cannot
+    d.hybrid = 0.5
+    with pytest.raises(ValueError, match="read every key"):
+        d.lookup(Q[0])
+    d.hybrid, d.top_k = "auto", None
     with pytest.raises(ValueError, match="set top_k"):
         d.lookup(Q[0])
     with pytest.raises(ValueError, match="index must be"):

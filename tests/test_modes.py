@@ -56,7 +56,7 @@ def test_mode_is_checked_and_saved(tmp_path, counting):
 
 
 def test_p_miss_tells_weak_blends_from_confident_answers(minilm):
-    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, null_score=0.4)
+    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, null_score=0.4, hybrid=0)  # null_score on cosine's scale
     confident, weak = d.lookup("a ripe banana"), d.lookup("quantum chromodynamics")
     assert confident.p_miss < 0.1 < 0.9 < weak.p_miss
     assert sum(weak.weights.values()) == pytest.approx(1.0)  # the keys' weights are still a distribution

@@ -145,3 +145,14 @@ def test_fit_on_cuda_learns_what_it_learns_on_the_cpu():
     assert isinstance(on_gpu.query_projection, np.ndarray) and isinstance(on_gpu.temperature, float)
     assert gpu.best_validation_loss == pytest.approx(cpu.best_validation_loss, rel=1e-3)
     np.testing.assert_allclose(on_gpu.query_projection, on_cpu.query_projection, atol=1e-3)
+
+
+def test_a_dict_with_auto_hybrid_is_trained_and_then_reads_by_meaning_alone(counting):
+    d = SoftDict({f"key {i}": float(i % 3) for i in range(12)}, encoder=counting)
+    assert d.hybrid == "auto"
+    memory = d.to_module()  # the module reads by meaning: as the dict with hybrid=0
+    d.fit(["query a", "query b", "query c"], [0.0, 1.0, 2.0], learn=("temperature",), epochs=5)
+    assert d.hybrid == 0.0
+    values, _ = memory(counting.encode(["query d"]))
+    meaning = SoftDict(dict(d), encoder=counting, hybrid=0)
+    assert float(values[0]) == pytest.approx(meaning["query d"], rel=1e-5)
