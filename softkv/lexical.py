@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from typing import Any
 from zlib import crc32
@@ -83,6 +84,7 @@ class LexicalIndex:
         self._matrices: dict[tuple[str, ...], tuple[Any, np.ndarray]] = {}
         self._idf_cache: np.ndarray | None = None  # cleared on change too
         self._query_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # text -> its tf; kept across changes
+        self._query_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -174,12 +176,13 @@ class LexicalIndex:
         """Sublinear tf of query texts (CSR), remembered for the last few thousand texts."""
         from scipy import sparse
 
-        for text in texts:
-            if text not in self._query_cache:
-                self._query_cache[text] = self._term_frequencies(text)
-        while len(self._query_cache) > QUERY_CACHE_SIZE:
-            self._query_cache.pop(next(iter(self._query_cache)))
-        rows = [self._query_cache.get(text) or self._term_frequencies(text) for text in texts]
+        with self._query_lock:  # readers share an index: they may fill the cache at the same time
+            for text in texts:
+                if text not in self._query_cache:
+                    self._query_cache[text] = self._term_frequencies(text)
+            rows = [self._query_cache[text] for text in texts]
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.pop(next(iter(self._query_cache)))
         indptr = np.concatenate([[0], np.cumsum([len(features) for features, _ in rows])])
         return sparse.csr_matrix(
             (np.concatenate([tf for _, tf in rows]), np.concatenate([f for f, _ in rows]), indptr),

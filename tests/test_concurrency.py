@@ -108,3 +108,51 @@ def test_a_save_during_writes_is_a_consistent_snapshot(tmp_path):
     finally:
         stop.set()
         thread.join()
+
+
+def test_spelling_reads_beside_a_writer_see_a_consistent_state(monkeypatch):
+    """The default hybrid read shares its n-gram index and query cache between reader threads."""
+    import softkv.lexical
+
+    monkeypatch.setattr(softkv.lexical, "QUERY_CACHE_SIZE", 8)  # evictions all the time
+    d = SoftDict({key: float(i) for i, key in enumerate(POOL[:30])}, encoder=ENCODER)
+    stop = threading.Event()
+    problems, reads = [], [0]
+
+    def writer():
+        rng = np.random.default_rng(1)
+        while not stop.is_set():
+            time.sleep(0)
+            key = POOL[rng.integers(len(POOL))]
+            d.pop(key, None) if rng.integers(2) else d.update({key: 1.0})
+
+    def reader(seed):
+        rng = np.random.default_rng(seed)
+        while not stop.is_set():
+            texts = [f"query {rng.integers(10_000)}" for _ in range(rng.integers(1, 8))]  # new texts fill the cache
+            try:
+                batch = d.lookup_many(texts)
+            except KeyError:
+                continue
+            except Exception as error:
+                problems.append(f"{type(error).__name__}: {error}")
+                continue
+            expected = batch.weights @ np.array(batch.row_values, dtype=float)
+            if not np.allclose(batch.values, expected, atol=1e-6) or not np.isfinite(batch.scores).all():
+                problems.append("a blend that does not match its weights")
+            reads[0] += 1
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(i,)) for i in range(3)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert not problems, problems[:5]
+    assert reads[0] > 50
