@@ -22,6 +22,10 @@ catalog = SoftDict(
         "waterproof hiking jacket": [179.0, 0.5, 4.6],
     },
     top_k=3,  # a blend of the three closest products only
+    # These queries describe what they want instead of naming it, so they are read by meaning alone:
+    # with the default spelling weight, letters shared by chance ("so" in "something" and "sofa")
+    # would pull look-alike names up ("something to sit on at work" -> the sofa before the office chair).
+    hybrid=0,
 )
 fields = ("price", "kg", "rating")
 
@@ -30,7 +34,7 @@ for query in ["something to sit on at work", "kitchen equipment for cooking", "g
     blended = {field: round(float(x), 1) for field, x in zip(fields, r.value)}
     print(f"{query!r}: {blended}")
     for key, weight, score in r.top(3):
-        print(f"    {weight:5.2f}  {key}  (cosine {score:.2f})")
+        print(f"    {weight:5.2f}  {key}  (score {score:.2f})")
 
 # Many queries at once: one encoder call and one matrix product.
 batch = catalog.lookup_many(["a seat", "a hot drink", "a light"])

@@ -1,7 +1,9 @@
 """A fuzzy dict in ordinary code: free-text user input mapped to configuration entries.
 
 The values are categories (setting names), so the answer is the entry with the
-most weight, and a threshold turns unrelated input into a clean miss.
+most weight, and a threshold turns unrelated input into a clean miss. Scores
+are half meaning, half spelling (the default), so paraphrases and typos both
+find their setting.
 """
 
 from softkv import SoftDict
@@ -18,7 +20,7 @@ settings = SoftDict(
         "change the language to German": "locale=de",
         "log out": "session=end",
     },
-    threshold=0.5,  # cosine below 0.5 to every phrase: not a settings request
+    threshold=0.3,  # a score below 0.3 for every phrase: not a settings request
 )
 
 requests = [
@@ -27,6 +29,7 @@ requests = [
     "stop sending me alerts",
     "je préfère le français",
     "sign me out",
+    "turn of notifcations",
     "what is the capital of Peru?",
 ]
 
@@ -39,4 +42,4 @@ r = settings.lookup("the letters are too small")
 print()
 print("weight per setting:", {entry: round(w, 3) for entry, w in list(r.distribution.items())[:3]})
 for key, weight, score in r.top(2):
-    print(f"  {weight:.2f} from {key!r} (cosine {score:.2f})")
+    print(f"  {weight:.2f} from {key!r} (score {score:.2f})")

@@ -16,9 +16,11 @@ print("dict:", prices, "-> prices['fruit'] raises KeyError")
 d = SoftDict(prices)
 print("exact key:   d['apple'] =", d["apple"])
 
-# 3. A query that is not a key is embedded too, and compared with every key.
+# 3. A query that is not a key is embedded too, and compared with every key: half by meaning
+#    (cosine of the embeddings), half by spelling (shared letter pairs and triples, which
+#    catch typos). "fruit" shares none with these keys, so its scores are half its cosines.
 r = d.lookup("fruit")
-print("\ncosine similarity of 'fruit' to each key:")
+print("\nscore of 'fruit' for each key (half cosine, half spelling):")
 for key, score in r.scores.items():
     print(f"  {key:<7} {score:.3f}")
 
@@ -43,7 +45,7 @@ print("\nvector values, d['fruit'] =", vectors["fruit"].round(3))
 
 # 7. Hard retrieval (the nearest key) beside soft retrieval (the blend).
 key, value, score = d.nearest("something to sit on")
-print(f"\nnearest('something to sit on') = {key!r} (value {value}, cosine {score:.3f})")
+print(f"\nnearest('something to sit on') = {key!r} (value {value}, score {score:.3f})")
 
 # 8. The kernel is plain numpy, usable on its own.
 W = attention.attention_weights(np.array([[0.73, 0.54, 0.34]]), temperature=0.1)
