@@ -18,6 +18,21 @@ def embedding(key):
     return EMBEDDINGS[key]
 
 
+def race(threads, stop, seconds):
+    """Run the threads for a while, switching between them as often as possible: torn reads, if any, show up."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+
+
 def test_concurrent_reads_match_a_consistent_state(tmp_path):
     d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5, hybrid=0)  # scores checked below
     queries = ["q one", "q two", "q three"]
@@ -69,18 +84,7 @@ def test_concurrent_reads_match_a_consistent_state(tmp_path):
             check(batch)
 
     readers = [threading.Thread(target=reader, args=(i % 2 == 0,)) for i in range(3)]
-    threads = [threading.Thread(target=writer)] + readers
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: torn reads, if any, show up
-    try:
-        for thread in threads:
-            thread.start()
-        time.sleep(3.0)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-        sys.setswitchinterval(interval)
+    race([threading.Thread(target=writer)] + readers, stop, seconds=3.0)
     assert not problems, problems[:5]
     assert checks[0] > 100
 
@@ -142,17 +146,7 @@ def test_spelling_reads_beside_a_writer_see_a_consistent_state(monkeypatch):
                 problems.append("a blend that does not match its weights")
             reads[0] += 1
 
-    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(i,)) for i in range(3)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for thread in threads:
-            thread.start()
-        time.sleep(2.0)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-        sys.setswitchinterval(interval)
+    race([threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(i,)) for i in range(3)], stop,
+         seconds=2.0)
     assert not problems, problems[:5]
     assert reads[0] > 50
