@@ -211,7 +211,7 @@ def _read_chunk(
 def _with_spelling(
     store: RowStore, S: np.ndarray, queries: Sequence[Any], params: dict[str, Any], names: list[str], weight: float
 ) -> np.ndarray:
-    """(1 - w) * S + w * lexical cosine of the queries to ``names``: the hybrid score."""
+    """(1 - w) * S + w * spelling similarity of the queries to ``names``: the hybrid score."""
     if params["scoring"] != "cosine":
         raise ValueError(f"hybrid mixes two cosines: it needs scoring='cosine', not {params['scoring']!r}")
     spelling = store.lexical().spelling(list(queries), names)

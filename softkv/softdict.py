@@ -71,9 +71,10 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
         keys blend like any other query.
     hybrid : "auto" or float in [0, 1], default "auto"
         Weight of spelling in the score: (1 - hybrid) * cosine of the
-        sentence embeddings + hybrid * cosine of character bigram and
-        trigram TF-IDF vectors (:mod:`softkv.lexical`). Typos and
-        abbreviations need spelling; meaning needs the encoder. "auto" is
+        sentence embeddings + hybrid * spelling similarity (the cosine of
+        character bigram and trigram TF-IDF vectors, scaled by the square
+        root of the length ratio: :meth:`softkv.lexical.LexicalIndex.spelling`).
+        Typos and abbreviations need spelling; meaning needs the encoder. "auto" is
         0.5 with ``scoring="cosine"`` and 0 with the other scorings; a
         number needs cosine. Vector queries, reads through an approximate
         index and the torch module score by meaning alone. With the "auto"
