@@ -82,6 +82,11 @@ def check_hybrid(name: str, value: Any) -> float | str:
     )
 
 
+def hybrid_is_set(hybrid: float | str) -> bool:
+    """Whether the caller set a spelling weight above 0 ("auto" steps aside where spelling cannot apply)."""
+    return hybrid != "auto" and float(hybrid) > 0
+
+
 def hybrid_weight(hybrid: float | str, scoring: str) -> float:
     """The spelling weight a read uses: "auto" is AUTO_HYBRID with cosine scoring, 0 with the others."""
     if hybrid == "auto":

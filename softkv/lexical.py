@@ -64,6 +64,10 @@ def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:
     return grams
 
 
+def _lengths(texts: list[str]) -> np.ndarray:
+    return np.array([max(len(text.strip()), 1) for text in texts], dtype=np.float32)
+
+
 class LexicalIndex:
     """Character n-gram TF-IDF over a changing set of keys.
 
@@ -94,8 +98,7 @@ class LexicalIndex:
         mask = self.n_features - 1
         counts = Counter(crc32(gram.encode("utf-8")) & mask for gram in char_wb_ngrams(text, self.ngram_range))
         features = sorted(counts)
-        return (np.array(features, dtype=np.int64),
-                np.array([1.0 + math.log(counts[f]) if counts[f] > 1 else 1.0 for f in features]))
+        return np.array(features, dtype=np.int64), np.array([1.0 + math.log(counts[f]) for f in features])
 
     def add(self, keys: list[str]) -> None:
         """Store the n-gram counts of new keys: O(their length), nothing refitted."""
@@ -126,23 +129,12 @@ class LexicalIndex:
         return self._idf_cache
 
     def _key_matrix(self, keys: list[str]) -> tuple[Any, np.ndarray]:
-        from scipy import sparse
 
         cached = self._matrices.get(tuple(keys))
         if cached is not None:
             return cached
-        rows = [self._counts[key] for key in keys]
-        sizes = np.fromiter((len(features) for features, _ in rows), dtype=np.int64, count=len(rows))
-        indices = np.concatenate([features for features, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
-        weights = np.concatenate([tf for _, tf in rows]) if rows else np.zeros(0)
-        weights *= self._idf()[indices]
-        row_ids = np.repeat(np.arange(len(keys)), sizes)
-        norms = np.sqrt(np.bincount(row_ids, weights=weights * weights, minlength=len(keys)))
-        weights /= np.where(norms > 0, norms, 1.0)[row_ids]
-        indptr = np.concatenate([[0], np.cumsum(sizes)])
-        matrix = sparse.csr_matrix((weights.astype(np.float32), indices, indptr), shape=(len(keys), self.n_features))
-        lengths = np.array([max(len(key.strip()), 1) for key in keys], dtype=np.float32)[None, :]
-        self._matrices[tuple(keys)] = (matrix.T.tocsr(), lengths)
+        matrix = self._tfidf_rows([self._counts[key] for key in keys])
+        self._matrices[tuple(keys)] = (matrix.T.tocsr(), _lengths(keys)[None, :])
         return self._matrices[tuple(keys)]
 
     def spelling(self, texts: list[str], keys: list[str]) -> np.ndarray:
@@ -164,7 +156,7 @@ class LexicalIndex:
         """
         matrix, key_lengths = self._key_matrix(keys)
         cosine = self._cosine(texts, matrix)
-        text_lengths = np.array([max(len(t.strip()), 1) for t in texts], dtype=np.float32)[:, None]
+        text_lengths = _lengths(texts)[:, None]
         cosine *= np.sqrt(np.minimum(text_lengths, key_lengths) / np.maximum(text_lengths, key_lengths))
         return cosine
 
@@ -172,10 +164,22 @@ class LexicalIndex:
         """Cosine of TF-IDF vectors, (len(texts), len(keys)) float32 in [0, 1]; keys in the given order."""
         return self._cosine(texts, self._key_matrix(keys)[0])
 
-    def _query_frequencies(self, texts: list[str]) -> Any:
-        """Sublinear tf of query texts (CSR), remembered for the last few thousand texts."""
+    def _tfidf_rows(self, rows: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+        """A CSR matrix of unit-length TF-IDF rows from (feature ids, sublinear tf) pairs."""
         from scipy import sparse
 
+        sizes = np.fromiter((len(features) for features, _ in rows), dtype=np.int64, count=len(rows))
+        indices = np.concatenate([features for features, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+        weights = np.concatenate([tf for _, tf in rows]) if rows else np.zeros(0)
+        weights *= self._idf()[indices]
+        row_ids = np.repeat(np.arange(len(rows)), sizes)
+        norms = np.sqrt(np.bincount(row_ids, weights=weights * weights, minlength=len(rows)))
+        weights /= np.where(norms > 0, norms, 1.0)[row_ids]
+        indptr = np.concatenate([[0], np.cumsum(sizes)])
+        return sparse.csr_matrix((weights.astype(np.float32), indices, indptr), shape=(len(rows), self.n_features))
+
+    def _query_frequencies(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(feature ids, sublinear tf) of query texts, remembered for the last few thousand texts."""
         with self._query_lock:  # readers share an index: they may fill the cache at the same time
             for text in texts:
                 if text not in self._query_cache:
@@ -183,18 +187,10 @@ class LexicalIndex:
             rows = [self._query_cache[text] for text in texts]
             while len(self._query_cache) > QUERY_CACHE_SIZE:
                 self._query_cache.pop(next(iter(self._query_cache)))
-        indptr = np.concatenate([[0], np.cumsum([len(features) for features, _ in rows])])
-        return sparse.csr_matrix(
-            (np.concatenate([tf for _, tf in rows]), np.concatenate([f for f, _ in rows]), indptr),
-            shape=(len(texts), self.n_features),
-        )
+        return rows
 
     def _cosine(self, texts: list[str], matrix: Any) -> np.ndarray:
-        queries = self._query_frequencies(texts)  # CSR, one row per text
-        queries.data *= self._idf()[queries.indices]
-        rows = np.repeat(np.arange(len(texts)), np.diff(queries.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=queries.data**2, minlength=len(texts)))
-        queries.data /= np.where(norms > 0, norms, 1.0)[rows]
+        queries = self._tfidf_rows(self._query_frequencies(texts))  # CSR, one unit row per text
         if len(texts) > FEW_QUERIES:
             return np.asarray((queries @ matrix).toarray(), dtype=np.float32)
         # A few queries: add up the posting lists of their n-grams (about twice as fast as scipy's product,

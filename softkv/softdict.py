@@ -20,6 +20,7 @@ from ._params import (
     check_temperature,
     check_threshold,
     check_top_k,
+    hybrid_is_set,
 )
 from ._read import DEFAULT_CHUNK_BYTES, QueryCache, check_not_empty, check_vectors, embed_queries, read
 from ._store import EmbeddingView, RowStore, check_key
@@ -431,7 +432,7 @@ class SoftDict(SoftDictExtras, MutableMapping[str, Any]):
             return None
         if self.top_k is None:
             raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")
-        if (self.hybrid != "auto" and self.hybrid > 0) or len(self._store.aliases):
+        if hybrid_is_set(self.hybrid) or len(self._store.aliases):
             raise ValueError("a set hybrid weight and aliases read every key: use index='exact' with them "
                              "(hybrid='auto' reads by meaning alone through the index)")
         return chosen

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import attention
+from ._params import hybrid_is_set
 from ._read import embed_queries
 from ._values import NUMERIC
 
@@ -75,7 +76,7 @@ def _numeric_rows(d: Any) -> tuple[list[str], np.ndarray]:
 def _check_readable_by_module(d: Any) -> None:
     if len(d._store.aliases):
         raise ValueError("the torch module holds one embedding per key: it does not read aliases")
-    if (d.hybrid != "auto" and d.hybrid > 0) or d.mode != "softmax":
+    if hybrid_is_set(d.hybrid) or d.mode != "softmax":
         raise ValueError("the torch module reads by softmax over embeddings alone: set d.hybrid = 0 and "
                          "d.mode = 'softmax' first")
 
