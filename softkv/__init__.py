@@ -15,6 +15,7 @@ model is first used.
 
 from . import attention, encoders
 from .encoders import FunctionEncoder, LexicalEncoder, SentenceTransformerEncoder
+from .params import Params
 from .result import BatchResult, LookupResult
 from .softdict import SoftDict
 
@@ -25,6 +26,7 @@ __all__ = [
     "FunctionEncoder",
     "LexicalEncoder",
     "LookupResult",
+    "Params",
     "SentenceTransformerEncoder",
     "SoftDict",
     "attention",

@@ -3,14 +3,17 @@
 A read is three steps, each a function here:
 
 1. ``scores(Q, K, scoring)``: similarities S between queries and keys;
-2. ``attention_weights(S, temperature, top_k)``: a stable row-wise softmax of
-   S / temperature, optionally restricted to the k best keys;
+2. ``attention_weights(S, temperature, top_k, mode)``: a stable row-wise
+   softmax of S / temperature (or sparsemax, the nearest key, or the plain
+   mean of the k best), optionally restricted to the k best keys;
 3. ``blend(W, V)``: the weighted average W @ V of the values.
 
 Shapes are batch first and carried by the names: Q is (B, d) query embeddings,
 K is (N, d) key embeddings, S and W are (B, N), V is (N, *value_shape). Nothing
-here holds state or knows about text; ``SoftDict`` and the torch module call
-these functions and nothing else does the arithmetic.
+here holds state or knows about text. The read pipeline (:mod:`softkv.scoring`
+and :mod:`softkv.weighing`) is the one caller that turns a query into an
+answer with these functions; :mod:`softkv.nn` writes the same arithmetic in
+torch and is tested against them.
 
 >>> K = np.array([[1.0, 0.0], [0.0, 1.0]])
 >>> Q = np.array([[0.8, 0.6]])
@@ -28,7 +31,6 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
-Scoring = Literal["cosine", "dot", "scaled_dot", "neg_l2"]
 SCORINGS: tuple[str, ...] = ("cosine", "dot", "scaled_dot", "neg_l2")
 Temperature = Union[float, Literal["auto"], np.ndarray]
 AUTO_SPREAD_FLOOR = 1e-4
@@ -39,12 +41,16 @@ __all__ = [
     "auto_temperature",
     "blend",
     "blend_rows",
+    "category_weights",
     "effective_keys",
     "entropy",
     "hard",
     "normalize",
     "inverse_norms",
+    "mean_of_kept",
     "null_probability",
+    "null_probability_of",
+    "stable_softmax",
     "scores",
     "softmax",
     "sparsemax",
@@ -71,6 +77,7 @@ def scores(
     *,
     key_inverse_norms: np.ndarray | None = None,
     unit_keys: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Similarity of every query to every key, shape (B, N); larger is closer.
 
@@ -83,7 +90,7 @@ def scores(
     One matrix product; ``key_inverse_norms`` (from :func:`inverse_norms`)
     spares recomputing the key norms on every call, and ``unit_keys=True``
     (every key of length 1, as sentence-transformers' normalized output)
-    spares scaling by them at all.
+    spares scaling by them at all. ``out`` receives the (B, N) product.
 
     >>> K = np.array([[2.0, 0.0], [1.0, 1.0]])
     >>> scores(np.array([[1.0, 0.0]]), K, "cosine").round(3)
@@ -92,8 +99,8 @@ def scores(
     array([[-1., -1.]])
     """
     if scoring == "cosine" and unit_keys:  # normalize the (few) queries, not the (many) scores
-        return (Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False) @ K.T  # |S| <= 1 + rounding
-    QK = Q @ K.T  # (B, N), the only O(B N d) step
+        return np.matmul((Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False), K.T, out=out)  # |S| <= 1
+    QK = np.matmul(Q.astype(K.dtype, copy=False) if out is not None else Q, K.T, out=out)  # the O(B N d) step
     if scoring == "dot":
         return QK
     if scoring == "scaled_dot":
@@ -170,14 +177,7 @@ def _finite_moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean * scale, np.sqrt(variance) * scale
 
 
-def softmax(
-    S: np.ndarray,
-    temperature: float | np.ndarray | str = 1.0,
-    *,
-    return_temperature: bool = False,
-    normalize: bool = True,
-    overwrite: bool = False,
-) -> Any:
+def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0, *, return_temperature: bool = False) -> Any:
     """Row-wise softmax(S / temperature), finite for any finite S.
 
     The row maximum is subtracted before dividing, so the best key's logit is
@@ -186,16 +186,28 @@ def softmax(
     weight 0. A temperature of 0 (all scores equal under "auto") means a
     uniform row. ``temperature="auto"`` computes :func:`auto_temperature`
     from the same shifted scores, sparing a pass; ``return_temperature=True``
-    returns (W, temperature (B, 1)). For speed, ``normalize=False`` leaves the
-    rows unnormalized (for :func:`blend`, which divides by the row sums
-    anyway) and ``overwrite=True`` computes in S's own memory.
+    returns (W, temperature (B, 1)).
 
     >>> softmax(np.array([[1000.0, 999.0, -1e308]])).round(4)
     array([[0.7311, 0.2689, 0.    ]])
     """
+    W, temperature, _ = stable_softmax(S, temperature)
+    return (W, temperature) if return_temperature else W
+
+
+def stable_softmax(
+    S: np.ndarray, temperature: float | np.ndarray | str, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`softmax` written into ``out`` (which may be S itself), with what a read needs besides.
+
+    Returns the weights, the temperatures (B, 1) and the row sums (B,) of
+    exp((S - max) / temperature) before normalising: the partition function
+    relative to the best key, from which :func:`null_probability_of` gets a
+    null slot's weight without another pass over the scores.
+    """
     row_max = S.max(axis=1, keepdims=True)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a gap past the float range: weight 0
-        logits = np.subtract(S, row_max, out=S if overwrite else None)
+        logits = np.subtract(S, row_max, out=out)
         if not np.isfinite(row_max).all():
             logits[np.isnan(logits)] = 0.0  # inf - inf: a tie of overflowed scores at the top
         if isinstance(temperature, str):
@@ -203,19 +215,9 @@ def softmax(
         temperature = np.where(np.asarray(temperature) > 0, temperature, 1.0).astype(S.dtype, copy=False)
         logits /= temperature
         np.exp(logits, out=logits)
-    if normalize:
-        logits /= logits.sum(axis=1, keepdims=True)
-    if return_temperature:
-        return logits, np.broadcast_to(temperature, (S.shape[0], 1))
-    return logits
-
-
-def _keep_top_k(S: np.ndarray, top_k: int) -> np.ndarray:
-    """S with every entry outside each row's k largest set to -inf."""
-    keep = np.argpartition(S, -top_k, axis=1)[:, -top_k:]  # (B, k), O(N) per row
-    masked = np.full_like(S, -np.inf)
-    np.put_along_axis(masked, keep, np.take_along_axis(S, keep, axis=1), axis=1)
-    return masked
+    sums = logits.sum(axis=1)
+    logits /= sums[:, None]
+    return logits, np.broadcast_to(temperature, (S.shape[0], 1)), sums
 
 
 def attention_weights(
@@ -226,7 +228,7 @@ def attention_weights(
     ``temperature`` is a positive number, an array broadcasting to (B, 1), or
     ``"auto"`` (:func:`auto_temperature`, computed over all N scores).
     ``top_k`` keeps only the k best keys of each row; the rest get exactly 0.
-    ``mode`` is "softmax", "sparsemax" or "hard" (see :func:`normalize`).
+    ``mode`` is "softmax", "sparsemax", "hard" or "mean" (see :func:`normalize`).
 
     >>> S = np.array([[0.73, 0.54, 0.34]])
     >>> attention_weights(S).round(3)
@@ -240,11 +242,13 @@ def attention_weights(
         if top_k is not None and top_k < S.shape[1]:
             temperature = auto_temperature(S)  # over all N scores, before the mask
     if top_k is not None and top_k < S.shape[1]:
-        S = _keep_top_k(S, top_k)
+        S_k, rows = top_k_rows(S, top_k)
+        S = np.full_like(S, -np.inf)
+        np.put_along_axis(S, rows, S_k, axis=1)
     return normalize(S, temperature, mode)[0]
 
 
-MODES: tuple[str, ...] = ("softmax", "sparsemax", "hard")
+MODES: tuple[str, ...] = ("softmax", "sparsemax", "hard", "mean")
 
 
 def sparsemax(S: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarray:
@@ -280,8 +284,21 @@ def hard(S: np.ndarray) -> np.ndarray:
     return W
 
 
+def mean_of_kept(S: np.ndarray) -> np.ndarray:
+    """Equal weights on every key of a row that is not masked out (-inf): the plain mean, as kNN takes.
+
+    >>> mean_of_kept(np.array([[0.2, -np.inf, 0.9, 0.5]]))
+    array([[0.33333333, 0.        , 0.33333333, 0.33333333]])
+    """
+    kept = (S > -np.inf).astype(S.dtype)
+    return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1)
+
+
 def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[np.ndarray, np.ndarray]:
-    """Weights (B, N) and the temperatures used (B, 1), by softmax, sparsemax or hard argmax."""
+    """Weights (B, N) and the temperatures used (B, 1), by softmax, sparsemax, hard argmax or the mean.
+
+    The temperature of "hard" and "mean" reads is reported but has no effect.
+    """
     if mode == "softmax":
         return softmax(S, temperature, return_temperature=True)
     if isinstance(temperature, str):
@@ -291,6 +308,8 @@ def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[n
         return sparsemax(S, temperature), temperature
     if mode == "hard":
         return hard(S), temperature
+    if mode == "mean":
+        return mean_of_kept(S), temperature
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
@@ -304,12 +323,26 @@ def null_probability(S: np.ndarray, temperature: Any, null_score: float) -> np.n
     >>> null_probability(np.array([[0.9, 0.2], [0.1, 0.05]]), 0.1, null_score=0.5).round(3)
     array([0.018, 0.971])
     """
-    temperature = np.where(np.asarray(temperature) > 0, temperature, 1.0)
-    top = np.maximum(S.max(axis=1, keepdims=True), null_score)
+    temperature = np.broadcast_to(np.where(np.asarray(temperature) > 0, temperature, 1.0), (S.shape[0], 1))
+    best = S.max(axis=1)
     with np.errstate(under="ignore"):
-        key_mass = np.exp((S - top) / temperature).sum(axis=1)
-        null_mass = np.exp((null_score - top) / temperature)[:, 0]
-    return null_mass / (null_mass + key_mass)
+        sums = np.exp((S - best[:, None]) / temperature).sum(axis=1)
+    return null_probability_of(best, sums, temperature[:, 0], null_score)
+
+
+def null_probability_of(best: np.ndarray, sums: np.ndarray, temperature: np.ndarray, null_score: float) -> np.ndarray:
+    """:func:`null_probability` from each row's best score and its partition sum relative to it (B,).
+
+    >>> null_probability_of(np.array([0.9]), np.array([1.0 + np.exp(-7.0)]), np.array([0.1]), 0.5).round(3)
+    array([0.018])
+    """
+    temperature = np.where(temperature > 0, temperature, 1.0)
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        gap = (null_score - best) / temperature  # > 0: the null slot is the best
+        null_mass = np.exp(np.minimum(gap, 0.0))
+        key_mass = sums * np.exp(np.minimum(-gap, 0.0))
+        p_miss = null_mass / (null_mass + key_mass)
+    return np.where(np.isfinite(best), p_miss, 1.0)
 
 
 def top_k_rows(S: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -351,6 +384,20 @@ def blend(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     blended = W @ V.reshape(n_keys, -1)
     blended /= W.sum(axis=1, dtype=blended.dtype)[:, None]
     return blended.reshape((W.shape[0],) + V.shape[1:])
+
+
+def category_weights(W: np.ndarray, codes: np.ndarray, n_categories: int) -> np.ndarray:
+    """The total weight of each category, (B, n_categories), from weights W (B, N) and each key's code (N,).
+
+    >>> category_weights(np.array([[0.5, 0.2, 0.3]]), np.array([1, 0, 1]), 2)
+    array([[0.2, 0.8]])
+    """
+    from scipy import sparse
+
+    n_keys = codes.shape[0]
+    one_hot = sparse.csr_matrix((np.ones(n_keys, dtype=W.dtype), (np.arange(n_keys), codes)),
+                                shape=(n_keys, n_categories))
+    return np.asarray((one_hot.T @ W.T).T)
 
 
 def entropy(W: np.ndarray) -> np.ndarray:

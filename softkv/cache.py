@@ -14,11 +14,10 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .encoders import Encoder, encode_checked
+from .encoders import Encoder, encode_checked, fingerprint
 
 __all__ = ["CachedEncoder"]
 
@@ -50,10 +49,7 @@ class CachedEncoder:
     def path(self) -> Path:
         """The SQLite file for this encoder (made on first use)."""
         if self._path is None:
-            from .persistence import PROBE
-
-            fingerprint = encode_checked(self.inner, [PROBE])[0]
-            digest = hashlib.sha256(fingerprint.astype("<f4").tobytes()).hexdigest()[:20]
+            digest = hashlib.sha256(fingerprint(self.inner).astype("<f4").tobytes()).hexdigest()[:20]
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             self._path = self.cache_dir / f"embeddings-{digest}.sqlite"
             with self._connect() as connection:
@@ -94,12 +90,10 @@ class CachedEncoder:
             raise ValueError(f"the embedding cache {path} holds vectors of several widths; delete it")
         return np.stack([found[d] for d in digests]).astype(np.float32)
 
+    @property
+    def wrapped(self) -> Encoder:
+        """The encoder this cache stands in front of (see :func:`softkv.encoders.unwrap`)."""
+        return self.inner
+
     def __repr__(self) -> str:
         return f"CachedEncoder({self.inner!r}, cache_dir={str(self.cache_dir)!r})"
-
-
-def unwrap(encoder: Any) -> Any:
-    """The encoder behind any CachedEncoder layers."""
-    while isinstance(encoder, CachedEncoder):
-        encoder = encoder.inner
-    return encoder

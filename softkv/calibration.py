@@ -1,53 +1,77 @@
-"""Choosing temperature, top_k and the hybrid weight from data, and a threshold from a precision.
+"""Choosing how a SoftDict reads from data: temperature, top_k, spelling weight and mode; or a threshold.
 
-:func:`calibrate` scores every candidate setting on (query, target) pairs,
-or, without pairs, on the dict itself: each key's value is predicted from
-the other keys (leave-one-key-out, i.e. Nadaraya-Watson bandwidth selection).
-A query that is a key never sees its own key. The scores are computed once;
-each candidate is one softmax and one blend over them.
+:func:`calibrate` scores candidate settings by the error of the dict's own
+read (:mod:`softkv.read`'s steps, nothing else) on (query, target) pairs, or,
+without pairs, on the dict itself: each key's value is predicted from the
+other keys (leave-one-key-out, i.e. Nadaraya-Watson bandwidth selection) or
+from the other folds (k-fold). Pairs are read as the dict reads them (a query
+that is a key gets its value exactly); to tune on the keys, give no pairs.
+
+The candidates always include the dict's current settings, the nearest key
+(1-NN: ``mode="hard"``) and the plain mean of the k nearest (kNN:
+``mode="mean"``), so a calibrated dict is never worse than these on the data
+it was calibrated on. Scores are computed once per spelling weight and chunk
+of queries; each candidate is one weighing and one answer over them.
+
+:func:`calibrate_threshold` sets the threshold for a target precision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import product
 from typing import Any
 
 import numpy as np
 
-from . import attention
-from ._params import hybrid_weight
-from ._read import _values, embed_queries
-from ._values import CATEGORICAL
+from .params import Params
+from .read import DEFAULT_CHUNK_BYTES, Readable, read
+from .scoring import LeaveOut, score, text_queries
+from .store import Memory, Update
+from .weighing import answer, median_temperature, weigh
 
-__all__ = ["CalibrationReport", "calibrate", "calibrate_threshold"]
+__all__ = ["CalibrationReport", "calibrate", "calibrate_dict", "calibrate_threshold", "candidates", "value_error"]
 
 TEMPERATURE_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
-TOP_KS = (None, 1, 3, 10, 30)
-HYBRID_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+TOP_KS = (None, 3, 10, 30)
+KNN_KS = (1, 2, 3, 5, 10, 20)
+SPELLING_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
 
 
 @dataclass
 class CalibrationReport:
-    """The chosen parameters and the error of every candidate (lower is better)."""
+    """What calibration chose, how it measured, and the error of every candidate (lower is better).
+
+    ``error`` is the chosen setting's error, ``current_error`` that of the
+    settings the dict had before; ``method`` says what the errors were measured
+    on ("pairs", "leave-one-key-out" or "k-fold (k folds)"). For a threshold,
+    ``metric`` is "precision" and ``answered`` the share of queries answered.
+    """
 
     chosen: dict[str, Any]
     metric: str
+    method: str
     n_queries: int
     candidates: list[tuple[dict[str, Any], float]] = field(default_factory=list)
+    error: float = float("nan")
+    current_error: float = float("nan")
+    answered: float = float("nan")
 
     @property
     def best_error(self) -> float:
-        return min(error for _, error in self.candidates)
+        """The chosen setting's error (the lowest of all candidates)."""
+        return self.error
 
     def __str__(self) -> str:
-        lines = [f"calibrated on {self.n_queries} queries ({self.metric}); chosen: {self.chosen}",
-                 f"  {'temperature':>12} {'top_k':>6} {'hybrid':>7} {self.metric:>10}"]
+        lines = [f"calibrated on {self.n_queries} queries, {self.method} ({self.metric}); chosen: {self.chosen}",
+                 f"  {self.metric} {self.error:.4g} (before: {self.current_error:.4g})"]
+        if self.candidates:
+            lines.append(f"  {'temperature':>12} {'top_k':>6} {'spelling':>8} {'mode':>9} {self.metric:>10}")
         for params, error in sorted(self.candidates, key=lambda item: item[1])[:10]:
             temperature = params["temperature"]
             shown = temperature if isinstance(temperature, str) else f"{temperature:.4g}"
-            lines.append(f"  {shown:>12} {params['top_k']!s:>6} {params['hybrid']:>7} {error:10.4g}")
+            lines.append(f"  {shown:>12} {params['top_k']!s:>6} {params['spelling_weight']!s:>8} "
+                         f"{params['mode']:>9} {error:10.4g}")
         if len(self.candidates) > 10:
             lines.append(f"  ... {len(self.candidates) - 10} more candidates")
         return "\n".join(lines)
@@ -55,101 +79,150 @@ class CalibrationReport:
     __repr__ = __str__
 
 
-def _scores(d: Any, queries: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Semantic scores (n_q, N) in row order, and lexical ones when the queries are text.
+def calibrate_dict(d: Readable, queries: Sequence[Any] | None = None, targets: Any = None, *,
+                   folds: int | None = None, keys: Sequence[str | None] | None = None,
+                   target_precision: float | None = None) -> CalibrationReport:
+    """Choose how SoftDict ``d`` reads from data, apply it, and return the report (``SoftDict.calibrate``).
 
-    ``queries=None`` means the keys themselves, in row order, read from their stored embeddings.
+    On (query, target) pairs, or on the keys themselves (leave-one-key-out,
+    or ``folds``-fold): see :func:`calibrate`. With ``keys`` (the key each
+    query should find, None for a miss) and ``target_precision``, the
+    threshold instead: see :func:`calibrate_threshold`.
+
+    >>> from softkv import SoftDict
+    >>> d = SoftDict({"small car": 35.0, "compact car": 31.0, "large truck": 14.0, "pickup truck": 17.0})
+    >>> report = d.calibrate()
+    >>> sorted(report.chosen), report.error <= report.current_error, d.mode == report.chosen["mode"]
+    (['mode', 'spelling_weight', 'temperature', 'top_k'], True, True)
     """
-    store = d._store
-    if queries is None:
-        Q, queries = store.embeddings, store.row_keys
+    memory, params = d.snapshot()
+    Q = None if queries is None else d.embed(queries)
+    if keys is not None or target_precision is not None:
+        report = calibrate_threshold(memory, params, queries, Q, keys, target_precision)
     else:
-        Q = embed_queries(d.encoder, store.dim, queries, d._query_cache)
-    if d.query_projection is not None:
-        Q = Q @ d.query_projection.T
-    S = attention.scores(Q, store.embeddings, d.scoring, key_inverse_norms=store.inverse_norms)
-    lexical = None
-    if d.scoring == "cosine" and d.encoder is not None and all(isinstance(q, str) for q in queries):
-        lexical = store.lexical().spelling(list(queries), store.row_keys)
-    return S, lexical
+        report = calibrate(memory, params, queries, Q, targets, folds=folds)
+    d.apply_update(Update(params=report.chosen))
+    return report
 
 
-def mix(S: np.ndarray, lexical: np.ndarray | None, hybrid: float) -> np.ndarray:
-    """The hybrid score (1 - hybrid) * S + hybrid * lexical (S itself without spelling)."""
-    if lexical is None or hybrid == 0:
-        return S
-    return (1 - hybrid) * S + hybrid * lexical
-
-
-def predict(d: Any, W: np.ndarray) -> np.ndarray:
-    """What a SoftDict answers with weights W: the blends, or the heaviest categories."""
-    return _values(d._store, W, np.zeros(len(W), dtype=bool))[0]
-
-
-def value_metrics(d: Any, predicted: Any, targets: Any) -> dict[str, float]:
-    """Error rate for categories; MAE and RMSE for numbers."""
-    if d._store.spec.kind == CATEGORICAL:
+def value_error(memory: Memory, predicted: np.ndarray, targets: Sequence[Any]) -> dict[str, float]:
+    """Error rate for categories; MAE and RMSE for numbers (over every component of vector values)."""
+    if memory.categorical:
         return {"error rate": float(np.mean([p != t for p, t in zip(predicted, targets)]))}
-    difference = (np.asarray(predicted, dtype=np.float64) - np.asarray(targets, dtype=np.float64))
+    difference = np.asarray(predicted, dtype=np.float64) - np.asarray(targets, dtype=np.float64)
     difference = difference.reshape(len(predicted), -1)
     return {"MAE": float(np.abs(difference).mean()), "RMSE": float(np.sqrt((difference**2).mean()))}
 
 
-def calibrate(d: Any, queries: Sequence[Any] | None = None, targets: Any = None) -> CalibrationReport:
-    """Choose d.temperature, d.top_k and d.hybrid by their error on pairs (or leave-one-key-out).
+def candidates(params: Params, medians: dict[float, float], n_keys: int) -> list[Params]:
+    """The settings calibration compares: the dict's own first, then 1-NN, kNN, softmax and sparsemax reads.
 
-    The error is the mean absolute error for numeric values and the error
-    rate for categorical ones. The chosen setting is applied to ``d``.
+    ``medians`` maps each spelling weight to compare to the median "auto"
+    temperature of its scores; fixed temperatures are multiples of it.
     """
-    store = d._store
-    if len(store) < 2:
+    found = [params.replace(threshold=None)]
+    for weight, median in medians.items():
+        temperatures: list[Any] = ["auto", *(median * f for f in TEMPERATURE_FACTORS)]
+        base = params.replace(spelling_weight=weight, threshold=None)
+        found.append(base.replace(mode="hard", top_k=None, temperature="auto"))
+        found += [base.replace(mode="mean", top_k=k, temperature="auto") for k in KNN_KS if k < n_keys]
+        found += [base.replace(mode="softmax", temperature=t, top_k=k) for t in temperatures for k in TOP_KS
+                  if k is None or k < n_keys]
+        found += [base.replace(mode="sparsemax", temperature=t, top_k=None) for t in temperatures[1:]]
+    return list(dict.fromkeys(found))  # the dict's own setting may be in the grid too
+
+
+def calibrate(memory: Memory, params: Params, queries: Sequence[Any] | None = None, Q: np.ndarray | None = None,
+              targets: Any = None, *, folds: int | None = None, seed: int = 0) -> CalibrationReport:
+    """Choose the read of ``memory`` with the lowest error; the caller applies ``report.chosen``.
+
+    With ``queries`` (embedded as ``Q``) and ``targets``, errors are measured
+    on the pairs; without, on the keys themselves, each left out of its own
+    prediction (``folds=None``) or each fold predicted from the others.
+    """
+    if len(memory) < 2:
         raise ValueError("calibration needs at least 2 keys")
-    if queries is None:
-        S, lexical = _scores(d, None)
-        queries, targets = list(store.row_keys), list(store.row_values)
-    elif targets is None or len(queries) != len(targets) or len(queries) == 0:
-        raise ValueError("calibrate(queries, targets) needs as many targets as queries (at least one)")
-    else:
-        S, lexical = _scores(d, queries)
-    own = np.array([store.row_of.get(q, -1) if isinstance(q, str) else -1 for q in queries])
-    rows = np.flatnonzero(own >= 0)
-    median_auto = float(np.median(attention.auto_temperature(S)))
-    temperatures: list[Any] = ["auto", *(median_auto * f for f in TEMPERATURE_FACTORS)]
-    top_ks = [k for k in TOP_KS if k is None or k < len(store) - 1]
-    hybrids = HYBRID_WEIGHTS if lexical is not None else (0.0,)
-    report = CalibrationReport({}, "error rate" if store.spec.kind == CATEGORICAL else "MAE", len(queries))
-    for hybrid, temperature, top_k in product(hybrids, temperatures, top_ks):
-        mixed = mix(S, lexical, hybrid).copy()
-        mixed[rows, own[rows]] = -np.inf  # leave each key out of its own prediction
-        weights = attention.attention_weights(mixed, temperature, top_k)
-        params = {"temperature": temperature, "top_k": top_k, "hybrid": hybrid}
-        report.candidates.append((params, value_metrics(d, predict(d, weights), targets)[report.metric]))
-    report.chosen = min(report.candidates, key=lambda item: item[1])[0]
-    for name, value in report.chosen.items():
-        setattr(d, name, value)
+    queries, Q, targets, leave_out, method = _evaluation_set(memory, queries, Q, targets, folds, seed)
+    metric = "error rate" if memory.categorical else "MAE"
+    text = text_queries(queries) is not None and params.scoring == "cosine"
+    sample = slice(0, min(len(queries), 256))
+    medians = {weight: median_temperature(score(memory, params.replace(spelling_weight=weight), queries[sample],
+                                                Q[sample], None if leave_out is None else leave_out[sample]))
+               for weight in (SPELLING_WEIGHTS if text else (0.0,))}
+    grid = candidates(params, medians, len(memory))
+    errors = np.zeros(len(grid))
+    for chunk in _chunks(len(queries), len(memory)):
+        chunk_leave_out = None if leave_out is None else leave_out[chunk]
+        for weight in dict.fromkeys(p.spelling for p in grid):
+            scored = score(memory, grid[0].replace(spelling_weight=weight), queries[chunk], Q[chunk],
+                           chunk_leave_out)
+            for i, setting in enumerate(grid):
+                if setting.spelling == weight:
+                    values = answer(weigh(scored, setting), memory).values
+                    errors[i] += value_error(memory, values, targets[chunk])[metric] * len(values)
+    errors /= len(queries)
+    best = int(np.argmin(errors))  # the first of equals: the dict's own setting wins a tie
+    chosen = {name: getattr(grid[best], name) for name in ("temperature", "top_k", "spelling_weight", "mode")}
+    report = CalibrationReport(chosen, metric, method, len(queries), error=float(errors[best]),
+                               current_error=float(errors[0]))
+    report.candidates = [({name: getattr(p, name) for name in chosen}, float(e)) for p, e in zip(grid, errors)]
+    answered = read(memory, params.replace(**chosen), queries, Q, leave_out=leave_out, keep_weights=False,
+                    on_miss="ignore")
+    report.answered = float(1.0 - answered.missed.mean())
     return report
 
 
-def calibrate_threshold(d: Any, queries: Sequence[str], keys: Sequence[str | None], target_precision: float) -> float:
-    """Set d.threshold to the lowest best-score at which answers are right at ``target_precision``.
+def _evaluation_set(memory: Memory, queries: Sequence[Any] | None, Q: np.ndarray | None, targets: Any,
+                    folds: int | None, seed: int) -> tuple[list[Any], np.ndarray, list[Any], LeaveOut | None, str]:
+    """The queries, their embeddings, the targets, what each may not see, and the method's name."""
+    if queries is None:
+        keys = list(memory.keys)
+        values = list(memory.row_values)
+        if folds is None:
+            return keys, memory.embeddings, values, LeaveOut.one_key_each(np.arange(len(keys)), len(keys)), \
+                "leave-one-key-out"
+        if not isinstance(folds, int) or not 2 <= folds <= len(keys):
+            raise ValueError(f"folds must be an integer from 2 to the number of keys ({len(keys)}), got {folds!r}")
+        groups = np.random.default_rng(seed).permutation(len(keys)) % folds
+        return keys, memory.embeddings, values, LeaveOut(groups, groups), f"{folds}-fold"
+    if targets is None or len(queries) != len(targets) or len(queries) == 0:
+        raise ValueError("calibrate(queries, targets) needs as many targets as queries (at least one)")
+    if folds is not None:
+        raise ValueError("folds split the dict's own keys: leave out queries and targets to use them")
+    assert Q is not None
+    return list(queries), Q, list(targets), None, "pairs"  # read as the dict reads them: a key exactly
 
-    ``keys[i]`` is the key query i should find, or None when it should miss.
-    An answer is right when the nearest key is the intended one; queries
-    below the threshold miss. Returns the threshold.
+
+def _chunks(n_queries: int, n_keys: int) -> Iterator[slice]:
+    step = max(1, DEFAULT_CHUNK_BYTES // (8 * 4 * n_keys))  # scores, and a few candidates' weights at a time
+    for start in range(0, n_queries, step):
+        yield slice(start, start + step)
+
+
+def calibrate_threshold(memory: Memory, params: Params, queries: Sequence[Any] | None, Q: np.ndarray | None,
+                        keys: Sequence[str | None] | None, target_precision: float | None) -> CalibrationReport:
+    """The lowest threshold at which the answered queries find their intended key at ``target_precision``.
+
+    ``keys[i]`` is the key query i should find, or None when it should miss;
+    an answer is right when the nearest key is the intended one. The caller
+    applies ``report.chosen`` (the threshold).
     """
+    if queries is None or keys is None or target_precision is None or Q is None:
+        raise ValueError("threshold calibration needs queries, keys and target_precision")
     if not 0 < target_precision <= 1:
         raise ValueError(f"target_precision must be in (0, 1], got {target_precision}")
-    if len(queries) != len(keys) or not queries:
-        raise ValueError("calibrate_threshold needs one intended key (or None) per query")
-    S, lexical = _scores(d, queries)
-    S = mix(S, lexical, hybrid_weight(d.hybrid, d.scoring))
-    best, nearest = S.max(axis=1), S.argmax(axis=1)
-    right = np.array([d._store.row_keys[n] == k for n, k in zip(nearest, keys)])
+    if len(queries) != len(keys) or not len(queries):
+        raise ValueError("threshold calibration needs one intended key (or None) per query")
+    batch = read(memory, params.replace(threshold=None), list(queries), Q, keep_weights=False)
+    best, nearest = batch.best_scores, batch.nearest
+    right = np.array([n == k for n, k in zip(nearest, keys)])
     order = np.argsort(-best, kind="stable")
     precision = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
     reached = np.flatnonzero(precision >= target_precision)
     if len(reached) == 0:
         raise ValueError(f"no threshold reaches precision {target_precision} on these queries")
     threshold = float(best[order][reached.max()])
-    d.threshold = threshold
-    return threshold
+    report = CalibrationReport({"threshold": threshold}, "precision", "pairs", len(queries),
+                               error=float(precision[reached.max()]))
+    report.answered = float((reached.max() + 1) / len(queries))
+    return report

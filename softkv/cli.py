@@ -101,9 +101,9 @@ def _open(args: argparse.Namespace) -> Any:
         d = SoftDict.load(path)
     else:
         d = SoftDict(read_catalog(path, args.key, args.value))
-    for name in ("temperature", "top_k", "hybrid"):
-        if getattr(args, name, None) is not None:
-            setattr(d, name, getattr(args, name))
+    chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "spelling_weight")
+              if getattr(args, name, None) is not None}
+    d.set_params(**chosen)
     return d
 
 
@@ -113,12 +113,12 @@ def _rich_available() -> bool:
     return importlib.util.find_spec("rich") is not None
 
 
-def _print_result(result: Any, top: int) -> None:
-    """The weight table: with rich when it is installed, as plain text otherwise."""
+def _print_result(result: Any, top: int, plain: bool = False) -> None:
+    """The weight table: with rich when it is installed (and not ``plain``), as plain text otherwise."""
     from .result import _short
 
     headline = str(result).splitlines()[0]
-    if not _rich_available():
+    if plain or not _rich_available():
         print(headline)
         print(result.table(top))
         return
@@ -135,7 +135,7 @@ def _print_result(result: Any, top: int) -> None:
 
 
 def _query(args: argparse.Namespace) -> None:
-    _print_result(_open(args).lookup(args.query), args.top)
+    _print_result(_open(args).lookup(args.query), args.top, args.plain)
 
 
 def _build(args: argparse.Namespace) -> None:
@@ -182,7 +182,9 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--top", type=int, default=5, help="rows of the weight table (default 5)")
     query.add_argument("--temperature", type=lambda t: t if t == "auto" else float(t))
     query.add_argument("--top-k", dest="top_k", type=int)
-    query.add_argument("--hybrid", type=float, help="weight of spelling, 0 to 1 (default: 0.5 with cosine)")
+    query.add_argument("--spelling-weight", "--hybrid", dest="spelling_weight", type=float,
+                       help="weight of spelling beside meaning, 0 to 1 (default: 0.5 with cosine)")
+    query.add_argument("--plain", action="store_true", help="a plain-text table even when rich is installed")
     query.set_defaults(run=_query)
 
     build = commands.add_parser("build", help="embed a catalog once and save it as a store")

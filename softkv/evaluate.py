@@ -1,26 +1,28 @@
 """Hard against soft retrieval on the same keys: one function, :func:`compare`.
 
-Methods:
+Rows, each a read of the dict ``d`` through the same pipeline as ``d`` itself:
 
-- ``1-NN``: the value of the nearest key (hard retrieval);
-- ``kNN``: the plain mean of the k nearest values, k chosen by leave-one-key-out error;
-- ``soft``: softmax attention with temperature, top_k and hybrid weight calibrated
-  leave-one-key-out (:func:`softkv.calibration.calibrate`);
+- ``hard``: ``d.nearest``, the value of the best-scoring key (``mode="hard"``);
+- ``soft``: ``d`` as it is configured;
+- ``kNN``: the plain mean of the k best keys, k chosen by leave-one-key-out;
+- ``calibrated``: the setting :func:`softkv.calibration.calibrate` chooses
+  leave-one-key-out (temperature, top_k, spelling weight, mode);
 - ``sparsemax``: sparse attention, its temperature chosen the same way.
 
-They are scored on (query, target) pairs, or, without pairs, each key on the
-others (leave-one-key-out). Settings are always chosen leave-one-key-out on
-the dict; scored leave-one-key-out too, the tuned methods' errors are
-slightly optimistic (chosen and scored on the same keys): pass held-out pairs
-for an unbiased comparison. Metrics: MAE and RMSE (numeric values) or error
-rate (categories); with the intended key of each query, top-1 accuracy, mean
+Each row's ``setting`` says how it differs from ``d``. They are scored on
+(query, target) pairs, or, without pairs, each key on the others
+(leave-one-key-out). Settings are always chosen leave-one-key-out on the dict;
+scored leave-one-key-out too, the tuned rows' errors are slightly optimistic
+(chosen and scored on the same keys): pass held-out pairs for an unbiased
+comparison. Metrics: MAE and RMSE (numeric values) or error rate
+(categories); with the intended key of each query, top-1 accuracy, mean
 reciprocal rank and the weight put on that key.
 
 >>> from softkv import SoftDict
 >>> d = SoftDict.from_embeddings(["a", "b", "c"], [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], [0.0, 10.0, 20.0])
 >>> result = compare(d, queries=[[0.9, 0.45]], targets=[10.0])
 >>> [row["method"] for row in result.rows], round(result.rows[0]["MAE"], 3)
-(['1-NN', 'kNN', 'soft', 'sparsemax'], 0.0)
+(['hard', 'soft', 'kNN', 'calibrated', 'sparsemax'], 0.0)
 """
 
 from __future__ import annotations
@@ -31,14 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from . import attention
-from ._values import CATEGORICAL
-from .calibration import _scores, mix, predict, value_metrics
+from .calibration import calibrate, value_error
+from .params import Params
+from .read import read
+from .scoring import LeaveOut, score
+from .store import Memory
+from .weighing import median_temperature
 
 __all__ = ["Comparison", "compare"]
 
-KS = (1, 3, 5, 10, 20)
-UNIFORM = 1e9  # a temperature this large weighs the kept keys equally
+CURVE_FACTORS = (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
 
 
 @dataclass
@@ -51,10 +55,11 @@ class Comparison:
 
     def table(self) -> str:
         columns = [c for c in self.rows[0] if c not in ("method", "setting")]
-        lines = [f"  {'method':<10} {'setting':<44} " + " ".join(f"{c:>8}" for c in columns)]
+        width = max(len("setting"), *(len(row["setting"]) for row in self.rows))
+        lines = [f"  {'method':<10} {'setting':<{width}} " + " ".join(f"{c:>8}" for c in columns)]
         for row in self.rows:
             cells = " ".join(f"{row[c]:8.3f}" for c in columns)
-            lines.append(f"  {row['method']:<10} {row['setting']:<44} {cells}")
+            lines.append(f"  {row['method']:<10} {row['setting']:<{width}} {cells}")
         return "\n".join(lines)
 
     __str__ = table
@@ -80,8 +85,8 @@ class Comparison:
         temperatures, errors = zip(*self.curve)
         axes.plot(temperatures, errors, marker="o", label="soft (softmax)")
         for row in self.rows:
-            if row["method"] in ("1-NN", "kNN"):
-                axes.axhline(row[self.metric], linestyle="--", color="grey" if row["method"] == "1-NN" else "black",
+            if row["method"] in ("hard", "kNN"):
+                axes.axhline(row[self.metric], linestyle="--", color="grey" if row["method"] == "hard" else "black",
                              label=row["method"])
         axes.set_xscale("log")
         axes.set_xlabel("temperature")
@@ -93,87 +98,92 @@ class Comparison:
         return figure
 
 
-def _retrieval_metrics(S: np.ndarray, W: np.ndarray, right: np.ndarray) -> dict[str, float]:
+def _retrieval_metrics(batch: Any, right: np.ndarray) -> dict[str, float]:
+    S, W = batch.score_array, batch.weight_array
     rows = np.arange(len(S))
     rank = 1 + (S > S[rows, right][:, None]).sum(axis=1)
-    return {"top-1": float(np.mean(S.argmax(axis=1) == right)), "MRR": float(np.mean(1.0 / rank)),
+    return {"top-1": float(np.mean(batch.nearest_rows == right)), "MRR": float(np.mean(1.0 / rank)),
             "mass": float(np.mean(W[rows, right]))}
 
 
-def _loo_scores(d: Any, hybrid: float) -> np.ndarray:
-    S, lexical = _scores(d, None)
-    S = mix(S, lexical, hybrid)  # a fresh array either way: masking it in place is safe
-    np.fill_diagonal(S, -np.inf)
-    return S
+def _differences(setting: Params, base: Params, skip: tuple[str, ...] = ()) -> str:
+    """How ``setting`` differs from ``base``, e.g. "temperature 0.0657, top_k 30" (the temperature of a hard or
+    mean read, which has no effect, is left out)."""
+    if setting.mode in ("hard", "mean"):
+        skip += ("temperature",)
+    changed = {name: value for name, value in setting.as_dict().items()
+               if value != getattr(base, name) and name not in skip}
+    shown = {name: (f"{value:.3g}" if isinstance(value, float) else value) for name, value in changed.items()}
+    return ", ".join(f"{name} {value}" for name, value in shown.items()) or "as configured"
 
 
-def _best(d: Any, S: np.ndarray, targets: Any, metric: str, candidates: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The candidate (temperature, top_k, mode) with the lowest error on (S, targets)."""
-    def error(candidate: dict[str, Any]) -> float:
-        return value_metrics(d, predict(d, _weights(S, candidate)), targets)[metric]
-
-    return min(candidates, key=error)
-
-
-def _weights(S: np.ndarray, setting: dict[str, Any]) -> np.ndarray:
-    return attention.attention_weights(S, setting["temperature"], setting.get("top_k"), setting.get("mode", "softmax"))
-
-
-def compare(
-    d: Any, queries: Sequence[Any] | None = None, targets: Any = None, keys: Sequence[str] | None = None
-) -> Comparison:
-    """Score 1-NN, kNN, soft and sparsemax reads of ``d`` on pairs, or leave-one-key-out.
+def compare(d: Any, queries: Sequence[Any] | None = None, targets: Any = None,
+            keys: Sequence[str] | None = None) -> Comparison:
+    """Score the hard, soft, kNN, calibrated and sparsemax reads of SoftDict ``d`` on pairs, or leave-one-key-out.
 
     ``keys`` (the key each query should find) adds retrieval metrics. ``d``
-    is not changed: settings are chosen on a copy, leave-one-key-out.
+    is not changed.
     """
-    from .calibration import calibrate
-
-    store = d._store
-    if store.spec is None or len(store) < 3:
+    memory, params = d.snapshot()
+    if memory.spec is None or len(memory) < 3:
         raise ValueError("compare needs a SoftDict with at least 3 keys")
-    metric = "error rate" if store.spec.kind == CATEGORICAL else "MAE"
-    tuned = d.copy()
-    report = calibrate(tuned)
-    loo_S, loo_targets = _loo_scores(d, 0.0), list(store.row_values)
-    k = _best(d, loo_S, loo_targets, metric, [{"temperature": UNIFORM, "top_k": k} for k in KS if k < len(store)])
-    median_auto = float(np.median(attention.auto_temperature(loo_S)))
-    sparse = _best(d, loo_S, loo_targets, metric, [{"temperature": median_auto * f, "mode": "sparsemax"}
-                                                    for f in (0.5, 1, 2, 4, 8, 16)])
-    soft = dict(report.chosen)
+    report = calibrate(memory, params)
+    metric = report.metric
+    tuned = [Params.make(**{**params.as_dict(), **chosen, "threshold": None}) for chosen, _ in report.candidates]
+    errors = [error for _, error in report.candidates]
+
+    def best(mode: str) -> Params:
+        return min((p for p in tuned if p.mode == mode), key=lambda p: errors[tuned.index(p)])
+
+    knn, sparse = best("mean"), best("sparsemax")
+    calibrated = params.replace(**report.chosen)
     methods = [
-        ("1-NN", {"temperature": 1.0, "mode": "hard"}, 0.0, "nearest key"),
-        ("kNN", k, 0.0, f"mean of {k['top_k']} nearest (k by leave-one-out)"),
-        ("soft", {"temperature": soft["temperature"], "top_k": soft["top_k"]}, soft["hybrid"],
-         _describe(soft)),
-        ("sparsemax", sparse, 0.0, f"temperature {sparse['temperature']:.3g}"),
+        ("hard", params.replace(mode="hard"), "nearest key (d.nearest)"),
+        ("soft", params, "d as configured"),
+        ("kNN", knn, f"mean of {knn.top_k} nearest; " + _differences(knn, params, ("mode", "top_k"))),
+        ("calibrated", calibrated, _differences(calibrated, params)),
+        ("sparsemax", sparse, _differences(sparse, params, ("mode",))),
     ]
-    if queries is None:
-        evaluation = {0.0: loo_S, soft["hybrid"]: _loo_scores(d, soft["hybrid"])}
-        targets = loo_targets
-        right = np.arange(len(store)) if keys is not None else None
-    else:
-        if targets is None or len(targets) != len(queries):
-            raise ValueError("compare(d, queries, targets) needs one target per query")
-        base, lexical = _scores(d, queries)
-        evaluation = {h: mix(base, lexical, h) for h in {0.0, soft["hybrid"]}}
-        right = None if keys is None else np.array([store.row_of[key] for key in keys])
+    queries, Q, targets, leave_out = _evaluation(d, memory, queries, targets)
+    right = _intended(memory, keys, queries)
     rows = []
-    for name, setting, hybrid, description in methods:
-        S = evaluation[hybrid]
-        W = _weights(S, setting)
-        row = {"method": name, "setting": description, **value_metrics(d, predict(d, W), targets)}
-        if right is not None and queries is not None:
-            row.update(_retrieval_metrics(S, W, right))
+    for name, setting, description in methods:
+        batch = read(memory, setting.replace(threshold=None), queries, Q, leave_out=leave_out, on_miss="ignore")
+        row = {"method": name, "setting": description, **value_error(memory, batch.values, targets)}
+        if right is not None:
+            row.update(_retrieval_metrics(batch, right))
         rows.append(row)
+    median = median_temperature(score(memory, params, queries, Q, leave_out))
     curve = []
-    for factor in (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32):
-        W = _weights(evaluation[0.0], {"temperature": median_auto * factor})
-        curve.append((median_auto * factor, value_metrics(d, predict(d, W), targets)[metric]))
+    for factor in CURVE_FACTORS:
+        batch = read(memory, params.replace(temperature=median * factor, mode="softmax", threshold=None), queries,
+                     Q, leave_out=leave_out, keep_weights=False, on_miss="ignore")
+        curve.append((median * factor, value_error(memory, batch.values, targets)[metric]))
     return Comparison(rows, metric, curve)
 
 
-def _describe(setting: dict[str, Any]) -> str:
-    temperature = setting["temperature"]
-    shown = temperature if isinstance(temperature, str) else f"{temperature:.3g}"
-    return f"t {shown}, top_k {setting['top_k']}, hybrid {setting['hybrid']}"
+def _evaluation(d: Any, memory: Memory, queries: Sequence[Any] | None,
+                targets: Any) -> tuple[list[Any], np.ndarray, list[Any], LeaveOut | None]:
+    """The queries, their embeddings, the targets, and which key each may not see."""
+    if queries is None:
+        return list(memory.keys), memory.embeddings, list(memory.row_values), LeaveOut.one_key_each(
+            np.arange(len(memory)), len(memory))
+    if targets is None or len(targets) != len(queries):
+        raise ValueError("compare(d, queries, targets) needs one target per query")
+    queries = list(queries)
+    return queries, d.embed(queries), list(targets), None  # read as d reads them: a key gets its own value
+
+
+def _intended(memory: Memory, keys: Sequence[str] | None, queries: Sequence[Any]) -> np.ndarray | None:
+    """The row of the key each query should find, checked."""
+    if keys is None:
+        return None
+    if memory.keys == queries:
+        raise ValueError("keys= names the key each of the queries= should find; pass them with the queries")
+    if len(keys) != len(queries):
+        raise ValueError(f"keys names one intended key per query: {len(keys)} keys for {len(queries)} queries")
+    unknown = [key for key in keys if memory.row_named(key) < 0]
+    if unknown:
+        raise KeyError(f"keys= names {unknown[0]!r}, which is not a key of this SoftDict "
+                       f"({len(unknown)} unknown in all)")
+    return np.array([memory.row_named(key) for key in keys])

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import attention
 
-__all__ = ["ANN_MIN_KEYS", "IVFIndex", "faiss_available"]
+__all__ = ["ANN_MIN_KEYS", "IVFIndex", "approximate_index", "faiss_available"]
 
 ANN_MIN_KEYS = 200_000
 """With index="auto", a SoftDict with top_k and at least this many keys reads through IVFIndex."""
@@ -37,7 +37,7 @@ def faiss_available() -> bool:
 
 
 class IVFIndex:
-    """An IVF-Flat index over a RowStore's embeddings, rebuilt when the store changes.
+    """An IVF-Flat index over the key embeddings of a store, rebuilt when the store changes.
 
     ``n_lists`` defaults to 4 sqrt(N) clusters; ``nprobe`` clusters are
     searched per query (higher: slower, better recall).
@@ -52,13 +52,13 @@ class IVFIndex:
         self._sample: np.ndarray | None = None
         self._lock = threading.Lock()
 
-    def _build(self, store: Any, scoring: str) -> None:
+    def _build(self, memory: Any, scoring: str) -> None:
         import faiss
 
-        K = np.ascontiguousarray(store.embeddings, dtype=np.float32)
+        K = np.ascontiguousarray(memory.embeddings, dtype=np.float32)
         n_keys, dim = K.shape
-        if scoring == "cosine" and not store.unit_keys:
-            K = K * store.inverse_norms[:, None]
+        if scoring == "cosine" and not memory.unit_keys:
+            K = K * memory.inverse_norms[:, None]
         n_lists = self.n_lists or max(1, min(int(4 * math.sqrt(n_keys)), n_keys // 39 or 1))
         metric = faiss.METRIC_L2 if scoring == "neg_l2" else faiss.METRIC_INNER_PRODUCT
         quantizer = faiss.IndexFlatL2(dim) if scoring == "neg_l2" else faiss.IndexFlatIP(dim)
@@ -69,13 +69,13 @@ class IVFIndex:
         index.add(K)
         self._index, self._quantizer = index, quantizer
         self._sample = np.sort(rng.choice(n_keys, size=min(n_keys, TEMPERATURE_SAMPLE), replace=False))
-        self._built_for = (id(store), store.version, scoring)
+        self._built_for = (memory.source, memory.version, scoring)
 
-    def search(self, store: Any, Q: np.ndarray, k: int, scoring: str) -> tuple[np.ndarray, np.ndarray]:
-        """The (approximately) k best scores and their rows, both (B, k), in the scoring's units."""
+    def search(self, memory: Any, Q: np.ndarray, k: int, scoring: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (approximately) k best scores of a :class:`~softkv.store.Memory`'s keys and their rows, (B, k)."""
         with self._lock:
-            if self._built_for != (id(store), store.version, scoring):
-                self._build(store, scoring)
+            if self._built_for != (memory.source, memory.version, scoring):
+                self._build(memory, scoring)
             self._index.nprobe = self.nprobe
             queries = np.ascontiguousarray(Q, dtype=np.float32)
             if scoring == "cosine":
@@ -90,8 +90,21 @@ class IVFIndex:
             found[missing], rows[missing] = -np.inf, 0
         return found, rows
 
-    def sample_scores(self, store: Any, Q: np.ndarray, scoring: str) -> np.ndarray:
+    def sample_scores(self, memory: Any, Q: np.ndarray, scoring: str) -> np.ndarray:
         """Exact scores of every query against the fixed temperature sample of keys."""
         assert self._sample is not None
-        return attention.scores(Q, store.embeddings[self._sample], scoring,
-                                key_inverse_norms=store.inverse_norms[self._sample], unit_keys=store.unit_keys)
+        return attention.scores(Q, memory.embeddings[self._sample], scoring,
+                                key_inverse_norms=memory.inverse_norms[self._sample], unit_keys=memory.unit_keys)
+
+
+def approximate_index(params: Any, memory: Any, cached: IVFIndex | None) -> IVFIndex | None:
+    """The IVF index a read with ``params`` should use (``cached`` when it needs one of its own), or None."""
+    if params.index == "exact" or (params.index == "auto" and not (
+            params.top_k is not None and len(memory) >= ANN_MIN_KEYS and faiss_available())):
+        return None
+    if params.top_k is None:
+        raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")
+    if params.spelling_is_set or len(memory.alias_names):
+        raise ValueError("a set spelling weight and aliases read every key: use index='exact' with them "
+                         "(spelling_weight='auto' reads by meaning alone through the index)")
+    return params.index if isinstance(params.index, IVFIndex) else cached or IVFIndex()

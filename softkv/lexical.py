@@ -20,12 +20,13 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from zlib import crc32
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "NGRAM_RANGE"]
+__all__ = ["LexicalIndex", "NGRAM_RANGE", "SpellingTable", "char_wb_ngrams", "hashed_ngrams"]
 
 # Character bigrams and trigrams. Single characters are left out: on a small catalog their idf
 # is high and unrelated words share letters, so "fruit" came out nearer to "chair" (shared i, r)
@@ -68,8 +69,22 @@ def _lengths(texts: list[str]) -> np.ndarray:
     return np.array([max(len(text.strip()), 1) for text in texts], dtype=np.float32)
 
 
+def hashed_ngrams(text: str, ngram_range: tuple[int, int], n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n-grams of ``text`` hashed (CRC-32) into ``n_features`` (a power of 2): sorted feature ids and their
+    sublinear term frequencies 1 + ln(count).
+
+    >>> ids, tf = hashed_ngrams("aaa", (2, 2), 2**20)  # " a", "aa" twice, "a "
+    >>> len(ids), sorted(tf.round(3).tolist())
+    (3, [1.0, 1.0, 1.693])
+    """
+    mask = n_features - 1
+    counts = Counter(crc32(gram.encode("utf-8", "surrogatepass")) & mask for gram in char_wb_ngrams(text, ngram_range))
+    features = sorted(counts)
+    return np.array(features, dtype=np.int64), np.array([1.0 + math.log(counts[f]) for f in features])
+
+
 class LexicalIndex:
-    """Character n-gram TF-IDF over a changing set of keys.
+    """Character n-gram document frequencies over a changing set of names (keys and aliases).
 
     >>> index = LexicalIndex()
     >>> index.add(["chair", "table", "banana"])
@@ -82,70 +97,39 @@ class LexicalIndex:
             raise ValueError(f"n_features must be a power of 2, got {n_features}")
         self.ngram_range = ngram_range
         self.n_features = n_features
-        self._counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key -> (feature ids, sublinear tf)
+        self._counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # name -> (feature ids, sublinear tf)
         self._document_frequency = np.zeros(n_features, dtype=np.int64)
-        # names -> ((n_features, N) tf-idf, (1, N) lengths), cleared on change
-        self._matrices: dict[tuple[str, ...], tuple[Any, np.ndarray]] = {}
-        self._idf_cache: np.ndarray | None = None  # cleared on change too
         self._query_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # text -> its tf; kept across changes
         self._query_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._counts)
 
-    def _term_frequencies(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Hashed n-gram ids of one text (sorted) and their sublinear term frequencies 1 + ln(count)."""
-        mask = self.n_features - 1
-        counts = Counter(crc32(gram.encode("utf-8")) & mask for gram in char_wb_ngrams(text, self.ngram_range))
-        features = sorted(counts)
-        return np.array(features, dtype=np.int64), np.array([1.0 + math.log(counts[f]) for f in features])
-
-    def add(self, keys: list[str]) -> None:
-        """Store the n-gram counts of new keys: O(their length), nothing refitted."""
-        keys = [key for key in dict.fromkeys(keys) if key not in self._counts]
-        if not keys:
+    def add(self, names: list[str]) -> None:
+        """Store the n-gram counts of new names: O(their length), nothing refitted."""
+        names = [name for name in dict.fromkeys(names) if name not in self._counts]
+        if not names:
             return
-        for key in keys:
-            self._counts[key] = self._term_frequencies(key)
-        every = np.concatenate([self._counts[key][0] for key in keys])
+        for name in names:
+            self._counts[name] = hashed_ngrams(name, self.ngram_range, self.n_features)
+        every = np.concatenate([self._counts[name][0] for name in names])
         self._document_frequency += np.bincount(every, minlength=self.n_features)
-        self._changed()
 
-    def remove(self, key: str) -> None:
-        features, _ = self._counts.pop(key)
+    def remove(self, name: str) -> None:
+        features, _ = self._counts.pop(name)
         self._document_frequency[features] -= 1
-        self._changed()
 
-    def _changed(self) -> None:
-        self._matrices.clear()
-        self._idf_cache = None
+    def table(self, names: list[str]) -> SpellingTable:
+        """The TF-IDF rows of ``names`` (all added before) under the current document frequencies: frozen, so
+        later changes of the index do not change it. O(total n-grams of the names)."""
+        n_documents = len(self._counts)
+        idf = np.log((1.0 + n_documents) / (1.0 + self._document_frequency)) + 1.0
+        idf = np.where(self._document_frequency > 0, idf, 0.0)  # a query's unknown n-grams are dropped
+        matrix = _tfidf_rows([self._counts[name] for name in names], idf, self.n_features)
+        return SpellingTable(matrix.T.tocsr(), _lengths(names)[None, :], idf, self._query_frequencies)
 
-    def _idf(self) -> np.ndarray:
-        """Smooth idf as scikit-learn's, 0 for n-grams no key has (a query's unknown n-grams are dropped)."""
-        if self._idf_cache is None:
-            n_documents = len(self._counts)
-            idf = np.log((1.0 + n_documents) / (1.0 + self._document_frequency)) + 1.0
-            self._idf_cache = np.where(self._document_frequency > 0, idf, 0.0)
-        return self._idf_cache
-
-    def _key_matrix(self, keys: list[str]) -> tuple[Any, np.ndarray]:
-
-        cached = self._matrices.get(tuple(keys))
-        if cached is not None:
-            return cached
-        matrix = self._tfidf_rows([self._counts[key] for key in keys])
-        self._matrices[tuple(keys)] = (matrix.T.tocsr(), _lengths(keys)[None, :])
-        return self._matrices[tuple(keys)]
-
-    def spelling(self, texts: list[str], keys: list[str]) -> np.ndarray:
-        """The spelling side of the hybrid score: the TF-IDF cosine times sqrt(shorter / longer length).
-
-        The cosine alone favours a short key whose n-grams all occur in the
-        query ("judge" for "amn judge", when "man judge" was meant); edit
-        distance, which the typos are made of, is at least the difference in
-        length. On the dev data (benchmarks/quality.py) the length factor
-        raises the hybrid's typo top-1 from 0.858 to 0.888 and its alias
-        top-1 from 0.783 to 0.815.
+    def spelling(self, texts: list[str], names: list[str]) -> np.ndarray:
+        """:meth:`SpellingTable.spelling` of ``texts`` against ``names``.
 
         >>> index = LexicalIndex()
         >>> index.add(["judge", "man judge"])
@@ -154,43 +138,52 @@ class LexicalIndex:
         >>> index.spelling(["amn judge"], ["judge", "man judge"]).round(2)
         array([[0.69, 0.72]], dtype=float32)
         """
-        matrix, key_lengths = self._key_matrix(keys)
-        cosine = self._cosine(texts, matrix)
-        text_lengths = _lengths(texts)[:, None]
-        cosine *= np.sqrt(np.minimum(text_lengths, key_lengths) / np.maximum(text_lengths, key_lengths))
-        return cosine
+        return self.table(names).spelling(texts)
 
-    def similarity(self, texts: list[str], keys: list[str]) -> np.ndarray:
-        """Cosine of TF-IDF vectors, (len(texts), len(keys)) float32 in [0, 1]; keys in the given order."""
-        return self._cosine(texts, self._key_matrix(keys)[0])
-
-    def _tfidf_rows(self, rows: list[tuple[np.ndarray, np.ndarray]]) -> Any:
-        """A CSR matrix of unit-length TF-IDF rows from (feature ids, sublinear tf) pairs."""
-        from scipy import sparse
-
-        sizes = np.fromiter((len(features) for features, _ in rows), dtype=np.int64, count=len(rows))
-        indices = np.concatenate([features for features, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
-        weights = np.concatenate([tf for _, tf in rows]) if rows else np.zeros(0)
-        weights *= self._idf()[indices]
-        row_ids = np.repeat(np.arange(len(rows)), sizes)
-        norms = np.sqrt(np.bincount(row_ids, weights=weights * weights, minlength=len(rows)))
-        weights /= np.where(norms > 0, norms, 1.0)[row_ids]
-        indptr = np.concatenate([[0], np.cumsum(sizes)])
-        return sparse.csr_matrix((weights.astype(np.float32), indices, indptr), shape=(len(rows), self.n_features))
+    def similarity(self, texts: list[str], names: list[str]) -> np.ndarray:
+        """Cosine of TF-IDF vectors, (len(texts), len(names)) float32 in [0, 1]; names in the given order."""
+        return self.table(names).similarity(texts)
 
     def _query_frequencies(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(feature ids, sublinear tf) of query texts, remembered for the last few thousand texts."""
         with self._query_lock:  # readers share an index: they may fill the cache at the same time
             for text in texts:
                 if text not in self._query_cache:
-                    self._query_cache[text] = self._term_frequencies(text)
+                    self._query_cache[text] = hashed_ngrams(text, self.ngram_range, self.n_features)
             rows = [self._query_cache[text] for text in texts]
             while len(self._query_cache) > QUERY_CACHE_SIZE:
                 self._query_cache.pop(next(iter(self._query_cache)))
         return rows
 
-    def _cosine(self, texts: list[str], matrix: Any) -> np.ndarray:
-        queries = self._tfidf_rows(self._query_frequencies(texts))  # CSR, one unit row per text
+
+class SpellingTable:
+    """The spelling side of a score, frozen for one set of names: queries in, (B, n_names) similarities out."""
+
+    def __init__(self, matrix: Any, lengths: np.ndarray, idf: np.ndarray,
+                 frequencies: Callable[[list[str]], list[tuple[np.ndarray, np.ndarray]]]) -> None:
+        self._matrix = matrix  # (n_features, n_names) CSC-like: CSR of the transpose
+        self._lengths = lengths  # (1, n_names)
+        self._idf = idf
+        self._frequencies = frequencies
+
+    def spelling(self, texts: list[str]) -> np.ndarray:
+        """The TF-IDF cosine times sqrt(shorter / longer length), (len(texts), n_names) float32.
+
+        The cosine alone favours a short name whose n-grams all occur in the
+        query ("judge" for "amn judge", when "man judge" was meant); edit
+        distance, which typos are made of, is at least the difference in
+        length. On the dev data (benchmarks/quality.py) the length factor
+        raises the typo top-1 from 0.858 to 0.888 and the alias top-1 from
+        0.783 to 0.815.
+        """
+        cosine = self.similarity(texts)
+        text_lengths = _lengths(texts)[:, None]
+        cosine *= np.sqrt(np.minimum(text_lengths, self._lengths) / np.maximum(text_lengths, self._lengths))
+        return cosine
+
+    def similarity(self, texts: list[str]) -> np.ndarray:
+        queries = _tfidf_rows(self._frequencies(texts), self._idf, self._idf.shape[0])  # one unit row per text
+        matrix = self._matrix
         if len(texts) > FEW_QUERIES:
             return np.asarray((queries @ matrix).toarray(), dtype=np.float32)
         # A few queries: add up the posting lists of their n-grams (about twice as fast as scipy's product,
@@ -205,3 +198,18 @@ class LexicalIndex:
             contributions = matrix.data[positions] * np.repeat(weights, sizes)
             result[i] = np.bincount(matrix.indices[positions], weights=contributions, minlength=matrix.shape[1])
         return result
+
+
+def _tfidf_rows(rows: list[tuple[np.ndarray, np.ndarray]], idf: np.ndarray, n_features: int) -> Any:
+    """A CSR matrix of unit-length TF-IDF rows from (feature ids, sublinear tf) pairs."""
+    from scipy import sparse
+
+    sizes = np.fromiter((len(features) for features, _ in rows), dtype=np.int64, count=len(rows))
+    indices = np.concatenate([features for features, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+    weights = np.concatenate([tf for _, tf in rows]) if rows else np.zeros(0)
+    weights = weights * idf[indices]
+    row_ids = np.repeat(np.arange(len(rows)), sizes)
+    norms = np.sqrt(np.bincount(row_ids, weights=weights * weights, minlength=len(rows)))
+    weights /= np.where(norms > 0, norms, 1.0)[row_ids]
+    indptr = np.concatenate([[0], np.cumsum(sizes)])
+    return sparse.csr_matrix((weights.astype(np.float32), indices, indptr), shape=(len(rows), n_features))

@@ -1,9 +1,14 @@
-"""SoftKVMemory: the soft key-value read as a torch module, differentiable end to end.
+"""SoftKVMemory: the SoftDict read as a torch module, differentiable end to end.
 
-The read is the one in :mod:`softkv.attention` (scores -> softmax(S / t) ->
-W @ V), written with torch operations so that gradients reach the values, the
-keys, the queries, the temperature and an optional query projection. With the
-same inputs it returns what a SoftDict returns (tested to 1e-5).
+It computes what :mod:`softkv.scoring` and :mod:`softkv.weighing` compute,
+with torch operations, so that gradients reach the values, the key
+embeddings, the queries, the temperature, the spelling weight and an optional
+query projection. What depends on the text of a query rather than on its
+embedding (the spelling similarities to every name, the key it names
+exactly) is computed by the same code as the dict's read
+(:func:`softkv.scoring.text_features`) and passed in: ``d.to_module()``
+answers text queries as ``d.lookup_many`` does (tested to 1e-5 for every mode,
+scoring, top_k, spelling weight, aliases and threshold).
 
 Importing this module imports torch; ``import softkv`` does not.
 
@@ -17,6 +22,8 @@ Importing this module imports torch; ``import softkv`` does not.
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 try:
@@ -25,11 +32,22 @@ try:
 except ImportError as error:  # pragma: no cover - torch comes with sentence-transformers
     raise ImportError("softkv.nn needs torch; install it (a CPU build is enough): pip install torch") from error
 
-from .attention import AUTO_SPREAD_FLOOR, SCORINGS
+from .attention import AUTO_SPREAD_FLOOR, MODES, SCORINGS
 
-__all__ = ["SoftKVMemory"]
+__all__ = ["ModuleRead", "SoftKVMemory"]
 
 _VAR_EPS = 1e-12  # keeps d std / d S finite when every score is equal
+
+
+@dataclass(frozen=True)
+class ModuleRead:
+    """One read of the module: answers, weights and scores (B, N), the null slot's weight and the misses."""
+
+    values: torch.Tensor
+    weights: torch.Tensor
+    scores: torch.Tensor
+    p_miss: torch.Tensor | None
+    missed: torch.Tensor
 
 
 class SoftKVMemory(nn.Module):
@@ -37,15 +55,19 @@ class SoftKVMemory(nn.Module):
 
     Parameters
     ----------
-    keys : tensor or array, (N, d)
-        Key embeddings.
+    key_embeddings : tensor or array, (N, d)
     values : tensor or array, (N, *value_shape)
         Numeric values, one per key.
     temperature : "auto" or float > 0
         As in SoftDict. A learned temperature must start from a number.
-    scoring, top_k
-        As in SoftDict: "cosine", "dot", "scaled_dot" or "neg_l2"; k best keys.
-    learn_keys, learn_values, learn_temperature : bool
+    scoring, top_k, mode, threshold
+        As in SoftDict.
+    spelling_weight : float in [0, 1]
+        The weight of spelling in the score of a query whose spelling
+        similarities are passed to :meth:`forward`.
+    alias_embeddings, alias_rows : (A, d) and (A,), optional
+        Other names of the keys: an entry scores as its best name.
+    learn_keys, learn_values, learn_temperature, learn_spelling : bool
         Which of these are parameters (trained); the others are buffers.
     query_projection : bool or (d, d) tensor/array
         A linear map applied to every query before scoring: the learned metric
@@ -57,75 +79,59 @@ class SoftKVMemory(nn.Module):
         but the last, the value read, mapped to query space by a learned
         linear layer (initialised at zero, so extra hops start as a no-op),
         is added to the query, and the memory is read again.
-    keys_names : sequence of str, optional
+    keys : sequence of str, optional
         The SoftDict keys of the rows, kept for the round trip.
 
     The module follows its device and dtype: ``memory.to("cuda")`` or
     ``memory.double()`` moves everything, and queries are moved to match.
     """
 
-    keys: torch.Tensor
+    key_embeddings: torch.Tensor
     values: torch.Tensor
     log_temperature: torch.Tensor
+    spelling_logit: torch.Tensor
+    alias_embeddings: torch.Tensor
+    alias_rows: torch.Tensor
     query_projection: torch.Tensor | None
     hop_projections: nn.ModuleList
 
-    def __init__(
-        self,
-        keys: Any,
-        values: Any,
-        *,
-        temperature: float | str = "auto",
-        scoring: str = "cosine",
-        top_k: int | None = None,
-        learn_keys: bool = False,
-        learn_values: bool = False,
-        learn_temperature: bool = False,
-        query_projection: Any = False,
-        learn_projection: bool | None = None,
-        hops: int = 1,
-        keys_names: Any = None,
-    ) -> None:
+    def __init__(self, key_embeddings: Any = None, values: Any = None, *, temperature: float | str = "auto",
+                 scoring: str = "cosine", top_k: int | None = None, mode: str = "softmax",
+                 threshold: float | None = None, spelling_weight: float = 0.0, alias_embeddings: Any = None,
+                 alias_rows: Any = None, learn_keys: bool = False, learn_values: bool = False,
+                 learn_temperature: bool = False, learn_spelling: bool = False, query_projection: Any = False,
+                 learn_projection: bool | None = None, hops: int = 1, keys: Any = None, **old: Any) -> None:
         super().__init__()
-        keys = torch.as_tensor(keys).detach().clone()
-        if not keys.is_floating_point():
-            keys = keys.to(torch.get_default_dtype())
-        values = torch.as_tensor(values, dtype=keys.dtype, device=keys.device).detach().clone()
-        if keys.ndim != 2:
-            raise ValueError(f"keys must be (n_keys, d), got shape {tuple(keys.shape)}")
-        n_keys, dim = keys.shape
-        if values.shape[0] != n_keys:
-            raise ValueError(f"need one value per key: {n_keys} keys, values of shape {tuple(values.shape)}")
-        if scoring not in SCORINGS:
-            raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
-        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"top_k must be None or an integer >= 1, got {top_k!r}")
-        if not isinstance(hops, int) or hops < 1:
-            raise ValueError(f"hops must be an integer >= 1, got {hops!r}")
-        self.scoring, self.top_k, self.hops = scoring, top_k, hops
-        self.value_shape = tuple(values.shape[1:])
-        self.keys_names = None if keys_names is None else list(keys_names)
-        self._register("keys", keys, learn_keys)
-        self._register("values", values.reshape(n_keys, -1), learn_values)
-        self.auto_temperature = temperature == "auto"
-        if self.auto_temperature:
-            if learn_temperature:
-                raise ValueError(
-                    'a learned temperature must start from a number: pass temperature=<float> instead of "auto"'
-                )
-            log_temperature = torch.zeros((), dtype=keys.dtype)
-        else:
-            if not isinstance(temperature, (int, float)) or not temperature > 0:
-                raise ValueError(f'temperature must be "auto" or a number > 0, got {temperature!r}')
-            log_temperature = torch.tensor(math.log(temperature), dtype=keys.dtype)
-        self._register("log_temperature", log_temperature, learn_temperature)
+        key_embeddings, keys = _renamed(key_embeddings, keys, old)
+        K = torch.as_tensor(key_embeddings).detach().clone()
+        if not K.is_floating_point():
+            K = K.to(torch.get_default_dtype())
+        V = torch.as_tensor(values, dtype=K.dtype, device=K.device).detach().clone()
+        _check(K, V, scoring, top_k, mode, hops, spelling_weight)
+        n_keys, dim = K.shape
+        self.scoring, self.top_k, self.mode, self.hops, self.threshold = scoring, top_k, mode, hops, threshold
+        self.value_shape = tuple(V.shape[1:])
+        self.keys = None if keys is None else list(keys)
+        self._register("key_embeddings", K, learn_keys)
+        self._register("values", V.reshape(n_keys, -1), learn_values)
+        self._init_temperature(temperature, learn_temperature, K.dtype)
+        self.fixed_spelling: float | None = None if learn_spelling else float(spelling_weight)
+        if learn_spelling:  # learned through a logit, so that it stays between 0 and 1
+            weight = min(max(float(spelling_weight), 1e-6), 1 - 1e-6)
+            self.spelling_logit = nn.Parameter(torch.tensor(math.log(weight / (1 - weight)), dtype=K.dtype))
+        self.text_inputs: Any = None  # set by SoftDict.to_module: texts -> (embeddings, spelling, exact rows)
+        aliases = torch.zeros((0, dim), dtype=K.dtype) if alias_embeddings is None else torch.as_tensor(
+            alias_embeddings, dtype=K.dtype).detach().clone()
+        self.register_buffer("alias_embeddings", aliases)
+        self.register_buffer("alias_rows", torch.zeros(0, dtype=torch.long) if alias_rows is None else torch.as_tensor(
+            alias_rows, dtype=torch.long).clone())
         self._init_projection(query_projection, learn_projection, dim)
         value_width = int(self.values.shape[1])
         self.hop_projections = nn.ModuleList(nn.Linear(value_width, dim, bias=False) for _ in range(hops - 1))
         for layer in self.hop_projections:
             assert isinstance(layer, nn.Linear)
             nn.init.zeros_(layer.weight)
-            layer.to(keys.dtype)
+            layer.to(K.dtype)
 
     def _register(self, name: str, tensor: torch.Tensor, learn: bool) -> None:
         if learn:
@@ -133,14 +139,26 @@ class SoftKVMemory(nn.Module):
         else:
             self.register_buffer(name, tensor)
 
+    def _init_temperature(self, temperature: float | str, learn: bool, dtype: torch.dtype) -> None:
+        self.auto_temperature = temperature == "auto"
+        if self.auto_temperature:
+            if learn:
+                raise ValueError('a learned temperature must start from a number: pass temperature=<float> '
+                                 'instead of "auto"')
+            self._register("log_temperature", torch.zeros((), dtype=dtype), False)
+            return
+        if not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise ValueError(f'temperature must be "auto" or a number > 0, got {temperature!r}')
+        self._register("log_temperature", torch.tensor(math.log(temperature), dtype=dtype), learn)
+
     def _init_projection(self, projection: Any, learn: bool | None, dim: int) -> None:
         if projection is False or projection is None:
             self.query_projection = None
             return
         if projection is True:
-            matrix = torch.eye(dim, dtype=self.keys.dtype)
+            matrix = torch.eye(dim, dtype=self.key_embeddings.dtype)
         else:
-            matrix = torch.as_tensor(projection, dtype=self.keys.dtype).detach().clone()
+            matrix = torch.as_tensor(projection, dtype=self.key_embeddings.dtype).detach().clone()
             if matrix.shape != (dim, dim):
                 raise ValueError(f"query_projection must be ({dim}, {dim}), got {tuple(matrix.shape)}")
         self._register("query_projection", matrix, True if learn is None else learn)
@@ -150,9 +168,15 @@ class SoftKVMemory(nn.Module):
         """The temperature as SoftDict takes it: "auto" or the current number."""
         return "auto" if self.auto_temperature else float(self.log_temperature.detach().exp())
 
-    def scores(self, queries: torch.Tensor) -> torch.Tensor:
-        """Similarities (B, N), as :func:`softkv.attention.scores`."""
-        K = self.keys
+    @property
+    def spelling_weight(self) -> torch.Tensor:
+        """The weight of spelling in the score (a tensor, trained when ``learn_spelling``)."""
+        if self.fixed_spelling is not None:
+            return torch.tensor(self.fixed_spelling, dtype=self.key_embeddings.dtype)
+        return torch.sigmoid(self.spelling_logit)
+
+    def _similarity(self, queries: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        """Similarities of queries to the rows of K, as :func:`softkv.attention.scores`."""
         if self.scoring == "dot":
             return queries @ K.T
         if self.scoring == "scaled_dot":
@@ -160,56 +184,182 @@ class SoftKVMemory(nn.Module):
         if self.scoring == "cosine":
             q = queries / queries.norm(dim=1, keepdim=True).clamp_min(1e-30)
             k = K / K.norm(dim=1, keepdim=True).clamp_min(1e-30)
-            return q @ k.T
+            return (q @ k.T).clamp(-1.0, 1.0)
         q_sq = (queries * queries).sum(dim=1, keepdim=True)
         k_sq = (K * K).sum(dim=1)
         return (2.0 * queries @ K.T - q_sq - k_sq[None, :]).clamp(max=0.0)
 
-    def weights(self, S: torch.Tensor, exclude: torch.Tensor | None = None) -> torch.Tensor:
-        """Attention weights (B, N) from scores, as :func:`softkv.attention.attention_weights`.
+    def scores(self, queries: torch.Tensor, spelling: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores (B, N), as :func:`softkv.scoring.score`: meaning mixed with ``spelling`` (B, N + A), best name."""
+        if self.query_projection is not None:
+            queries = queries @ self.query_projection.T
+        n_keys = self.key_embeddings.shape[0]
+        S = self._similarity(queries, self.key_embeddings)
+        weight = self.spelling_weight.to(S.device)
+        if spelling is not None:
+            spelling = torch.as_tensor(spelling, dtype=S.dtype, device=S.device)
+            S = (1 - weight) * S + weight * spelling[:, :n_keys]
+        if self.alias_embeddings.shape[0]:
+            S_alias = self._similarity(queries, self.alias_embeddings)
+            if spelling is not None:
+                S_alias = (1 - weight) * S_alias + weight * spelling[:, n_keys:]
+            index = self.alias_rows.to(S.device)[None, :].expand(S.shape[0], -1)
+            S = S.scatter_reduce(1, index, S_alias, reduce="amax", include_self=True)
+        return S
 
-        ``exclude`` (B,) holds a key index per query to leave out (-1: none),
-        for leave-one-out training on the memory's own keys.
+    def weights(self, S: torch.Tensor, exclude: torch.Tensor | None = None,
+                exact: torch.Tensor | None = None) -> torch.Tensor:
+        """Weights (B, N) from scores, as :func:`softkv.weighing.weigh`.
+
+        ``exclude`` (B,) holds a key row per query to leave out (-1: none);
+        ``exact`` (B,) the row a query names exactly (-1: none), which then
+        takes all the weight.
         """
-        n_keys = S.shape[1]
-        temperature = self.log_temperature.exp()
-        if self.auto_temperature:
-            spread = (S.var(dim=1, unbiased=False, keepdim=True) + _VAR_EPS).sqrt()
-            detached = S.detach()
-            magnitude = torch.maximum(detached.max(dim=1, keepdim=True).values.abs(),
-                                      detached.mean(dim=1, keepdim=True).abs())
-            spread = torch.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
-            temperature = temperature * spread / math.log(n_keys + 1)
-        # Which keys may get weight; built without gradients, applied after the division so that
-        # no -inf ever meets the temperature's gradient.
-        keep = torch.ones_like(S, dtype=torch.bool)
+        keep = self._kept(S, exclude)
+        temperature = self._temperature(S, keep)
+        if self.top_k is not None and self.top_k < S.shape[1]:
+            candidates = S.detach().masked_fill(~keep, -math.inf)
+            keep = torch.zeros_like(keep).scatter(1, candidates.topk(self.top_k, dim=1).indices, True) & keep
+        W = self._normalize(S, keep, temperature)
+        if exact is not None:
+            exact = torch.as_tensor(exact, device=S.device)
+            rows = torch.nonzero(exact >= 0).flatten()
+            if len(rows):
+                one_hot = torch.zeros_like(W[rows]).scatter(1, exact[rows, None], 1.0)
+                W = W.index_put((rows,), one_hot)
+        return W
+
+    def _kept(self, S: torch.Tensor, exclude: torch.Tensor | None) -> torch.Tensor:
+        keep = torch.ones_like(S, dtype=torch.bool)  # built without gradients
         if exclude is not None:
+            exclude = torch.as_tensor(exclude, device=S.device)
             rows = torch.nonzero(exclude >= 0).flatten()
             keep[rows, exclude[rows]] = False
-        if self.top_k is not None and self.top_k < n_keys:
-            candidates = S.detach().masked_fill(~keep, -math.inf)
-            kept = candidates.topk(self.top_k, dim=1).indices
-            keep = torch.zeros_like(keep).scatter(1, kept, True)
+        return keep
+
+    def _temperature(self, S: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """The temperature of each row (B, 1): fixed, or std(kept scores) / ln(N + 1) as in softmax's "auto"."""
+        temperature = self.log_temperature.exp()
+        if not self.auto_temperature:
+            return temperature.expand(S.shape[0], 1)
+        counts = keep.sum(dim=1, keepdim=True).clamp_min(1)
+        kept = S.masked_fill(~keep, 0.0)
+        mean = kept.sum(dim=1, keepdim=True) / counts
+        variance = ((S - mean).masked_fill(~keep, 0.0) ** 2).sum(dim=1, keepdim=True) / counts
+        spread = (variance + _VAR_EPS).sqrt()
+        detached = S.detach().masked_fill(~keep, -math.inf)
+        top = detached.max(dim=1, keepdim=True).values
+        magnitude = torch.maximum(top.abs(), mean.detach().abs())
+        spread = torch.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
+        return temperature * spread / math.log(S.shape[1] + 1)
+
+    def _normalize(self, S: torch.Tensor, keep: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
         top = S.detach().masked_fill(~keep, -math.inf).max(dim=1, keepdim=True).values
+        if self.mode == "hard":
+            best = S.detach().masked_fill(~keep, -math.inf).argmax(dim=1, keepdim=True)
+            return torch.zeros_like(S).scatter(1, best, 1.0)
+        if self.mode == "mean":
+            kept = keep.to(S.dtype)
+            return kept / kept.sum(dim=1, keepdim=True).clamp_min(1)
+        # no -inf ever meets the temperature's gradient: masked after the division
         logits = ((S - top) / temperature).masked_fill(~keep, -math.inf)
+        if self.mode == "sparsemax":
+            return _sparsemax(logits)
         return torch.softmax(logits, dim=1)
 
-    def forward(self, queries: Any, exclude: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Read the memory: (values (B, *value_shape), weights of the last hop (B, N))."""
-        query = torch.as_tensor(queries, dtype=self.keys.dtype, device=self.keys.device)
+    def read(self, queries: Any, spelling: Any = None, exclude: Any = None, exact: Any = None) -> ModuleRead:
+        """The whole read: answers, weights and scores of the last hop, p_miss and misses (with a threshold).
+
+        ``queries`` are embeddings (B, d), or, for a module made by
+        ``SoftDict.to_module``, texts: then the dict's encoder embeds them and
+        the dict's own code gives their spelling similarities and exact keys.
+        """
+        if isinstance(queries, (list, tuple)) and queries and all(isinstance(q, str) for q in queries):
+            if self.text_inputs is None:
+                raise TypeError("this module reads embeddings; a module made by SoftDict.to_module reads text too")
+            queries, spelling, exact = self.text_inputs(list(queries))
+        query = torch.as_tensor(queries, dtype=self.key_embeddings.dtype, device=self.key_embeddings.device)
         if query.ndim == 1:
             query = query[None, :]
         for hop in range(self.hops):
-            projected = query if self.query_projection is None else query @ self.query_projection.T
-            W = self.weights(self.scores(projected), exclude)
+            S = self.scores(query, spelling)
+            W = self.weights(S, exclude, exact)
             read = W @ self.values / W.sum(dim=1, keepdim=True)
             if hop < self.hops - 1:
                 query = query + self.hop_projections[hop](read)
-        return read.reshape((read.shape[0],) + self.value_shape), W
+        p_miss, missed = self._misses(S, exclude, exact)
+        return ModuleRead(read.reshape((read.shape[0],) + self.value_shape), W, S, p_miss, missed)
+
+    def _misses(self, S: torch.Tensor, exclude: Any, exact: Any) -> tuple[torch.Tensor | None, torch.Tensor]:
+        named = torch.zeros(S.shape[0], dtype=torch.bool, device=S.device)
+        if exact is not None:
+            named = torch.as_tensor(exact, device=S.device) >= 0
+        if self.threshold is None:
+            return None, torch.zeros_like(named)
+        keep = self._kept(S, exclude)
+        temperature = self._temperature(S, keep)
+        if self.top_k is not None and self.top_k < S.shape[1]:
+            candidates = S.detach().masked_fill(~keep, -math.inf)
+            keep = torch.zeros_like(keep).scatter(1, candidates.topk(self.top_k, dim=1).indices, True) & keep
+        logits = torch.cat([S.masked_fill(~keep, -math.inf), torch.full_like(S[:, :1], self.threshold)], dim=1)
+        p_miss = torch.softmax(logits / temperature, dim=1)[:, -1].masked_fill(named, 0.0)
+        best = S.masked_fill(~keep, -math.inf).max(dim=1).values
+        return p_miss, ~named & (best < self.threshold)
+
+    def forward(self, queries: Any, spelling: Any = None, exclude: Any = None,
+                exact: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read the memory: (values (B, *value_shape), weights of the last hop (B, N))."""
+        found = self.read(queries, spelling, exclude, exact)
+        return found.values, found.weights
 
     def extra_repr(self) -> str:
         return (
-            f"keys={tuple(self.keys.shape)}, value_shape={self.value_shape}, temperature={self.temperature!r}, "
-            f"scoring={self.scoring!r}, top_k={self.top_k}, hops={self.hops}, "
+            f"key_embeddings={tuple(self.key_embeddings.shape)}, value_shape={self.value_shape}, "
+            f"temperature={self.temperature!r}, scoring={self.scoring!r}, top_k={self.top_k}, mode={self.mode!r}, "
+            f"aliases={self.alias_embeddings.shape[0]}, hops={self.hops}, "
             f"query_projection={self.query_projection is not None}"
         )
+
+
+def _sparsemax(logits: torch.Tensor) -> torch.Tensor:
+    """Row-wise sparsemax of logits (-inf: left out), as :func:`softkv.attention.sparsemax`; differentiable."""
+    z_sorted = logits.sort(dim=1, descending=True).values
+    finite = torch.isfinite(z_sorted)
+    cumulative = torch.where(finite, z_sorted, torch.zeros_like(z_sorted)).cumsum(dim=1)
+    k = torch.arange(1, logits.shape[1] + 1, device=logits.device, dtype=logits.dtype)
+    support = finite & (1.0 + k * torch.where(finite, z_sorted, torch.zeros_like(z_sorted)) > cumulative)
+    k_z = support.sum(dim=1, keepdim=True)
+    threshold = (cumulative.gather(1, k_z - 1) - 1.0) / k_z.to(logits.dtype)
+    return torch.clamp(logits - threshold, min=0.0)
+
+
+def _check(K: torch.Tensor, V: torch.Tensor, scoring: str, top_k: Any, mode: str, hops: Any, spelling: Any) -> None:
+    if K.ndim != 2:
+        raise ValueError(f"key_embeddings must be (n_keys, d), got shape {tuple(K.shape)}")
+    if V.shape[0] != K.shape[0]:
+        raise ValueError(f"need one value per key: {K.shape[0]} keys, values of shape {tuple(V.shape)}")
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be None or an integer >= 1, got {top_k!r}")
+    if not isinstance(hops, int) or hops < 1:
+        raise ValueError(f"hops must be an integer >= 1, got {hops!r}")
+    if not 0.0 <= float(spelling) <= 1.0:
+        raise ValueError(f"spelling_weight must be from 0 to 1, got {spelling!r}")
+
+
+def _renamed(key_embeddings: Any, keys: Any, old: dict[str, Any]) -> tuple[Any, Any]:
+    """Accept the keywords of the previous release, keys= (embeddings) and keys_names=, with a warning."""
+    if key_embeddings is None and keys is not None and not all(isinstance(k, str) for k in keys):
+        warnings.warn("keys= (embeddings) is deprecated; pass key_embeddings=", DeprecationWarning, stacklevel=3)
+        key_embeddings, keys = keys, None
+    if "keys_names" in old:
+        warnings.warn("keys_names= is deprecated; the key names are keys= now", DeprecationWarning, stacklevel=3)
+        keys = old.pop("keys_names")
+    if old:
+        raise TypeError(f"unexpected keyword {sorted(old)[0]!r}")
+    if key_embeddings is None:
+        raise TypeError("SoftKVMemory needs key_embeddings")
+    return key_embeddings, keys

@@ -27,19 +27,24 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ._values import CATEGORICAL
+from .encoders import LexicalEncoder, SentenceTransformerEncoder, as_encoder, fingerprint, identity
+from .params import DEPRECATED, Params
+from .read import Readable
+from .store import Contents
+from .values import CATEGORICAL
 
+T = TypeVar("T")
 FORMAT = "softkv"
 VERSION = 1
-PROBE = "softkv encoder fingerprint: a quick brown fox jumps over the lazy dog"
 FINGERPRINT_MIN_COSINE = 0.999
 
-__all__ = ["FormatError", "EncoderMismatchError", "save", "load", "encoder_identity"]
+__all__ = ["EncoderMismatchError", "FormatError", "load", "read_file", "save"]
 
 
 class FormatError(ValueError):
@@ -51,59 +56,31 @@ class EncoderMismatchError(ValueError):
 
 
 # ---- encoder identity ----
-def encoder_identity(encoder: Any) -> dict[str, Any] | None:
-    """How a save names its encoder: kind, name, width and fingerprint (None: no encoder)."""
-    from .cache import unwrap
-    from .encoders import LexicalEncoder, SentenceTransformerEncoder, default_encoder, encode_checked
+def _encoder_from_identity(found: dict[str, Any] | None) -> Any:
+    from .bundled import default_encoder
 
-    if encoder is None:
+    if found is None:
         return None
-    encoder = unwrap(encoder)
-    fingerprint = encode_checked(encoder, [PROBE])[0]
-    identity: dict[str, Any] = {"name": getattr(encoder, "name", type(encoder).__name__)}
-    from .onnx_encoder import OnnxMiniLMEncoder
-
-    if encoder is default_encoder() or isinstance(encoder, OnnxMiniLMEncoder) or (
-        isinstance(encoder, SentenceTransformerEncoder) and encoder.name == "all-MiniLM-L6-v2" and encoder.normalize
-    ):
-        identity["kind"] = "bundled"
-    elif isinstance(encoder, SentenceTransformerEncoder) and isinstance(encoder._source, str):
-        identity.update(kind="sentence-transformers", source=encoder._source, normalize=encoder.normalize)
-    elif isinstance(encoder, LexicalEncoder):
-        identity.update(kind="lexical", ngram_range=list(encoder.ngram_range), n_features=encoder.n_features)
-    else:
-        identity["kind"] = "custom"
-    identity.update(dim=int(fingerprint.shape[0]), fingerprint=[float(x) for x in fingerprint])
-    return identity
-
-
-def _encoder_from_identity(identity: dict[str, Any] | None) -> Any:
-    from .encoders import LexicalEncoder, SentenceTransformerEncoder, default_encoder
-
-    if identity is None:
-        return None
-    kind = identity.get("kind")
+    kind = found.get("kind")
     if kind == "bundled":
         return default_encoder()
     if kind == "sentence-transformers":
-        return SentenceTransformerEncoder(str(identity["source"]), normalize=bool(identity.get("normalize", True)))
+        return SentenceTransformerEncoder(str(found["source"]), normalize=bool(found.get("normalize", True)))
     if kind == "lexical":
-        low, high = identity["ngram_range"]
-        return LexicalEncoder(ngram_range=(int(low), int(high)), n_features=int(identity["n_features"]))
+        low, high = found["ngram_range"]
+        return LexicalEncoder(ngram_range=(int(low), int(high)), n_features=int(found["n_features"]))
     raise EncoderMismatchError(
-        f"this file was saved with a custom encoder ({identity.get('name')!r}); pass it: "
+        f"this file was saved with a custom encoder ({found.get('name')!r}); pass it: "
         "SoftDict.load(path, encoder=...)"
     )
 
 
-def check_fingerprint(identity: dict[str, Any] | None, encoder: Any) -> bool:
+def check_fingerprint(found: dict[str, Any] | None, encoder: Any) -> bool:
     """True when ``encoder`` embeds the probe as the saved encoder did (cosine >= 0.999)."""
-    if identity is None or encoder is None:
-        return identity is None and encoder is None
-    saved = np.asarray(identity["fingerprint"], dtype=np.float64)
-    current = encoder_identity(encoder)
-    assert current is not None
-    now = np.asarray(current["fingerprint"], dtype=np.float64)
+    if found is None or encoder is None:
+        return found is None and encoder is None
+    saved = np.asarray(found["fingerprint"], dtype=np.float64)
+    now = fingerprint(encoder).astype(np.float64)
     if saved.shape != now.shape:
         return False
     cosine = float(saved @ now) / max(float(np.linalg.norm(saved) * np.linalg.norm(now)), 1e-30)
@@ -146,35 +123,43 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def save(d: Any, path: str | os.PathLike[str]) -> Path:
-    """Write SoftDict ``d`` to ``path`` atomically; returns the path."""
+def save(d: Readable, path: str | os.PathLike[str]) -> Path:
+    """Write SoftDict ``d`` to ``path`` atomically (a snapshot, written without holding its lock); returns the path.
+
+    >>> import tempfile, pathlib
+    >>> from softkv import SoftDict
+    >>> d = SoftDict({"apple": 10, "banana": 5}, temperature=0.1)
+    >>> path = d.save(pathlib.Path(tempfile.mkdtemp()) / "fruit.softkv")
+    >>> SoftDict.load(path) == d, SoftDict.load(path).temperature
+    (True, 0.1)
+    """
+    memory, params = d.snapshot(spelling=False)
     path = Path(path)
-    store = d._store
-    keys = list(store.values)
-    rows = [store.row_of[key] for key in keys]
-    spec = store.spec
+    keys = list(memory.stored)
+    rows = [memory.row_of[key] for key in keys]
+    spec = memory.spec
+    aliases = dict(memory.aliases_of)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "keys": keys,
         "value_kind": None if spec is None else spec.kind,
         "value_shape": None if spec is None else list(spec.shape),
-        "params": d.params,
-        "encoder": encoder_identity(d.encoder),
-        "aliases": {key: names for key, names in store.aliases.names_of.items() if names},
+        "params": params.saved(),
+        "encoder": identity(memory.encoder),
+        "aliases": aliases,
     }
-    arrays = {"embeddings.npy": store.embeddings[rows] if keys else np.empty((0, 0), np.float32)}
-    if spec is not None and spec.kind == CATEGORICAL:
-        manifest["values"] = [_value_to_json(key, store.values[key]) for key in keys]
-    elif spec is not None and spec.shape == ():
-        manifest["values"] = [_value_to_json(key, store.values[key]) for key in keys]
+    arrays = {"embeddings.npy": memory.embeddings[rows] if keys else np.empty((0, 0), np.float32)}
+    if spec is not None and (spec.kind == CATEGORICAL or spec.shape == ()):
+        manifest["values"] = [_value_to_json(key, memory.stored[key]) for key in keys]
     elif spec is not None:
-        arrays["values.npy"] = store.numeric_values[rows]
-    if d.query_projection is not None:
-        arrays["query_projection.npy"] = d.query_projection
-    if manifest["aliases"]:
-        alias_rows = [store.aliases._row_of[name] for names in manifest["aliases"].values() for name in names]
-        arrays["alias_embeddings.npy"] = store.aliases.embeddings[alias_rows]
+        assert memory.numeric is not None
+        arrays["values.npy"] = memory.numeric[rows]
+    if memory.projection is not None:
+        arrays["query_projection.npy"] = memory.projection
+    if aliases:
+        alias_row = {name: i for i, name in enumerate(memory.alias_names)}
+        arrays["alias_embeddings.npy"] = memory.alias_embeddings[[alias_row[n] for g in aliases.values() for n in g]]
     members = {name: _npy_bytes(array) for name, array in arrays.items()}
     manifest["arrays"] = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -264,72 +249,70 @@ def _check_manifest(path: Any, manifest: Any) -> None:
         raise FormatError(f"{path}: parameters missing")
 
 
-def load(
-    cls: Any, path: str | os.PathLike[str], *, encoder: Any = None, reencode: bool = False
-) -> Any:
-    """A SoftDict of class ``cls`` from a file written by :func:`save`."""
+def load(path: str | os.PathLike[str], build: Callable[[Contents, Any, dict[str, Any]], T], *,
+         encoder: Any = None, reencode: bool = False) -> T:
+    """A SoftDict from a file written by :func:`save`: ``build(contents, encoder, params)`` of what it holds.
+
+    ``encoder`` defaults to the one the file names (the bundled MiniLM, a
+    model path, a LexicalEncoder); a custom encoder must be passed. One whose
+    fingerprint differs from the saved one raises ``EncoderMismatchError``
+    unless ``reencode=True``, which embeds the keys again with it. A damaged,
+    foreign or newer file raises ``FormatError``; both are ValueErrors.
+    """
     manifest, arrays = read_file(path)
     keys = manifest["keys"]
-    embeddings: np.ndarray | None = arrays["embeddings.npy"]
     values = _values_of(path, manifest, arrays, len(keys))
-    identity = manifest.get("encoder")
-    chosen = _encoder_from_identity(identity) if encoder is None else encoder
-    if chosen is not None and not check_fingerprint(identity, _as_encoder(chosen)):
+    found = manifest.get("encoder")
+    chosen = _encoder_from_identity(found) if encoder is None else as_encoder(encoder)
+    keep_embeddings = True
+    if chosen is not None and not check_fingerprint(found, chosen):
         if not reencode:
-            saved = "no encoder" if identity is None else f"{identity.get('name')!r} (width {identity.get('dim')})"
+            saved = "no encoder" if found is None else f"{found.get('name')!r} (width {found.get('dim')})"
             raise EncoderMismatchError(
                 f"{path} was embedded with {saved}, and the encoder given embeds differently; its similarities "
                 "would be meaningless. Pass the same encoder, or reencode=True to embed the keys again"
             )
-        embeddings = None  # re-encode every key with the new encoder
-    try:
-        saved = manifest["params"]
-        params = {name: saved[name] for name in ("temperature", "top_k", "threshold", "scoring", "exact_match")}
-        params["hybrid"] = saved.get("hybrid", 0.0)
-        params["mode"] = saved.get("mode", "softmax")
-        params["null_score"] = saved.get("null_score")
-        if embeddings is None:
-            d = cls(zip(keys, values), encoder=chosen, **params)
-        else:
-            if embeddings.ndim != 2 or embeddings.shape[0] != len(keys) or embeddings.dtype != np.float32:
-                raise FormatError(f"{path}: embeddings of shape {embeddings.shape} for {len(keys)} keys")
-            d = cls.from_embeddings(keys, embeddings, values, encoder=chosen, **params) if keys else cls(
-                encoder=chosen, **params)
-        if "query_projection.npy" in arrays:
-            d.query_projection = arrays["query_projection.npy"]
-        _restore_aliases(path, d, manifest.get("aliases", {}), arrays.get("alias_embeddings.npy"), embeddings is None)
-    except FormatError:
-        raise
-    except (TypeError, ValueError, KeyError) as error:
-        raise FormatError(f"{path}: invalid contents: {error}") from error
-    return d
-
-
-def _restore_aliases(path: Any, d: Any, aliases: Any, vectors: Any, reencode: bool) -> None:
+        keep_embeddings = False  # every key is embedded again with the new encoder
+    aliases = manifest.get("aliases", {})
     if not isinstance(aliases, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and all(isinstance(n, str) for n in v) for k, v in aliases.items()
     ):
         raise FormatError(f"{path}: aliases must map keys to lists of names")
+    embeddings = _embeddings_of(path, keys, aliases, arrays) if keep_embeddings else None
+    contents = Contents(dict(zip(keys, values)), embeddings, aliases, arrays.get("query_projection.npy"))
+    params = _params_of(path, manifest["params"])
+    try:
+        return build(contents, chosen, params)
+    except (TypeError, ValueError, KeyError) as error:
+        raise FormatError(f"{path}: invalid contents: {error}") from error
+
+
+def _embeddings_of(path: Any, keys: list[str], aliases: dict[str, list[str]],
+                   arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    embeddings = arrays["embeddings.npy"]
+    if embeddings.dtype != np.float32 or embeddings.ndim != 2 or embeddings.shape[0] != len(keys):
+        raise FormatError(f"{path}: embeddings of shape {embeddings.shape} for {len(keys)} keys")
     names = [name for group in aliases.values() for name in group]
-    if not names:
-        return
-    if not reencode and (vectors is None or vectors.shape[0] != len(names) or vectors.dtype != np.float32):
-        raise FormatError(f"{path}: {len(names)} aliases but alias embeddings of another shape")
-    start = 0
-    for key, group in aliases.items():
-        if key not in d:
-            raise FormatError(f"{path}: aliases of {key!r}, which is not a key")
-        if reencode:
-            d.add(key, d[key], aliases=group)
-        else:
-            d._store.add_aliases(key, group, vectors[start : start + len(group)])
-        start += len(group)
+    rows = dict(zip(keys, embeddings))
+    if names:
+        vectors = arrays.get("alias_embeddings.npy")
+        if vectors is None or vectors.dtype != np.float32 or vectors.shape != (len(names), embeddings.shape[1]):
+            raise FormatError(f"{path}: {len(names)} aliases but alias embeddings of another shape")
+        rows.update(zip(names, vectors))
+    return rows
 
 
-def _as_encoder(encoder: Any) -> Any:
-    from .encoders import as_encoder
-
-    return as_encoder(encoder)
+def _params_of(path: Any, saved: dict[str, Any]) -> dict[str, Any]:
+    """The saved parameters, checked; files of earlier releases name some by their old names."""
+    params = {DEPRECATED.get(name, name): value for name, value in saved.items() if name not in DEPRECATED}
+    if saved.get("null_score") is not None and saved.get("threshold") is None:
+        params["threshold"] = saved["null_score"]
+    if "hybrid" in saved and "spelling_weight" not in saved:
+        params["spelling_weight"] = saved["hybrid"]
+    try:
+        return Params.make(**params).as_dict()
+    except (TypeError, ValueError) as error:
+        raise FormatError(f"{path}: invalid parameters: {error}") from error
 
 
 def _values_of(path: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarray], n_keys: int) -> list[Any]:

@@ -1,8 +1,9 @@
 """Plots of lookups and comparisons (matplotlib, the ``[plot]`` extra).
 
 - :func:`weights`: a bar chart of one lookup's heaviest keys;
-- :func:`heatmap`: the attention weights of a batch, queries by keys;
-- :func:`error_curve`: the soft error against temperature from :func:`softkv.evaluate.compare`.
+- :func:`heatmap`: the attention weights of a batch, queries by keys.
+
+The soft error against temperature is ``Comparison.plot`` (:mod:`softkv.evaluate`).
 
 Each returns the matplotlib Figure and saves it when ``path`` is given.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["error_curve", "heatmap", "weights"]
+__all__ = ["heatmap", "weights"]
 
 
 def _pyplot() -> Any:
@@ -50,17 +51,12 @@ def weights(result: Any, n: int = 10, path: Any = None) -> Any:
 def heatmap(batch: Any, n_keys: int = 20, path: Any = None) -> Any:
     """Queries by keys: the weights of a BatchResult, for the n_keys keys with the most total weight."""
     plt = _pyplot()
-    if batch.weights is None:
+    if batch.weight_array is None:
         raise ValueError("this batch was read with weights=False; read it with weights=True to plot it")
-    columns = np.argsort(-batch.weights.sum(axis=0), kind="stable")[:n_keys]
+    columns = np.argsort(-batch.weight_array.sum(axis=0), kind="stable")[:n_keys]
     figure, axes = plt.subplots(figsize=(0.45 * len(columns) + 2.5, 0.4 * len(batch) + 1.8))
-    image = axes.imshow(batch.weights[:, columns], cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    image = axes.imshow(batch.weight_array[:, columns], cmap="Blues", vmin=0, vmax=1, aspect="auto")
     axes.set_xticks(range(len(columns)), [batch.keys[c] for c in columns], rotation=60, ha="right")
     axes.set_yticks(range(len(batch)), [q if isinstance(q, str) else f"query {i}" for i, q in enumerate(batch.queries)])
     figure.colorbar(image, ax=axes, label="weight")
     return _finish(figure, path)
-
-
-def error_curve(comparison: Any, path: Any = None) -> Any:
-    """The soft error against temperature, with 1-NN and kNN as lines (see Comparison.plot)."""
-    return comparison.plot(path)

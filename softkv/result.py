@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import attention
+from .params import warn_deprecated
+
+if TYPE_CHECKING:
+    from .weighing import Answers, Weights
 
 _TABLE_ROWS = 10
 
@@ -59,9 +63,11 @@ class LookupResult:
     distribution : dict or None
         For categorical values, value -> total weight, heaviest first.
     p_miss : float or None
-        With ``null_score`` set: the weight a "none of these" slot of that
-        score would take beside the keys (0 for an exact key). High means a
-        blend of weak matches, low a confident answer.
+        With a ``threshold``: the weight a "none of these" slot scored at the
+        threshold would take beside the keys (0 for an exact key). High means
+        a blend of weak matches, low a confident answer.
+    missed : bool
+        True when no key reached the threshold.
     keys, weight_array, score_array
         The same weights and scores as arrays, in ``keys`` order.
     """
@@ -89,6 +95,7 @@ class LookupResult:
         self._row_values = row_values
         self._order: np.ndarray | None = None
         self.p_miss: float | None = None
+        self.missed = False
 
     @property
     def _by_weight(self) -> np.ndarray:
@@ -188,9 +195,9 @@ class BatchResult:
     values : ndarray
         (n_queries, *value_shape) blended values; for categorical values an
         object array of the winning categories.
-    weights, scores : ndarray or None
-        (n_queries, n_keys) attention weights and raw similarities (None when
-        read with ``weights=False``).
+    weight_array, score_array : ndarray or None
+        (n_queries, n_keys) attention weights and scores (None when read with
+        ``weights=False``). ``weights`` and ``scores`` are the old names.
     nearest : list of str
         The highest-scoring key of each query.
     temperatures : ndarray
@@ -198,43 +205,66 @@ class BatchResult:
     exact : ndarray
         (n_queries,) True where a query was a key answered exactly.
     missed : ndarray
-        (n_queries,) True where no key reached the threshold (with
-        ``on_miss="mask"``); their values are NaN (numeric) or None.
+        (n_queries,) True where no key reached the threshold; their values are
+        NaN (numeric) or None with ``on_miss="mask"``, and the blend anyway
+        with ``on_miss="ignore"``.
+    p_miss : ndarray or None
+        (n_queries,) with a threshold: the weight of a "none of these" slot
+        scored at the threshold, beside the keys.
     categories, category_weights
         For categorical values: the distinct values and the
         (n_queries, n_categories) weight each query gives them.
     """
 
-    def __init__(
-        self,
-        queries: Sequence[Any],
-        keys: Sequence[str],
-        weights: np.ndarray,
-        scores: np.ndarray,
-        values: np.ndarray,
-        row_values: Sequence[Any],
-        temperatures: np.ndarray,
-        exact: np.ndarray,
-        missed: np.ndarray,
-        categories: list[Any] | None = None,
-        category_weights: np.ndarray | None = None,
-        nearest_rows: np.ndarray | None = None,
-        p_miss: np.ndarray | None = None,
-    ) -> None:
-        self.queries = list(queries)
-        self.p_miss = p_miss
-        self._nearest_rows = np.argmax(scores, axis=1) if nearest_rows is None else nearest_rows
-        self.keys = tuple(keys)
-        self.weights = weights
-        self.scores = scores
-        self.values = values
-        self.temperatures = temperatures
-        self.exact = exact
-        self.missed = missed
-        self.categories = categories
-        self.category_weights = category_weights
+    def __init__(self, queries: list[Any], keys: tuple[str, ...], row_values: list[Any],
+                 categories: list[Any] | None, score_array: np.ndarray | None, weights: Weights,
+                 answers: Answers) -> None:
+        self.queries = queries
+        self.keys = keys
         self.row_values = row_values  # the stored values, in .keys order
+        self.categories = categories
+        self.score_array = score_array
+        self._weights = weights
+        self.values = answers.values
+        self.category_weights = answers.category_weights
         self.exact_value: Any = None
+
+    @property
+    def weight_array(self) -> np.ndarray | None:
+        return self._weights.dense if self.score_array is not None else None
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        """Deprecated: :attr:`weight_array` (``LookupResult.weights`` is a dict; an array is ``weight_array``)."""
+        warn_deprecated("BatchResult.weights is deprecated; use BatchResult.weight_array")
+        return self.weight_array
+
+    @property
+    def scores(self) -> np.ndarray | None:
+        """Deprecated: :attr:`score_array`."""
+        warn_deprecated("BatchResult.scores is deprecated; use BatchResult.score_array")
+        return self.score_array
+
+    @property
+    def temperatures(self) -> np.ndarray:
+        return self._weights.temperatures
+
+    @property
+    def exact(self) -> np.ndarray:
+        return self._weights.exact_rows >= 0
+
+    @property
+    def missed(self) -> np.ndarray:
+        return self._weights.missed
+
+    @property
+    def p_miss(self) -> np.ndarray | None:
+        return self._weights.p_miss
+
+    @property
+    def best_scores(self) -> np.ndarray:
+        """(n_queries,) the score of each query's nearest key."""
+        return self._weights.best_scores
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -244,7 +274,8 @@ class BatchResult:
 
     def __getitem__(self, i: int) -> LookupResult:
         """The i-th query as a :class:`LookupResult`."""
-        if self.weights is None or self.scores is None:
+        weights, scores = self.weight_array, self.score_array
+        if weights is None or scores is None:
             raise ValueError("this batch was read with weights=False; read it with weights=True to inspect rows")
         distribution = None
         if self.categories is not None and self.category_weights is not None:
@@ -253,16 +284,27 @@ class BatchResult:
         if self.values.ndim == 1 and self.values.dtype != object:
             value = float(value)  # a scalar blend reads as a Python float
         result = LookupResult(
-            self.queries[i], self.keys, self.weights[i], self.scores[i], value,
+            self.queries[i], self.keys, weights[i], scores[i], value,
             self.row_values, float(self.temperatures[i]), bool(self.exact[i]), distribution,
         )
         result.p_miss = None if self.p_miss is None else float(self.p_miss[i])
+        result.missed = bool(self.missed[i])
         return result
 
     @property
     def nearest(self) -> list[str]:
         """The hard answer of each query: its highest-scoring key."""
-        return [self.keys[i] for i in self._nearest_rows]
+        return [self.keys[i] for i in self._weights.nearest_rows]
+
+    @property
+    def top_rows(self) -> np.ndarray | None:
+        """(n_queries, top_k) the columns of the keys a top_k read weighed (None for a read of every key)."""
+        return self._weights.top_rows
+
+    @property
+    def nearest_rows(self) -> np.ndarray:
+        """(n_queries,) the column of each query's nearest key in ``.keys``."""
+        return self._weights.nearest_rows
 
     @property
     def entropy(self) -> np.ndarray:
@@ -273,9 +315,9 @@ class BatchResult:
         return attention.effective_keys(self._weights_kept())
 
     def _weights_kept(self) -> np.ndarray:
-        if self.weights is None:
+        if self.weight_array is None:
             raise ValueError("this batch was read with weights=False")
-        return self.weights
+        return self.weight_array
 
     def __str__(self) -> str:
         width = max([5] + [len(_query_text(q)) for q in self.queries[:_TABLE_ROWS]])
@@ -294,3 +336,26 @@ class BatchResult:
 def _distribution(categories: Sequence[Any], category_weights: np.ndarray) -> dict[Any, float]:
     order = np.argsort(-category_weights, kind="stable")
     return {categories[c]: float(category_weights[c]) for c in order if category_weights[c] > 0}
+
+
+def dict_repr(stored: dict[str, Any], encoder: Any, changed: dict[str, Any]) -> str:
+    """``SoftDict({first keys...}, encoder=..., the parameters that differ from their defaults)``."""
+    shown = dict(list(stored.items())[:5])
+    body = repr(shown) if len(stored) <= 5 else repr(shown)[:-1] + f", ... ({len(stored)} keys)}}"
+    params = "".join(f", {k}={v!r}" for k, v in changed.items())
+    return f"SoftDict({body}, encoder={encoder!r}{params})"
+
+
+def dict_html(stored: dict[str, Any], value_kind: str | None, encoder: Any, params: dict[str, Any]) -> str:
+    """A SoftDict for notebooks: size, encoder, parameters and the first keys."""
+    rows = "".join(
+        f"<tr><td>{html.escape(key)}</td><td>{html.escape(_short(value))}</td></tr>"
+        for key, value in list(stored.items())[:10]
+    )
+    more = f"<tr><td colspan='2'>… {len(stored) - 10} more keys</td></tr>" if len(stored) > 10 else ""
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return (
+        f"<div class='softkv-dict'><p><b>SoftDict</b>: {len(stored)} keys, values {html.escape(str(value_kind))}"
+        f"<br>encoder {html.escape(repr(encoder))}<br>{html.escape(shown)}</p>"
+        f"<table><thead><tr><th>key</th><th>value</th></tr></thead><tbody>{rows}{more}</tbody></table></div>"
+    )

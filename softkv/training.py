@@ -1,17 +1,33 @@
 """Training a SoftDict by gradient descent through :class:`softkv.nn.SoftKVMemory`.
 
-The encoder stays frozen, so the queries are embedded once and every epoch is
-a few small matrix products: fitting a few hundred pairs takes seconds on a
-CPU. What is trained is the caller's choice (``learn=``):
+The module reads as the dict reads (spelling, aliases and all), the encoder
+stays frozen, and the text side of each query (its spelling similarities, the
+key it names) is computed once, so every epoch is a few small matrix
+products: fitting a few hundred pairs takes seconds on a CPU. What is trained
+is the caller's choice (``learn=``):
 
 - ``"values"``: the stored values (a write by gradient);
 - ``"temperature"``: the softmax temperature;
+- ``"spelling"``: the weight of spelling in the score;
 - ``"projection"``: a (d, d) linear map of the query embeddings, starting at
   the identity: a metric learned on top of the encoder;
 - ``"keys"``: the key embeddings themselves.
 
 Queries that are keys of the SoftDict are read with their own key left out
-(leave-one-out), so a SoftDict can be fitted on its own contents.
+(leave-one-out), so a SoftDict can be fitted on its own contents. Nothing
+here changes a SoftDict: :func:`fit` returns an :class:`~softkv.store.Update`
+that ``SoftDict.fit`` applies under its write lock.
+
+Notes on :func:`fit`. When the temperature is learned together with anything
+else, it is fitted alone first, and the rest starts from that calibrated read:
+otherwise the (d, d) projection, which moves much faster than one
+log-temperature, ends training before the temperature has settled. The second
+stage keeps its state only if it beats the first on the validation pairs, so
+learning more never ends worse there than learning the temperature alone.
+Adam moves every entry by about ``learning_rate`` per step; for the projection
+and the keys, (d, d) and (N, d) tensors of entries near 1/sqrt(d), the rate is
+divided by sqrt(d), so that each step changes them by about the same relative
+amount as it changes the temperature.
 """
 
 from __future__ import annotations
@@ -23,12 +39,17 @@ from typing import Any
 
 import numpy as np
 
-from . import attention
-from ._params import hybrid_is_set
-from ._read import embed_queries
-from ._values import NUMERIC
+from .params import Params
+from .read import Readable
+from .scoring import LeaveOut, score, text_features
+from .store import Contents, Memory, Update
+from .values import NUMERIC
+from .weighing import median_temperature
 
-LEARNABLE = ("values", "keys", "temperature", "projection")
+__all__ = ["LEARNABLE", "FitHistory", "fit", "fit_dict", "module_contents", "module_inputs", "module_update",
+           "to_module"]
+
+LEARNABLE = ("values", "keys", "temperature", "spelling", "projection")
 
 
 @dataclass
@@ -64,111 +85,129 @@ def _check_learn(learn: Sequence[str]) -> tuple[str, ...]:
     return learn
 
 
-def _numeric_rows(d: Any) -> tuple[list[str], np.ndarray]:
-    store = d._store
-    if store.spec is None or store.spec.kind != NUMERIC:
-        raise TypeError(f"the torch module reads numeric values; this SoftDict holds {d.value_kind or 'nothing'}")
-    keys = list(store.values)
-    rows = [store.row_of[key] for key in keys]
-    return keys, store.numeric_values[rows]
+def _order(memory: Memory) -> np.ndarray:
+    """The memory row of each key in iteration order: the module's rows follow iteration order."""
+    if memory.spec is None or memory.spec.kind != NUMERIC:
+        kind = "nothing" if memory.spec is None else memory.spec.describe()
+        raise TypeError(f"the torch module reads numeric values; this SoftDict holds {kind}")
+    return np.array([memory.row_of[key] for key in memory.stored], dtype=np.int64)
 
 
-def _check_readable_by_module(d: Any) -> None:
-    if len(d._store.aliases):
-        raise ValueError("the torch module holds one embedding per key: it does not read aliases")
-    if hybrid_is_set(d.hybrid) or d.mode != "softmax":
-        raise ValueError("the torch module reads by softmax over embeddings alone: set d.hybrid = 0 and "
-                         "d.mode = 'softmax' first")
-
-
-def to_module(d: Any, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
-    """A SoftKVMemory with the keys, values and read parameters of SoftDict ``d``.
-
-    The module reads by meaning alone: it reads what ``d`` reads with
-    ``hybrid=0`` (a set spelling weight is refused; "auto" is not carried).
-    """
+def to_module(memory: Memory, params: Params, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
+    """A SoftKVMemory that reads as a SoftDict (``memory`` read with ``params``) reads."""
     from .nn import SoftKVMemory
 
     learn = _check_learn(learn)
-    keys, values = _numeric_rows(d)
-    _check_readable_by_module(d)
-    if "temperature" in learn and d.temperature == "auto":
+    order = _order(memory)
+    if "temperature" in learn and params.temperature == "auto":
         raise ValueError(
             'a learned temperature must start from a number: set d.temperature to a float first '
             '(fit() does this for you, starting from the median "auto" temperature)'
         )
-    projection = d.query_projection if d.query_projection is not None else "projection" in learn
-    return SoftKVMemory(
-        d.key_embeddings,
-        values.astype(np.float32),
-        temperature=d.temperature,
-        scoring=d.scoring,
-        top_k=d.top_k,
-        learn_keys="keys" in learn,
-        learn_values="values" in learn,
-        learn_temperature="temperature" in learn,
-        query_projection=projection,
-        learn_projection="projection" in learn,
-        hops=hops,
-        keys_names=keys,
+    if "spelling" in learn and params.scoring != "cosine":
+        raise ValueError("the spelling weight mixes two cosines: it is learned with scoring='cosine' only")
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    projection = memory.projection if memory.projection is not None else "projection" in learn
+    assert memory.numeric is not None
+    module = SoftKVMemory(
+        memory.embeddings[order], memory.numeric[order].astype(np.float32), temperature=params.temperature,
+        scoring=params.scoring, top_k=params.top_k, mode=params.mode, threshold=params.threshold,
+        spelling_weight=params.spelling, alias_embeddings=memory.alias_embeddings,
+        alias_rows=position[memory.alias_rows], learn_keys="keys" in learn, learn_values="values" in learn,
+        learn_temperature="temperature" in learn, learn_spelling="spelling" in learn, query_projection=projection,
+        learn_projection="projection" in learn, hops=hops, keys=list(memory.stored),
     )
+    module.text_inputs = TextInputs(memory, params)
+    return module
 
 
-def update_from_module(d: Any, module: Any) -> None:
-    """Write a module's trained tensors back into SoftDict ``d`` (same keys).
+@dataclass(frozen=True)
+class TextInputs:
+    """What a module made from a SoftDict needs for text queries: embeddings, spelling and exact keys, by the
+    dict's own encoder and code (:func:`module_inputs`)."""
 
-    A ``d`` with ``hybrid="auto"`` is set to ``hybrid=0``, the read that was
-    trained, so that it answers as the module does.
+    memory: Memory
+    params: Params
+
+    def __call__(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        from .read import embed_queries
+
+        Q = embed_queries(self.memory.encoder, self.memory.dim, texts)
+        spelling, _, exact = module_inputs(self.memory, self.params, texts)
+        return Q, spelling, exact
+
+
+def module_inputs(memory: Memory, params: Params, queries: Sequence[Any],
+                  leave_out_own: bool = False) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """What the module takes besides the query embeddings, in its row order: spelling (B, N + A), exclude, exact.
+
+    Computed by the dict's own code (:func:`softkv.scoring.text_features`).
+    ``leave_out_own`` hides from a query that is a key its own key.
     """
+    order = _order(memory)
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    _, spelling, exact = text_features(memory, params, queries)
+    if spelling is not None:
+        n_keys = len(memory)
+        spelling = np.concatenate([spelling[:, order], spelling[:, n_keys:]], axis=1)
+    exact = np.where(exact >= 0, position[np.maximum(exact, 0)], -1)
+    exclude = np.full(len(queries), -1, dtype=np.int64)
+    if leave_out_own:
+        exclude, exact = exact, np.full(len(queries), -1, dtype=np.int64)
+    return spelling, exclude, exact
+
+
+def module_update(module: Any, memory: Memory) -> Update:
+    """The :class:`Update` that writes a module's trained tensors back into the SoftDict it was made from."""
     if module.hops != 1:
         raise ValueError(f"a SoftDict reads in one hop; this module reads in {module.hops}")
-    keys = module.keys_names
-    if keys is None or len(keys) != len(d) or set(keys) != set(d):
+    keys = module.keys
+    if keys is None or len(keys) != len(memory) or set(keys) != set(memory.stored):
         raise ValueError("the module does not hold this SoftDict's keys; make it with d.to_module()")
     learned = {name for name, _ in module.named_parameters()}
-    if "keys" in learned:
-        embeddings = module.keys.detach().cpu().numpy().astype(np.float32)
-        if not np.isfinite(embeddings).all():
+    embeddings, values, params = {}, {}, {}
+    if "key_embeddings" in learned:
+        rows = module.key_embeddings.detach().cpu().numpy().astype(np.float32)
+        if not np.isfinite(rows).all():
             raise ValueError("the module's key embeddings contain NaN or inf; nothing was changed")
-        for key, row in zip(keys, embeddings):
-            d._store.set_embedding(key, row)
+        embeddings = dict(zip(keys, rows))
     if "values" in learned:
-        values = module.values.detach().cpu().double().numpy().reshape((len(keys),) + module.value_shape)
-        d.update({key: (float(v) if module.value_shape == () else v) for key, v in zip(keys, values)})
+        trained = module.values.detach().cpu().double().numpy().reshape((len(keys),) + module.value_shape)
+        values = {key: (float(v) if module.value_shape == () else v) for key, v in zip(keys, trained)}
     if "log_temperature" in learned:
-        d.temperature = module.temperature
-    if module.query_projection is not None:
-        d.query_projection = module.query_projection.detach().cpu().numpy()
-    if d.hybrid == "auto":  # the trained read is the module's, by meaning alone: read the same way
-        d.hybrid = 0.0
+        params["temperature"] = module.temperature
+    if "spelling_logit" in learned:
+        params["spelling_weight"] = float(module.spelling_weight.detach())
+    projection = None if module.query_projection is None else module.query_projection.detach().cpu().numpy()
+    return Update(params, values, embeddings, projection, made_from=memory.state)
 
 
-def from_module(cls: Any, module: Any, keys: Sequence[str] | None = None, *, encoder: Any = None) -> Any:
-    """A new SoftDict of class ``cls`` from a module's keys, values and parameters."""
+def module_contents(module: Any, keys: Sequence[str] | None) -> tuple[Contents, dict[str, Any]]:
+    """The :class:`~softkv.store.Contents` and read parameters of a module, for a new SoftDict."""
     if module.hops != 1:
         raise ValueError(f"a SoftDict reads in one hop; this module reads in {module.hops}")
-    keys = list(keys) if keys is not None else module.keys_names
-    if keys is None:
+    names = list(keys) if keys is not None else module.keys
+    if names is None:
         raise ValueError("the module carries no key names: pass keys=[...]")
-    values = module.values.detach().cpu().double().numpy().reshape((len(keys),) + module.value_shape)
-    d = cls.from_embeddings(
-        keys,
-        module.keys.detach().cpu().numpy(),
-        [float(v) for v in values] if module.value_shape == () else list(values),
-        encoder=encoder,
-        temperature=module.temperature,
-        scoring=module.scoring,
-        top_k=module.top_k,
-        hybrid=0.0,  # as the module reads
-    )
-    if module.query_projection is not None:
-        d.query_projection = module.query_projection.detach().cpu().numpy()
-    return d
+    trained = module.values.detach().cpu().double().numpy().reshape((len(names),) + module.value_shape)
+    values = [float(v) for v in trained] if module.value_shape == () else list(trained)
+    params = {"temperature": module.temperature, "scoring": module.scoring, "top_k": module.top_k,
+              "mode": module.mode, "threshold": module.threshold,
+              "spelling_weight": float(module.spelling_weight.detach())}
+    projection = None if module.query_projection is None else module.query_projection.detach().cpu().numpy()
+    if len(set(names)) != len(names) or len(names) != len(values):
+        raise ValueError(f"need {len(values)} distinct key names for the module's rows, got {len(names)}")
+    embeddings = dict(zip(names, module.key_embeddings.detach().cpu().numpy()))
+    return Contents(dict(zip(names, values)), embeddings, {}, projection), params
 
 
 def fit(
-    d: Any,
+    memory: Memory,
+    params: Params,
     queries: Sequence[Any],
+    Q: np.ndarray,
     targets: Any,
     *,
     learn: Sequence[str] = ("temperature", "projection"),
@@ -179,97 +218,117 @@ def fit(
     projection_decay: float = 0.0,
     seed: int = 0,
     device: str | None = None,
-) -> FitHistory:
-    """Train SoftDict ``d`` so that ``d[query]`` approaches ``target``; returns the history.
+) -> tuple[FitHistory, Update]:
+    """Train the read of ``memory`` so that it answers ``queries`` (embedded as Q) with ``targets``.
 
     Full-batch Adam on the mean squared error, with early stopping: a random
     ``validation_fraction`` of the pairs is held out, and the state with the
     lowest validation loss is kept (after ``patience`` epochs without
     improvement, training stops). ``projection_decay`` adds
     ``decay * ||P - I||^2``, pulling the learned metric towards the encoder's.
-    The trained tensors are written back into ``d``.
+    Returns the history and the :class:`Update` to apply.
 
-    When the temperature is learned together with anything else, it is fitted
-    alone first, and the rest starts from that calibrated read: otherwise the
-    (d, d) projection, which moves much faster than one log-temperature, ends
-    training before the temperature has settled. The second stage keeps its
-    state only if it beats the first on the validation pairs, so learning more
-    never ends worse there than learning the temperature alone.
+    Two stages when the temperature is learned with anything else, and step
+    sizes scaled to the tensors: see the module's notes.
 
-    Adam moves every entry by about ``learning_rate`` per step; for the
-    projection and the keys, (d, d) and (N, d) tensors of entries near
-    1/sqrt(d), the rate is divided by sqrt(d), so that each step changes them
-    by about the same relative amount as it changes the temperature.
-
-    The module reads by meaning alone, so a dict with ``hybrid="auto"`` is
-    trained, and afterwards reads, with ``hybrid=0``; a set spelling weight
-    is refused.
-
-    ``device`` (e.g. ``"cuda"``) trains there; the results come back to the
-    SoftDict as numpy arrays either way.
+    ``device`` (e.g. ``"cuda"``) trains there; the results come back as
+    numpy arrays either way. torch runs on at most 4 threads here: on
+    problems this small more threads cost more in coordination than they
+    save.
     """
     import torch
 
     learn = _check_learn(learn)
-    keys, _ = _numeric_rows(d)
-    _check_readable_by_module(d)
+    targets = _check_pairs(memory, queries, targets, validation_fraction)
+    target_device = _check_device(device)
+    spelling, exclude, exact = module_inputs(memory, params, queries, leave_out_own=True)
+    if "temperature" in learn and params.temperature == "auto":  # start where "auto" reads these queries
+        leave_out = LeaveOut.one_key_each(_memory_rows(memory, exclude), len(memory))
+        params = params.replace(temperature=median_temperature(score(memory, params, queries, Q, leave_out)))
+    module = to_module(memory, params, learn=learn).to(target_device)
+    if not dict(module.named_parameters()):
+        raise ValueError("learn is empty: nothing to train")
+    splits = _splits((Q, spelling, exclude, exact, targets), validation_fraction, seed, module.key_embeddings.device)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(min(threads, 4))
+    try:
+        history = _train(module, splits, learn, epochs, learning_rate, patience, projection_decay)
+    finally:
+        torch.set_num_threads(threads)
+    update = module_update(module, memory)
+    if "temperature" in learn:
+        update.params.setdefault("temperature", module.temperature)
+    return history, update
+
+
+def _splits(arrays: tuple[Any, ...], validation_fraction: float, seed: int, device: Any) -> dict[str, tuple[Any, ...]]:
+    """The (queries, spelling, exclude, exact, targets) arrays cut at random into "train" and "validation" tensors."""
+    import torch
+
+    order = np.random.default_rng(seed).permutation(len(arrays[0]))
+    n_val = max(1, int(round(validation_fraction * len(order))))
+
+    def tensors(rows: np.ndarray) -> tuple[Any, ...]:
+        return tuple(None if array is None else torch.as_tensor(
+            array[rows], device=device, dtype=torch.float32 if i == len(arrays) - 1 else None)
+            for i, array in enumerate(arrays))
+
+    return {"validation": tensors(order[:n_val]), "train": tensors(order[n_val:])}
+
+
+def fit_dict(d: Readable, queries: Sequence[Any], targets: Any, **options: Any) -> FitHistory:
+    """:func:`fit` SoftDict ``d`` and write the trained read back into it (``SoftDict.fit``); returns the history."""
+    memory, params = d.snapshot()
+    history, update = fit(memory, params, list(queries), d.embed(queries), targets, **options)
+    d.apply_update(update)
+    return history
+
+
+def _check_pairs(memory: Memory, queries: Sequence[Any], targets: Any, validation_fraction: float) -> np.ndarray:
+    _order(memory)
+    assert memory.spec is not None
     targets = np.asarray(targets, dtype=np.float64)
     if len(queries) != len(targets) or len(queries) < 2:
         raise ValueError(
             f"need at least 2 (query, target) pairs of equal length, got {len(queries)} and {len(targets)}"
         )
-    if targets.shape[1:] != d._store.spec.shape or not np.isfinite(targets).all():
-        raise ValueError(f"targets must be finite with the values' shape {d._store.spec.shape}")
+    if targets.shape[1:] != memory.spec.shape or not np.isfinite(targets).all():
+        raise ValueError(f"targets must be finite with the values' shape {memory.spec.shape}")
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-    target_device = _check_device(device)
-    Q = embed_queries(d.encoder, d._store.dim, list(queries))  # encoded once: the encoder is frozen
-    row_of = {key: i for i, key in enumerate(keys)}
-    exclude = np.array([row_of.get(q, -1) if isinstance(q, str) else -1 for q in queries])
-    if "temperature" in learn and d.temperature == "auto":
-        d.temperature = _median_auto_temperature(d, Q)
-    module = to_module(d, learn=learn).to(target_device)
+    return targets
 
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(queries))
-    n_val = max(1, int(round(validation_fraction * len(queries))))
-    splits = {"validation": order[:n_val], "train": order[n_val:]}
-    tensors = {
-        name: (torch.as_tensor(Q[idx], device=module.keys.device),
-               torch.as_tensor(targets[idx], dtype=torch.float32, device=module.keys.device),
-               torch.as_tensor(exclude[idx], device=module.keys.device))
-        for name, idx in splits.items()
-    }
-    parameters = dict(module.named_parameters())
-    if not parameters:
-        raise ValueError("learn is empty: nothing to train")
-    history = FitHistory(learned=learn)
 
-    def loss_on(name: str) -> torch.Tensor:
-        query, target, excluded = tensors[name]
-        predicted, _ = module(query, exclude=excluded)
+def _train(module: Any, splits: dict[str, tuple[Any, ...]], learn: tuple[str, ...], epochs: int,
+           learning_rate: float, patience: int, projection_decay: float) -> FitHistory:
+    """Adam in one or two stages (the temperature first), keeping the state with the best validation loss."""
+    import torch
+
+    def loss_on(name: str) -> Any:
+        query, spelling, exclude, exact, target = splits[name]
+        predicted, _ = module(query, spelling, exclude, exact)
         loss = ((predicted - target) ** 2).mean()
         if name == "train" and projection_decay and module.query_projection is not None:
-            identity = torch.eye(module.query_projection.shape[0], device=module.keys.device)
+            identity = torch.eye(module.query_projection.shape[0], device=module.key_embeddings.device)
             loss = loss + projection_decay * ((module.query_projection - identity) ** 2).sum()
         return loss
 
+    parameters = dict(module.named_parameters())
+    history = FitHistory(learned=learn, best_epoch=-1)
     with torch.no_grad():
         history.initial_validation_loss = best = float(loss_on("validation"))
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}  # kept if nothing helps
-    history.best_epoch = -1
     stages = [list(parameters)]
     if "log_temperature" in parameters and len(parameters) > 1:
         stages.insert(0, ["log_temperature"])
-    scaled = {"keys", "query_projection"}
-    dim_scale = 1.0 / math.sqrt(module.keys.shape[1])
+    scale = {"key_embeddings": 1 / math.sqrt(module.key_embeddings.shape[1])}
+    scale["query_projection"] = scale["key_embeddings"]
     for stage, names in enumerate(stages):
         if stage:
             module.load_state_dict(best_state)
             history.first_stage_epochs = len(history.train_loss)
-        optimizer = torch.optim.Adam(
-            [{"params": [parameters[n]], "lr": learning_rate * (dim_scale if n in scaled else 1.0)} for n in names]
-        )
+        optimizer = torch.optim.Adam([{"params": [parameters[n]], "lr": learning_rate * scale.get(n, 1.0)}
+                                      for n in names])
         start, stage_best = len(history.train_loss), -1
         for epoch in range(epochs):
             optimizer.zero_grad()
@@ -286,14 +345,13 @@ def fit(
             elif epoch - stage_best >= patience:
                 break
     module.load_state_dict(best_state)
-    update_from_module(d, module)
     return history
 
 
-def _median_auto_temperature(d: Any, Q: np.ndarray) -> float:
-    store = d._store
-    S = attention.scores(Q, store.embeddings, d.scoring, key_inverse_norms=store.inverse_norms)
-    return float(np.median(attention.auto_temperature(S)))
+def _memory_rows(memory: Memory, module_rows: np.ndarray) -> np.ndarray:
+    """Module rows (iteration order) as memory rows; -1 stays -1."""
+    order = _order(memory)
+    return np.where(module_rows >= 0, order[np.maximum(module_rows, 0)], -1)
 
 
 def _check_device(device: str | None) -> Any:

@@ -14,7 +14,7 @@ VECTORS = {
 
 @pytest.fixture
 def d():
-    d = SoftDict({"Germany": 83.0}, encoder=table_encoder(VECTORS), temperature=0.1, hybrid=0)
+    d = SoftDict({"Germany": 83.0}, encoder=table_encoder(VECTORS), temperature=0.1, spelling_weight=0)
     d.add("United States", 335.0, aliases=["USA", "America"])
     return d
 
@@ -36,7 +36,7 @@ def test_names_stay_unique_and_aliases_go_with_their_key(d):
         d["America"] = 1.0
     assert d["Germany"] == 83.0 and d.aliases_of("Germany") == []
     del d["United States"]
-    assert len(d._store.aliases) == 0
+    assert d.snapshot()[0].alias_names == []
     d["USA"] = 1.0  # a free name again
     assert d["USA"] == 1.0
 
@@ -50,7 +50,7 @@ def test_aliases_survive_save_load_and_copy(tmp_path, d):
 
 
 def test_aliases_and_the_spelling_index(counting):
-    d = SoftDict({"Germany": 1.0}, encoder=counting, hybrid=1.0, temperature=0.01)
+    d = SoftDict({"Germany": 1.0}, encoder=counting, spelling_weight=1.0, temperature=0.01)
     d.add("United States", 2.0, aliases=["USA", "United States of America"])
     assert d.lookup("Unted Stats of Amerca").nearest == "United States"
     assert d.lookup("Germny").nearest == "Germany"

@@ -18,23 +18,26 @@ def test_leave_one_key_out_errors_match_a_brute_force_computation():
     d, K, values = smooth_memory()
     report = d.calibrate()
     Kn = K / np.linalg.norm(K, axis=1, keepdims=True)
-    for params, error in report.candidates[:8]:
+    for params, error in report.candidates:
         S = Kn @ Kn.T
         np.fill_diagonal(S, -np.inf)
-        W = attention.attention_weights(S, params["temperature"], params["top_k"])
+        W = attention.attention_weights(S, params["temperature"], params["top_k"], params["mode"])
         assert error == pytest.approx(np.abs(W @ values / W.sum(axis=1) - values).mean(), rel=1e-4)
-    assert report.best_error == min(e for _, e in report.candidates)
+    assert report.error == report.best_error == min(e for _, e in report.candidates)
     assert {k: getattr(d, k) for k in report.chosen} == report.chosen
-    assert len(report.candidates) == 6 * 5 and "MAE" in str(report)
+    assert report.method == "leave-one-key-out" and "MAE" in str(report)
+    modes = {params["mode"] for params, _ in report.candidates}
+    assert modes == {"softmax", "sparsemax", "hard", "mean"}  # 1-NN and kNN are candidates too
 
 
 def test_calibration_beats_the_default_on_car_mileage(minilm):
     cars = pytest.importorskip("softkv.datasets").cars
     mpg = cars()
     d = SoftDict(mpg)
-    default = next(e for p, e in d.calibrate().candidates
-                   if p == {"temperature": "auto", "top_k": None, "hybrid": 0.0})
-    assert d.calibrate().best_error < default
+    report = d.calibrate()
+    default = next(e for p, e in report.candidates
+                   if p == {"temperature": "auto", "top_k": None, "spelling_weight": "auto", "mode": "softmax"})
+    assert report.current_error == default and report.error < default
 
 
 def test_pairs_and_categorical_error_rates():
@@ -50,8 +53,8 @@ def test_threshold_for_a_target_precision():
     vectors = {"apple": [1, 0, 0], "chair": [0, 1, 0], "apples": [0.95, 0.1, 0], "stool": [0.2, 0.9, 0.3],
                "weather": [0.3, 0.3, 0.9], "maths": [0.4, 0.0, 0.9]}
     d = SoftDict({"apple": 1.0, "chair": 2.0}, encoder=table_encoder(vectors))
-    threshold = d.calibrate(["apples", "stool", "weather", "maths"], keys=["apple", "chair", None, None],
-                            target_precision=1.0)
-    assert d.threshold == threshold
+    report = d.calibrate(["apples", "stool", "weather", "maths"], keys=["apple", "chair", None, None],
+                         target_precision=1.0)
+    assert d.threshold == report.chosen["threshold"] and report.metric == "precision" and report.answered == 0.5
     assert d.lookup("apples").nearest == "apple" and d.lookup("stool").nearest == "chair"
     assert d.get("weather") is None and d.get("maths") is None

@@ -27,22 +27,21 @@ def test_catalog_formats(catalogs):
     assert read_catalog(catalogs / "kinds.jsonl")["chair"] == "furniture"
 
 
-def test_query_build_and_query_the_store(catalogs, minilm, capsys, monkeypatch):
-    monkeypatch.setattr("softkv.cli._rich_available", lambda: False)  # the plain-text table
-    assert main(["query", str(catalogs / "fruit.json"), "fruit", "--top", "2"]) == 0
+def test_query_build_and_query_the_store(catalogs, minilm, capsys):
+    assert main(["query", str(catalogs / "fruit.json"), "fruit", "--top", "2", "--plain"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("'fruit' -> 5.7") and "'banana'" in out and "'chair'" not in out
     store = catalogs / "kinds.softkv"
     assert main(["build", str(catalogs / "kinds.jsonl"), "-o", str(store)]) == 0
     assert "3 keys (categorical) saved" in capsys.readouterr().out
-    assert main(["query", str(store), "sofa", "--temperature", "0.05"]) == 0
+    assert main(["query", str(store), "sofa", "--temperature", "0.05", "--plain"]) == 0
     assert capsys.readouterr().out.startswith("'sofa' -> 'furniture'  (temperature 0.05")
 
 
 def test_compare_prints_the_harness_table(catalogs, minilm, capsys):
     assert main(["compare", str(catalogs / "products.csv"), "--pairs", str(catalogs / "pairs.csv")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2 pairs; MAE:") and all(m in out for m in ("1-NN", "kNN", "soft", "sparsemax"))
+    assert out.startswith("2 pairs; MAE:") and all(m in out for m in ("hard", "soft", "kNN", "calibrated", "sparsemax"))
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def race(threads, stop, seconds):
 
 
 def test_concurrent_reads_match_a_consistent_state(tmp_path):
-    d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5, hybrid=0)  # scores checked below
+    d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5, spelling_weight=0)  # by meaning
     queries = ["q one", "q two", "q three"]
     query_vectors = ENCODER.encode(queries)
     stop = threading.Event()
@@ -58,16 +58,16 @@ def test_concurrent_reads_match_a_consistent_state(tmp_path):
     def check(batch):
         if len(batch.keys) != len(set(batch.keys)):
             problems.append("duplicate keys")
-        if not len(batch.keys) == batch.weights.shape[1] == batch.scores.shape[1] == len(batch.row_values):
+        if not len(batch.keys) == batch.weight_array.shape[1] == batch.score_array.shape[1] == len(batch.row_values):
             problems.append("keys and rows of different lengths")
             return
         K = np.array([embedding(k) for k in batch.keys])
         Kn = K / np.linalg.norm(K, axis=1, keepdims=True)
         for i, q in enumerate(query_vectors[: len(batch)]):
             expected_scores = Kn @ (q / np.linalg.norm(q))
-            if not np.allclose(batch.scores[i], expected_scores, atol=1e-5):
+            if not np.allclose(batch.score_array[i], expected_scores, atol=1e-5):
                 problems.append("a key was read with another key's embedding")
-            blended = float(batch.weights[i] @ np.array(batch.row_values, dtype=float))
+            blended = float(batch.weight_array[i] @ np.array(batch.row_values, dtype=float))
             if abs(blended - batch.values[i]) > 1e-6 * (1 + abs(blended)):
                 problems.append("values torn from their rows")
         checks[0] += 1
@@ -75,7 +75,7 @@ def test_concurrent_reads_match_a_consistent_state(tmp_path):
     def reader(many):
         while not stop.is_set():
             try:
-                batch = d.lookup_many(queries) if many else d._read([queries[0]], single=True, on_miss="raise")
+                batch = d.lookup_many(queries if many else queries[:1])  # a batch of one reads as lookup does
             except KeyError:  # the writer emptied the dict for a moment
                 continue
             except Exception as error:  # a thread's exception would otherwise vanish
@@ -141,8 +141,8 @@ def test_spelling_reads_beside_a_writer_see_a_consistent_state(monkeypatch):
             except Exception as error:
                 problems.append(f"{type(error).__name__}: {error}")
                 continue
-            expected = batch.weights @ np.array(batch.row_values, dtype=float)
-            if not np.allclose(batch.values, expected, atol=1e-6) or not np.isfinite(batch.scores).all():
+            expected = batch.weight_array @ np.array(batch.row_values, dtype=float)
+            if not np.allclose(batch.values, expected, atol=1e-6) or not np.isfinite(batch.score_array).all():
                 problems.append("a blend that does not match its weights")
             reads[0] += 1
 

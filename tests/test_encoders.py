@@ -67,14 +67,14 @@ SENTENCES = [
 
 def test_onnx_and_torch_minilm_give_the_same_vectors(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from softkv.onnx_encoder import OnnxMiniLMEncoder
+    from softkv.bundled import MiniLMEncoder
 
-    onnx = OnnxMiniLMEncoder().encode(SENTENCES)
-    torch_vectors = SentenceTransformerEncoder().encode(SENTENCES)
+    onnx = MiniLMEncoder(backend="onnx").encode(SENTENCES)
+    torch_vectors = MiniLMEncoder(backend="torch").encode(SENTENCES)
     cosines = (onnx * torch_vectors).sum(axis=1)
     assert cosines.min() >= 0.999, cosines
     # batching and padding do not change a sentence's vector
-    alone = np.vstack([OnnxMiniLMEncoder().encode([s]) for s in SENTENCES[:3]])
+    alone = np.vstack([MiniLMEncoder(backend="onnx").encode([s]) for s in SENTENCES[:3]])
     np.testing.assert_allclose(alone, onnx[:3], atol=1e-5)
 
 
@@ -91,15 +91,15 @@ def test_a_fresh_process_answers_from_a_saved_store_without_importing_torch(tmp_
 
 def test_the_onnx_encoder_falls_back_to_sentence_transformers(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    import softkv.onnx_encoder as onnx_encoder
+    import softkv.bundled as bundled
 
     monkeypatch.setenv("SOFTKV_CACHE_DIR", str(tmp_path))  # nothing exported there yet
 
     def broken_export(model_dir, path):
         raise RuntimeError("no exporter here")
 
-    monkeypatch.setattr(onnx_encoder, "export_minilm", broken_export)
-    encoder = onnx_encoder.OnnxMiniLMEncoder()
+    monkeypatch.setattr(bundled, "export_minilm", broken_export)
+    encoder = bundled.MiniLMEncoder(backend="onnx")
     with pytest.warns(RuntimeWarning, match="no exporter here"):
         vectors = encoder.encode(["apple"])
     np.testing.assert_allclose(vectors, SentenceTransformerEncoder().encode(["apple"]), atol=1e-5)

@@ -38,7 +38,7 @@ def d(counting):
         (lambda d: d.lookup_many("fruit"), TypeError, "list of queries"),
         (lambda d: d.lookup_many(["fruit", np.zeros(16)]), TypeError, "not a mix"),
         (lambda d: d.lookup_many([]), ValueError, "at least one query"),
-        (lambda d: d.lookup_many(["fruit"], on_miss="ignore"), ValueError, "on_miss"),
+        (lambda d: d.lookup_many(["fruit"], on_miss="skip"), ValueError, "on_miss"),
         (lambda d: setattr(d, "temperature", 0), ValueError, "temperature must be"),
         (lambda d: setattr(d, "temperature", -1.0), ValueError, "temperature must be"),
         (lambda d: setattr(d, "temperature", float("nan")), ValueError, "temperature must be"),
@@ -67,9 +67,11 @@ def test_bad_input_is_refused_and_changes_nothing(d, action, error, message):
         (lambda texts: [["x"] * 16] * len(texts), "did not return an array of numbers"),
     ],
 )
-def test_a_misbehaving_encoder_is_reported_and_changes_nothing(d, output, message):
+def test_a_misbehaving_encoder_is_reported_and_changes_nothing(counting, output, message):
+    behaviour = [counting.encode]  # encodes well until told to misbehave
+    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, encoder=FunctionEncoder(lambda t: behaviour[0](t)))
     before = snapshot(d)
-    d._encoder = FunctionEncoder(output)
+    behaviour[0] = output
     with pytest.raises(ValueError, match=message):
         d["pear"] = 1.0
     assert_unchanged(d, before)

@@ -26,7 +26,7 @@ def test_one_nearest_neighbour_and_retrieval_metrics_by_hand(circle):
     # c is second (11 degrees away against d's 7), so its reciprocal rank is 1/2.
     result = compare(circle, queries=[unit(25), unit(58)], targets=[10.0, 20.0], keys=["b", "c"])
     hard = result.rows[0]
-    assert hard["method"] == "1-NN"
+    assert hard["method"] == "hard"
     assert hard["MAE"] == pytest.approx((0 + 10) / 2)
     assert hard["RMSE"] == pytest.approx(math.sqrt((0 + 100) / 2))
     assert hard["top-1"] == 0.5 and hard["MRR"] == pytest.approx((1 + 0.5) / 2) and hard["mass"] == 0.5
@@ -38,10 +38,10 @@ def test_k_is_chosen_by_leave_one_key_out_error(circle):
     values = np.array(list(VALUES.values()))
     S = K @ K.T
     np.fill_diagonal(S, -np.inf)
-    loo = {k: np.abs(values[np.argsort(-S, axis=1)[:, :k]].mean(axis=1) - values).mean() for k in (1, 3)}
+    loo = {k: np.abs(values[np.argsort(-S, axis=1)[:, :k]].mean(axis=1) - values).mean() for k in (1, 2, 3)}
     best_k = min(loo, key=loo.get)
     result = compare(circle)
-    knn = result.rows[1]
+    knn = result.rows[2]
     assert knn["setting"].startswith(f"mean of {best_k} nearest") and knn["MAE"] == pytest.approx(loo[best_k])
     assert result.rows[0]["MAE"] == pytest.approx(loo[1])  # leave-one-key-out 1-NN
 
@@ -49,9 +49,9 @@ def test_k_is_chosen_by_leave_one_key_out_error(circle):
 def test_tables_frames_and_plots(circle, tmp_path):
     result = compare(circle, queries=[unit(25), unit(58)], targets=[10.0, 20.0])
     text = result.table()
-    assert all(name in text for name in ("1-NN", "kNN", "soft", "sparsemax")) and "RMSE" in text
+    assert all(name in text for name in ("hard", "soft", "kNN", "calibrated", "sparsemax")) and "RMSE" in text
     frame = pytest.importorskip("pandas") and result.to_frame()
-    assert list(frame.index) == ["1-NN", "kNN", "soft", "sparsemax"] and "MAE" in frame.columns
+    assert list(frame.index) == ["hard", "soft", "kNN", "calibrated", "sparsemax"] and "MAE" in frame.columns
     pytest.importorskip("matplotlib")
     result.plot(tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000

@@ -27,7 +27,7 @@ def test_an_ivf_read_that_probes_every_cluster_equals_the_exact_top_k_read(scori
     a, b = exact.lookup_many(Q), approximate.lookup_many(Q)
     np.testing.assert_allclose(b.values, a.values, rtol=1e-4, atol=1e-5)
     assert b.nearest == a.nearest
-    np.testing.assert_allclose(b.weights, a.weights, atol=1e-4)  # faiss rounds distances its own way
+    np.testing.assert_allclose(b.weight_array, a.weight_array, atol=1e-4)  # faiss rounds distances its own way
 
 
 def test_the_auto_temperature_is_estimated_from_a_sample_of_keys():
@@ -37,7 +37,7 @@ def test_the_auto_temperature_is_estimated_from_a_sample_of_keys():
     approximate = SoftDict.from_embeddings(keys, K, list(V), top_k=10, index=IVFIndex(nprobe=10_000))
     batch = approximate.lookup_many(Q, weights=False)
     np.testing.assert_allclose(batch.temperatures, exact.temperatures, rtol=0.1)
-    assert batch.weights is None and batch.nearest == exact.nearest
+    assert batch.weight_array is None and batch.nearest == exact.nearest
 
 
 def test_the_index_follows_writes_and_needs_top_k():
@@ -48,11 +48,11 @@ def test_the_index_follows_writes_and_needs_top_k():
     assert d.lookup(Q[0]).nearest == "new"  # rebuilt after the write
     del d["new"]
     assert d.lookup(Q[0]).nearest != "new"
-    assert d.hybrid == "auto"  # "auto" reads by meaning alone through the index; a set weight cannot
-    d.hybrid = 0.5
+    assert d.spelling_weight == "auto"  # "auto" reads by meaning alone through the index; a set weight cannot
+    d.spelling_weight = 0.5
     with pytest.raises(ValueError, match="read every key"):
         d.lookup(Q[0])
-    d.hybrid, d.top_k = "auto", None
+    d.spelling_weight, d.top_k = "auto", None
     with pytest.raises(ValueError, match="set top_k"):
         d.lookup(Q[0])
     with pytest.raises(ValueError, match="index must be"):

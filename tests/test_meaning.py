@@ -57,10 +57,10 @@ def test_a_typo_finds_the_intended_key(minilm):
 def test_a_batch_lookup_equals_the_single_lookups(seed):
     queries = ["fruit", "furniture", "yellow", "apple"]
     batch = seed.lookup_many(queries)
-    assert batch.keys == tuple(seed._store.row_keys) and batch.weights.shape == (4, 3)
+    assert batch.keys == tuple(seed.snapshot()[0].keys) and batch.weight_array.shape == (4, 3)
     for i, query in enumerate(queries):
         single = seed.lookup(query)
-        np.testing.assert_allclose(batch.weights[i], single.weight_array, atol=1e-5)
+        np.testing.assert_allclose(batch.weight_array[i], single.weight_array, atol=1e-5)
         assert batch.values[i] == pytest.approx(float(single.value), rel=1e-5)
         assert batch.nearest[i] == single.nearest
     assert batch.exact.tolist() == [False, False, False, True] and batch.values[3] == 10

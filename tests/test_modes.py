@@ -43,7 +43,7 @@ def test_as_temperature_goes_to_zero_soft_equals_hard(top_k):
     hard = SoftDict.from_embeddings(keys, K, list(V), mode="hard", top_k=top_k).lookup_many(Q)
     for temperature in (1e-3, 1e-5):
         soft = SoftDict.from_embeddings(keys, K, list(V), temperature=temperature, top_k=top_k).lookup_many(Q)
-        np.testing.assert_allclose(soft.weights, hard.weights, atol=1e-6)
+        np.testing.assert_allclose(soft.weight_array, hard.weight_array, atol=1e-6)
         np.testing.assert_allclose(soft.values, hard.values, atol=1e-6)
 
 
@@ -55,14 +55,18 @@ def test_mode_is_checked_and_saved(tmp_path, counting):
     assert loaded.mode == "sparsemax" and loaded["q"] == pytest.approx(d["q"])
 
 
-def test_p_miss_tells_weak_blends_from_confident_answers(minilm):
-    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, null_score=0.4, hybrid=0)  # null_score on cosine's scale
-    confident, weak = d.lookup("a ripe banana"), d.lookup("quantum chromodynamics")
-    assert confident.p_miss < 0.1 < 0.9 < weak.p_miss
-    assert sum(weak.weights.values()) == pytest.approx(1.0)  # the keys' weights are still a distribution
+def test_p_miss_is_the_weight_of_a_null_slot_at_the_threshold(minilm):
+    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, threshold=0.4, spelling_weight=0)  # on cosine's scale
+    batch = d.lookup_many(["a ripe banana", "quantum chromodynamics"], on_miss="ignore")
+    confident, weak = batch[0], batch[1]
+    assert confident.p_miss < 0.1 < 0.9 < weak.p_miss and batch.missed.tolist() == [False, True]
+    assert weak.missed and sum(weak.weights.values()) == pytest.approx(1.0)  # still a distribution over keys
+    with pytest.raises(KeyError, match="quantum chromodynamics"):
+        d.lookup("quantum chromodynamics")  # below the one cutoff: a miss
     assert d.lookup("apple").p_miss == 0.0 and SoftDict({"a": 1.0}, encoder=d.encoder).lookup("b").p_miss is None
-    batch = d.lookup_many(["a ripe banana", "quantum chromodynamics"], weights=False)
-    np.testing.assert_allclose(batch.p_miss, [confident.p_miss, weak.p_miss], rtol=1e-5)
+    values_only = d.lookup_many(["a ripe banana", "quantum chromodynamics"], weights=False, on_miss="mask")
+    np.testing.assert_allclose(values_only.p_miss, [confident.p_miss, weak.p_miss], rtol=1e-5)
+    assert np.isnan(values_only.values[1]) and d.lookup("a ripe banana").p_miss == pytest.approx(confident.p_miss)
     S = np.array([list(confident.scores.values())])
     expected = attention.null_probability(S, confident.temperature, 0.4)[0]
     assert confident.p_miss == pytest.approx(expected, rel=1e-5)

@@ -28,13 +28,13 @@ def test_torch_and_numpy_reads_agree(scoring, temperature, top_k):
 
 
 def test_softdict_and_its_module_agree(counting):
-    d = SoftDict({f"key {i}": float(i) for i in range(20)}, encoder=counting, top_k=5, hybrid=0)  # as the module
+    d = SoftDict({f"key {i}": float(i) for i in range(20)}, encoder=counting, top_k=5, spelling_weight=0)
     memory = d.to_module()
     queries = ["query one", "query two"]
     batch = d.lookup_many(queries)
     values, weights = memory(counting.encode(queries))
     order = [list(d).index(k) for k in batch.keys]  # module rows follow iteration order
-    np.testing.assert_allclose(weights.detach().numpy()[:, order], batch.weights, atol=1e-5)
+    np.testing.assert_allclose(weights.detach().numpy()[:, order], batch.weight_array, atol=1e-5)
     np.testing.assert_allclose(values.detach().numpy(), batch.values, atol=1e-5)
 
 
@@ -54,12 +54,12 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"
 def test_gradcheck_values_keys_query_and_temperature(scoring, top_k, device):
     memory = double_memory(scoring=scoring, top_k=top_k, temperature=0.7).to(device)
     query = torch.tensor(Q[:2], dtype=torch.float64, device=device, requires_grad=True)
-    keys = memory.keys.clone().requires_grad_()
+    keys = memory.key_embeddings.clone().requires_grad_()
     values = memory.values.clone().requires_grad_()
     log_t = memory.log_temperature.clone().requires_grad_()
 
     def read(query, keys, values, log_t):
-        memory.keys, memory.values, memory.log_temperature = keys, values, log_t
+        memory.key_embeddings, memory.values, memory.log_temperature = keys, values, log_t
         return memory(query)[0]
 
     assert torch.autograd.gradcheck(read, (query, keys, values, log_t), eps=1e-6, atol=1e-5)
@@ -80,7 +80,7 @@ def test_gradcheck_through_auto_temperature_and_projection():
 def test_parameters_and_buffers_follow_the_flags():
     memory = SoftKVMemory(K, V, temperature=0.5, learn_values=True, learn_temperature=True, query_projection=True)
     assert {n for n, _ in memory.named_parameters()} == {"values", "log_temperature", "query_projection"}
-    assert {n for n, _ in memory.named_buffers()} == {"keys"}
+    assert {n for n, _ in memory.named_buffers()} == {"key_embeddings", "alias_embeddings", "alias_rows"}
     with pytest.raises(ValueError, match="must start from a number"):
         SoftKVMemory(K, V, temperature="auto", learn_temperature=True)
     with pytest.raises(ValueError, match="one value per key"):
@@ -122,7 +122,7 @@ def test_round_trip_keeps_keys_values_and_parameters(counting):
     memory = d.to_module(learn=("values", "keys", "temperature", "projection"))
     with torch.no_grad():
         memory.values.add_(1.0)
-        memory.keys.mul_(2.0)
+        memory.key_embeddings.mul_(2.0)
         memory.log_temperature.fill_(np.log(0.2))
         memory.query_projection.mul_(0.5)
     d.update_from_module(memory)

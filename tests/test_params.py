@@ -16,7 +16,7 @@ VALUES = {"north": 0.0, "east": 90.0, "south": 180.0, "west": 270.0}
 
 
 def make(**params):
-    params.setdefault("hybrid", 0)  # the vectors' geometry is the point here, not spelling
+    params.setdefault("spelling_weight", 0)  # the vectors' geometry is the point here, not spelling
     return SoftDict(VALUES, encoder=table_encoder(VECTORS), **params)
 
 

@@ -26,7 +26,7 @@ def memories(draw, value_shape=()):
 def test_weights_are_nonnegative_and_sum_to_one(memory, temperature, scoring):
     names, embeddings, values, queries = memory
     d = SoftDict.from_embeddings(names, embeddings, values, temperature=temperature, scoring=scoring)
-    W = d.lookup_many(queries).weights
+    W = d.lookup_many(queries).weight_array
     assert (W >= 0).all() and np.isfinite(W).all()
     np.testing.assert_allclose(W.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -72,7 +72,7 @@ def test_top_k_leaves_exactly_k_nonzero_weights(memory, k):
     names, embeddings, values, queries = memory
     embeddings = embeddings + np.arange(len(names))[:, None] * 1e-3  # distinct keys
     d = SoftDict.from_embeddings(names, embeddings, values, top_k=k, scoring="neg_l2")
-    W = d.lookup_many(queries).weights
+    W = d.lookup_many(queries).weight_array
     assert ((W > 0).sum(axis=1) == min(k, len(names))).all()
 
 
@@ -81,7 +81,7 @@ def test_a_batch_equals_the_single_lookups(memory):
     names, embeddings, values, queries = memory
     d = SoftDict.from_embeddings(names, embeddings, values)
     batch = d.lookup_many(queries)
-    for query, row_scores, row_weights, value in zip(queries, batch.scores, batch.weights, batch.values):
+    for query, row_scores, row_weights, value in zip(queries, batch.score_array, batch.weight_array, batch.values):
         single = d.lookup(query)
         tolerance = tie_tolerance(row_scores)
         np.testing.assert_allclose(single.weight_array, row_weights, atol=tolerance)

@@ -93,9 +93,9 @@ def test_fit_refuses_bad_input_and_changes_nothing(counting):
             d.fit(["x", "y"], [1.0, 2.0], device="cuda")
     with pytest.raises(TypeError, match="numeric values"):
         SoftDict({"a": "x", "b": "y"}, encoder=counting).fit(["q", "r"], [1.0, 2.0])
-    d.hybrid = 0.5
-    with pytest.raises(ValueError, match="set d.hybrid = 0"):
-        d.fit(["x", "y"], [1.0, 2.0], learn=("temperature",))
+    d.scoring = "dot"
+    with pytest.raises(ValueError, match="spelling weight .* scoring='cosine'"):
+        d.fit(["x", "y"], [1.0, 2.0], learn=("spelling",))
     assert d.temperature == "auto" and d.query_projection is None and dict(d) == {"a": 1.0, "b": 2.0, "c": 3.0}
 
 
@@ -147,12 +147,26 @@ def test_fit_on_cuda_learns_what_it_learns_on_the_cpu():
     np.testing.assert_allclose(on_gpu.query_projection, on_cpu.query_projection, atol=1e-3)
 
 
-def test_a_dict_with_auto_hybrid_is_trained_and_then_reads_by_meaning_alone(counting):
+def test_the_module_of_a_default_dict_reads_text_as_the_dict_does_spelling_included(counting):
     d = SoftDict({f"key {i}": float(i % 3) for i in range(12)}, encoder=counting)
-    assert d.hybrid == "auto"
-    memory = d.to_module()  # the module reads by meaning: as the dict with hybrid=0
+    assert d.spelling_weight == "auto"
+    memory = d.to_module()
+    queries = ["query d", "kye 4", "key 7"]  # a new text, a typo, an exact key
+    values, weights = memory(queries)
+    batch = d.lookup_many(queries)
+    order = [list(d).index(k) for k in batch.keys]
+    np.testing.assert_allclose(weights.detach().numpy()[:, order], batch.weight_array, atol=1e-5)
+    np.testing.assert_allclose(values.detach().numpy(), batch.values, atol=1e-5)
     d.fit(["query a", "query b", "query c"], [0.0, 1.0, 2.0], learn=("temperature",), epochs=5)
-    assert d.hybrid == 0.0
-    values, _ = memory(counting.encode(["query d"]))
-    meaning = SoftDict(dict(d), encoder=counting, hybrid=0)
-    assert float(values[0]) == pytest.approx(meaning["query d"], rel=1e-5)
+    assert d.spelling_weight == "auto"  # the trained read is the dict's own read, spelling and all
+
+
+def test_the_spelling_weight_can_be_learned(counting):
+    keys = {f"item {name}": float(i) for i, name in enumerate(["alpha", "bravo", "charlie", "delta", "echo"])}
+    d = SoftDict(keys, encoder=counting, temperature=0.05, spelling_weight=0.1)
+    typos = ["item alpah", "itme bravo", "item charlei", "item detla", "item ecoh", "tiem alpha", "item brvao",
+             "item chralie"]
+    targets = [0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 1.0, 2.0]
+    history = d.fit(typos, targets, learn=("spelling",), epochs=200, learning_rate=0.1, validation_fraction=0.25)
+    assert history.best_validation_loss < history.initial_validation_loss
+    assert d.spelling_weight > 0.1  # random encodings say nothing of typos: spelling does

