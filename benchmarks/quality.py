@@ -34,7 +34,7 @@ def main() -> None:
     rows = []
 
     def softkv_row(label: str, weight: float | str) -> None:
-        d.hybrid = weight
+        d.spelling_weight = weight
         rows.append((label, {name: np.mean([n == t for n, (_, t) in zip(d.lookup_many([q for q, _ in qs],
                      weights=False).nearest, qs)]) for name, qs in queries.items()}))
 
@@ -89,7 +89,7 @@ def main() -> None:
         member = np.array([[emoji[k] == g for k in batch.keys] for g in groups])
         nearest = np.mean([emoji[k] == g for k, g in zip(batch.nearest, groups)])
         print(f"emoji subgroup names, hybrid {weight}: mean weight on members "
-              f"{(batch.weights * member).sum(axis=1).mean():.3f}, nearest key a member {nearest:.3f}")
+              f"{(batch.weight_array * member).sum(axis=1).mean():.3f}, nearest key a member {nearest:.3f}")
 
 
 def cars_leave_one_out() -> None:
@@ -104,10 +104,10 @@ def cars_leave_one_out() -> None:
     mean = np.mean(list(mpg.values()))
     print(f"cars, {len(mpg)} names, leave-one-key-out MAE in mpg:")
     print(f"  predict the mean                        {np.mean([abs(v - mean) for v in mpg.values()]):.3f}")
-    print(f"  hard: nearest name (top_k=1)            {error(temperature='auto', top_k=1, hybrid=0.0):.3f}")
-    print(f"  hard, default hybrid                    {error(temperature='auto', top_k=1, hybrid=0.5):.3f}")
-    print(f"  soft, meaning only (auto, all keys)     {error(temperature='auto', top_k=None, hybrid=0.0):.3f}")
-    print(f"  soft, default (auto, all keys, hybrid)  {error(temperature='auto', top_k=None, hybrid=0.5):.3f}")
+    print(f"  hard: nearest name (top_k=1)            {error(temperature='auto', top_k=1, spelling_weight=0.0):.3f}")
+    print(f"  hard, default hybrid                    {error(temperature='auto', top_k=1, spelling_weight=0.5):.3f}")
+    print(f"  soft, meaning only (auto, all keys)     {error(temperature='auto', top_k=None, spelling_weight=0.0):.3f}")
+    print(f"  soft, default (auto, all keys, hybrid)  {error(temperature='auto', top_k=None, spelling_weight=0.5):.3f}")
     chosen = report.chosen
     print(f"  soft, calibrated                        {report.best_error:.3f}   (temperature "
           f"{chosen['temperature']:.3f}, top_k {chosen['top_k']}, hybrid {chosen['hybrid']})")

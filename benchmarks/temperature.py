@@ -3,8 +3,8 @@
 For each temperature rule, prints the weights that the query "fruit" gives the
 seed's three keys, and the mean weight that each emoji subgroup name (e.g.
 "animal mammal") puts on that subgroup's members: once by meaning alone
-(hybrid=0, the scores the temperature was designed on) and once with the
-default spelling weight (hybrid="auto"). Run: make bench
+(spelling_weight=0, the scores the temperature was designed on) and once with the
+default spelling weight (spelling_weight="auto"). Run: make bench
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from softkv.datasets import emoji_subgroups
 
 
 def seed_weights(temperature, hybrid) -> list[float]:
-    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, temperature=temperature, hybrid=hybrid)
+    d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, temperature=temperature, spelling_weight=hybrid)
     w = d.lookup("fruit").weights
     return [w.get(k, 0.0) for k in ("banana", "apple", "chair")]
 
@@ -26,14 +26,14 @@ def member_mass(d: SoftDict, names: dict[str, str], temperature) -> float:
     groups = sorted(set(names.values()))
     batch = d.lookup_many([g.replace("-", " ") for g in groups])
     member = np.array([[names[k] == g for k in batch.keys] for g in groups])
-    return float((batch.weights * member).sum(axis=1).mean())
+    return float((batch.weight_array * member).sum(axis=1).mean())
 
 
 def main() -> None:
     names = emoji_subgroups()
     groups = sorted(set(names.values()))
     for hybrid in (0.0, "auto"):
-        d = SoftDict(dict.fromkeys(names, 0.0), hybrid=hybrid)
+        d = SoftDict(dict.fromkeys(names, 0.0), spelling_weight=hybrid)
         batch = d.lookup_many([g.replace("-", " ") for g in groups])
         top1 = np.mean([names[key] == g for key, g in zip(batch.nearest, groups)])
         print(f"hybrid={hybrid!r}: {len(names)} emoji names in {len(groups)} subgroups; "

@@ -25,7 +25,7 @@ catalog = SoftDict(
     # These queries describe what they want instead of naming it, so they are read by meaning alone:
     # with the default spelling weight, letters shared by chance ("so" in "something" and "sofa")
     # would pull look-alike names up ("something to sit on at work" -> the sofa before the office chair).
-    hybrid=0,
+    spelling_weight=0,
 )
 fields = ("price", "kg", "rating")
 
@@ -40,4 +40,4 @@ for query in ["something to sit on at work", "kitchen equipment for cooking", "g
 batch = catalog.lookup_many(["a seat", "a hot drink", "a light"])
 print()
 print(batch)
-print("weights matrix:", batch.weights.shape, "columns:", batch.keys[:3], "...")
+print("weights matrix:", batch.weight_array.shape, "columns:", batch.keys[:3], "...")

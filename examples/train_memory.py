@@ -2,8 +2,8 @@
 
 A SoftDict holds 60 cars. 150 other car names with their mpg are the training
 pairs (queries whose answers are known), and the 94 cars left are held out.
-fit() tunes what it is told to learn; the encoder stays frozen, so the names
-are embedded once and training takes about a second.
+fit() tunes what it is told to learn, reading as the dict reads (meaning and
+spelling); the encoder stays frozen, so the names are embedded once.
 Needs the [datasets] extra (make test installs it).
 """
 
@@ -18,7 +18,7 @@ np.random.default_rng(0).shuffle(names)
 memory_names, train_names, test_names = names[:60], names[60:210], names[210:]
 truth = np.array([mpg[name] for name in test_names])
 
-d = SoftDict({name: mpg[name] for name in memory_names}, hybrid=0)  # the torch module reads by meaning alone
+d = SoftDict({name: mpg[name] for name in memory_names})
 
 
 def held_out_mae(soft: SoftDict) -> float:
@@ -33,9 +33,11 @@ print(f"  {'hard: value of the nearest name':<38} {np.abs(np.array(nearest) - tr
 print(f"  {'soft, untrained (temperature auto)':<38} {held_out_mae(d):6.3f}")
 
 targets = [mpg[name] for name in train_names]
-for learn in [("temperature",), ("temperature", "values"), ("temperature", "projection")]:
+for learn in [("temperature",), ("temperature", "spelling"), ("temperature", "values"),
+              ("temperature", "projection")]:
     trained = d.copy()
     history = trained.fit(train_names, targets, learn=learn, seed=0)
     label = "fit " + " + ".join(learn)
     kept = "; no epoch beat the start" if history.best_epoch < 0 else ""
-    print(f"  {label:<38} {held_out_mae(trained):6.3f}   (temperature {trained.temperature:.3f}{kept})")
+    spelling = f", spelling weight {trained.spelling_weight:.2f}" if "spelling" in learn else ""
+    print(f"  {label:<38} {held_out_mae(trained):6.3f}   (temperature {trained.temperature:.3f}{spelling}{kept})")
