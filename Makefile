@@ -22,7 +22,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets,onnx,faiss,plot]"
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets,onnx,faiss,plot,multilingual]"
 	touch $(STAMP)
 
 demo: install

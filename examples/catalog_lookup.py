@@ -1,7 +1,8 @@
 """Semantic lookup over a small product catalog whose values are vectors.
 
 Each product maps to (price in EUR, weight in kg, rating out of 5). A query
-gets the blend of the matching products' vectors and the products behind it.
+gets the blend of the matching products' vectors and the products behind it;
+a query that matches no product misses.
 """
 
 from softkv import SoftDict
@@ -22,10 +23,6 @@ catalog = SoftDict(
         "waterproof hiking jacket": [179.0, 0.5, 4.6],
     },
     top_k=3,  # a blend of the three closest products only
-    # These queries describe what they want instead of naming it, so they are read by meaning alone:
-    # with the default spelling weight, letters shared by chance ("so" in "something" and "sofa")
-    # would pull look-alike names up ("something to sit on at work" -> the sofa before the office chair).
-    spelling_weight=0,
 )
 fields = ("price", "kg", "rating")
 
@@ -37,7 +34,13 @@ for query in ["something to sit on at work", "kitchen equipment for cooking", "g
         print(f"    {weight:5.2f}  {key}  (score {score:.2f})")
 
 # Many queries at once: one encoder call and one matrix product.
-batch = catalog.lookup_many(["a seat", "a hot drink", "a light"])
+batch = catalog.lookup_many(["a seat", "a coffee maker", "a light"])
 print()
 print(batch)
 print("weights matrix:", batch.weight_array.shape, "columns:", batch.keys[:3], "...")
+
+# Nothing in the catalog is a pizza: the read misses instead of blending unrelated products.
+print()
+print(catalog.get("a pizza", "no such product"))
+r = catalog.lookup("a pizza", on_miss="ignore")
+print(f"p_miss {r.p_miss:.2f}: {r.reason} (nearest {r.nearest!r})")

@@ -1,9 +1,9 @@
 """A fuzzy dict in ordinary code: free-text user input mapped to configuration entries.
 
 The values are categories (setting names), so the answer is the entry with the
-most weight, and a threshold turns unrelated input into a clean miss. Scores
-are half meaning, half spelling (the default), so paraphrases and typos both
-find their setting.
+most weight. The defaults read by meaning and add spelling only where a phrase's
+letters match a key beyond chance, so paraphrases and typos both find their
+setting, and input unlike every phrase is a clean miss.
 """
 
 from softkv import SoftDict
@@ -20,7 +20,6 @@ settings = SoftDict(
         "change the language to German": "locale=de",
         "log out": "session=end",
     },
-    threshold=0.3,  # a score below 0.3 for every phrase: not a settings request
 )
 
 requests = [

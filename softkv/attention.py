@@ -313,7 +313,7 @@ def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[n
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
-def null_probability(S: np.ndarray, temperature: Any, null_score: float) -> np.ndarray:
+def null_probability(S: np.ndarray, temperature: Any, null_score: Any) -> np.ndarray:
     """The softmax weight of a null slot of score ``null_score`` beside the keys, per row (B,).
 
     A "none of these" key with no value, as in the zero association of
@@ -330,8 +330,10 @@ def null_probability(S: np.ndarray, temperature: Any, null_score: float) -> np.n
     return null_probability_of(best, sums, temperature[:, 0], null_score)
 
 
-def null_probability_of(best: np.ndarray, sums: np.ndarray, temperature: np.ndarray, null_score: float) -> np.ndarray:
+def null_probability_of(best: np.ndarray, sums: np.ndarray, temperature: np.ndarray, null_score: Any) -> np.ndarray:
     """:func:`null_probability` from each row's best score and its partition sum relative to it (B,).
+
+    ``null_score`` is one score or one per row (B,).
 
     >>> null_probability_of(np.array([0.9]), np.array([1.0 + np.exp(-7.0)]), np.array([0.1]), 0.5).round(3)
     array([0.018])

@@ -35,7 +35,7 @@ __all__ = ["CalibrationReport", "calibrate", "calibrate_dict", "calibrate_thresh
 TEMPERATURE_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 TOP_KS = (None, 3, 10, 30)
 KNN_KS = (1, 2, 3, 5, 10, 20)
-SPELLING_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+SPELLING_WEIGHTS: tuple[float | str, ...] = ("auto", 0.0, 0.25, 0.5, 0.75)
 
 
 @dataclass
@@ -114,7 +114,7 @@ def value_error(memory: Memory, predicted: np.ndarray, targets: Sequence[Any]) -
     return {"MAE": float(np.abs(difference).mean()), "RMSE": float(np.sqrt((difference**2).mean()))}
 
 
-def candidates(params: Params, medians: dict[float, float], n_keys: int) -> list[Params]:
+def candidates(params: Params, medians: dict[Any, float], n_keys: int) -> list[Params]:
     """The settings calibration compares: the dict's own first, then 1-NN, kNN, softmax and sparsemax reads.
 
     ``medians`` maps each spelling weight to compare to the median "auto"
@@ -148,7 +148,7 @@ def calibrate(memory: Memory, params: Params, queries: Sequence[Any] | None = No
     sample = slice(0, min(len(queries), 256))
     medians = {weight: median_temperature(score(memory, params.replace(spelling_weight=weight), queries[sample],
                                                 Q[sample], None if leave_out is None else leave_out[sample]))
-               for weight in (SPELLING_WEIGHTS if text else (0.0,))}
+               for weight in (SPELLING_WEIGHTS if text else ("auto",))}
     grid = candidates(params, medians, len(memory))
     errors = np.zeros(len(grid))
     for chunk in _chunks(len(queries), len(memory)):

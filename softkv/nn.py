@@ -62,9 +62,11 @@ class SoftKVMemory(nn.Module):
         As in SoftDict. A learned temperature must start from a number.
     scoring, top_k, mode, threshold
         As in SoftDict.
-    spelling_weight : float in [0, 1]
-        The weight of spelling in the score of a query whose spelling
-        similarities are passed to :meth:`forward`.
+    spelling_weight : float in [0, 1] or None
+        How the ``spelling`` passed to :meth:`forward` counts: None (the
+        default read) adds it to the scores, as given; a number w mixes it,
+        (1 - w) * similarity + w * spelling (a fixed spelling weight; learned
+        with ``learn_spelling``).
     alias_embeddings, alias_rows : (A, d) and (A,), optional
         Other names of the keys: an entry scores as its best name.
     learn_keys, learn_values, learn_temperature, learn_spelling : bool
@@ -97,7 +99,7 @@ class SoftKVMemory(nn.Module):
 
     def __init__(self, key_embeddings: Any = None, values: Any = None, *, temperature: float | str = "auto",
                  scoring: str = "cosine", top_k: int | None = None, mode: str = "softmax",
-                 threshold: float | None = None, spelling_weight: float = 0.0, alias_embeddings: Any = None,
+                 threshold: Any = None, spelling_weight: float | None = None, alias_embeddings: Any = None,
                  alias_rows: Any = None, learn_keys: bool = False, learn_values: bool = False,
                  learn_temperature: bool = False, learn_spelling: bool = False, query_projection: Any = False,
                  learn_projection: bool | None = None, hops: int = 1, keys: Any = None, **old: Any) -> None:
@@ -115,9 +117,14 @@ class SoftKVMemory(nn.Module):
         self._register("key_embeddings", K, learn_keys)
         self._register("values", V.reshape(n_keys, -1), learn_values)
         self._init_temperature(temperature, learn_temperature, K.dtype)
-        self.fixed_spelling: float | None = None if learn_spelling else float(spelling_weight)
+        if learn_spelling and spelling_weight is None:
+            raise ValueError("the default read adds spelling beyond chance: it has no weight to learn; give the "
+                             "dict a fixed spelling_weight first to learn one")
+        self.fixed_spelling: float | None = None if learn_spelling or spelling_weight is None else float(
+            spelling_weight)
+        self.mixes_spelling = spelling_weight is not None
         if learn_spelling:  # learned through a logit, so that it stays between 0 and 1
-            weight = min(max(float(spelling_weight), 1e-6), 1 - 1e-6)
+            weight = min(max(float(spelling_weight), 1e-6), 1 - 1e-6)  # type: ignore[arg-type]
             self.spelling_logit = nn.Parameter(torch.tensor(math.log(weight / (1 - weight)), dtype=K.dtype))
         self.text_inputs: Any = None  # set by SoftDict.to_module: texts -> (embeddings, spelling, exact rows)
         aliases = torch.zeros((0, dim), dtype=K.dtype) if alias_embeddings is None else torch.as_tensor(
@@ -169,11 +176,22 @@ class SoftKVMemory(nn.Module):
         return "auto" if self.auto_temperature else float(self.log_temperature.detach().exp())
 
     @property
-    def spelling_weight(self) -> torch.Tensor:
-        """The weight of spelling in the score (a tensor, trained when ``learn_spelling``)."""
+    def spelling_weight(self) -> torch.Tensor | None:
+        """A fixed mix's spelling weight (a tensor, trained when ``learn_spelling``), or None (added as given)."""
+        if not self.mixes_spelling:
+            return None
         if self.fixed_spelling is not None:
             return torch.tensor(self.fixed_spelling, dtype=self.key_embeddings.dtype)
         return torch.sigmoid(self.spelling_logit)
+
+    def _with_spelling(self, S: torch.Tensor, spelling: torch.Tensor | None) -> torch.Tensor:
+        if spelling is None:
+            return S
+        weight = self.spelling_weight
+        if weight is None:
+            return S + spelling
+        weight = weight.to(S.device)
+        return (1 - weight) * S + weight * spelling
 
     def _similarity(self, queries: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         """Similarities of queries to the rows of K, as :func:`softkv.attention.scores`."""
@@ -195,14 +213,12 @@ class SoftKVMemory(nn.Module):
             queries = queries @ self.query_projection.T
         n_keys = self.key_embeddings.shape[0]
         S = self._similarity(queries, self.key_embeddings)
-        weight = self.spelling_weight.to(S.device)
         if spelling is not None:
             spelling = torch.as_tensor(spelling, dtype=S.dtype, device=S.device)
-            S = (1 - weight) * S + weight * spelling[:, :n_keys]
+        S = self._with_spelling(S, None if spelling is None else spelling[:, :n_keys])
         if self.alias_embeddings.shape[0]:
-            S_alias = self._similarity(queries, self.alias_embeddings)
-            if spelling is not None:
-                S_alias = (1 - weight) * S_alias + weight * spelling[:, n_keys:]
+            S_alias = self._with_spelling(self._similarity(queries, self.alias_embeddings),
+                                          None if spelling is None else spelling[:, n_keys:])
             index = self.alias_rows.to(S.device)[None, :].expand(S.shape[0], -1)
             S = S.scatter_reduce(1, index, S_alias, reduce="amax", include_self=True)
         return S
@@ -267,17 +283,19 @@ class SoftKVMemory(nn.Module):
             return _sparsemax(logits)
         return torch.softmax(logits, dim=1)
 
-    def read(self, queries: Any, spelling: Any = None, exclude: Any = None, exact: Any = None) -> ModuleRead:
-        """The whole read: answers, weights and scores of the last hop, p_miss and misses (with a threshold).
+    def read(self, queries: Any, spelling: Any = None, exclude: Any = None, exact: Any = None,
+             cutoff: Any = None) -> ModuleRead:
+        """The whole read: answers, weights and scores of the last hop, p_miss and misses.
 
         ``queries`` are embeddings (B, d), or, for a module made by
         ``SoftDict.to_module``, texts: then the dict's encoder embeds them and
-        the dict's own code gives their spelling similarities and exact keys.
+        the dict's own code gives their spelling, exact keys and cutoffs.
+        ``cutoff`` (B,) is each query's threshold when ``threshold="auto"``.
         """
         if isinstance(queries, (list, tuple)) and queries and all(isinstance(q, str) for q in queries):
             if self.text_inputs is None:
                 raise TypeError("this module reads embeddings; a module made by SoftDict.to_module reads text too")
-            queries, spelling, exact = self.text_inputs(list(queries))
+            queries, spelling, exact, cutoff = self.text_inputs(list(queries))
         query = torch.as_tensor(queries, dtype=self.key_embeddings.dtype, device=self.key_embeddings.device)
         if query.ndim == 1:
             query = query[None, :]
@@ -287,24 +305,27 @@ class SoftKVMemory(nn.Module):
             read = W @ self.values / W.sum(dim=1, keepdim=True)
             if hop < self.hops - 1:
                 query = query + self.hop_projections[hop](read)
-        p_miss, missed = self._misses(S, exclude, exact)
+        p_miss, missed = self._misses(S, exclude, exact, cutoff)
         return ModuleRead(read.reshape((read.shape[0],) + self.value_shape), W, S, p_miss, missed)
 
-    def _misses(self, S: torch.Tensor, exclude: Any, exact: Any) -> tuple[torch.Tensor | None, torch.Tensor]:
+    def _misses(self, S: torch.Tensor, exclude: Any, exact: Any, cutoff: Any) -> tuple[torch.Tensor | None,
+                                                                                        torch.Tensor]:
         named = torch.zeros(S.shape[0], dtype=torch.bool, device=S.device)
         if exact is not None:
             named = torch.as_tensor(exact, device=S.device) >= 0
-        if self.threshold is None:
+        threshold = self.threshold if self.threshold != "auto" else cutoff
+        if threshold is None:
             return None, torch.zeros_like(named)
+        threshold = torch.as_tensor(threshold, dtype=S.dtype, device=S.device).reshape(-1, 1).expand(S.shape[0], 1)
         keep = self._kept(S, exclude)
         temperature = self._temperature(S, keep)
         if self.top_k is not None and self.top_k < S.shape[1]:
             candidates = S.detach().masked_fill(~keep, -math.inf)
             keep = torch.zeros_like(keep).scatter(1, candidates.topk(self.top_k, dim=1).indices, True) & keep
-        logits = torch.cat([S.masked_fill(~keep, -math.inf), torch.full_like(S[:, :1], self.threshold)], dim=1)
+        logits = torch.cat([S.masked_fill(~keep, -math.inf), threshold], dim=1)
         p_miss = torch.softmax(logits / temperature, dim=1)[:, -1].masked_fill(named, 0.0)
         best = S.masked_fill(~keep, -math.inf).max(dim=1).values
-        return p_miss, ~named & (best < self.threshold)
+        return p_miss, ~named & (best < threshold[:, 0])
 
     def forward(self, queries: Any, spelling: Any = None, exclude: Any = None,
                 exact: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -346,8 +367,8 @@ def _check(K: torch.Tensor, V: torch.Tensor, scoring: str, top_k: Any, mode: str
         raise ValueError(f"top_k must be None or an integer >= 1, got {top_k!r}")
     if not isinstance(hops, int) or hops < 1:
         raise ValueError(f"hops must be an integer >= 1, got {hops!r}")
-    if not 0.0 <= float(spelling) <= 1.0:
-        raise ValueError(f"spelling_weight must be from 0 to 1, got {spelling!r}")
+    if spelling is not None and not 0.0 <= float(spelling) <= 1.0:
+        raise ValueError(f"spelling_weight must be None or from 0 to 1, got {spelling!r}")
 
 
 def _renamed(key_embeddings: Any, keys: Any, old: dict[str, Any]) -> tuple[Any, Any]:

@@ -33,10 +33,8 @@ import numpy as np
 
 from .attention import MODES, SCORINGS
 
-__all__ = ["AUTO_SPELLING_WEIGHT", "DEPRECATED", "Params", "attach_parameters", "check_projection", "parameters",
+__all__ = ["DEPRECATED", "Params", "attach_parameters", "check_projection", "parameters",
            "warn_deprecated"]
-
-AUTO_SPELLING_WEIGHT = 0.5  # spelling_weight="auto" with cosine scoring (benchmarks/quality.py measures it)
 
 DEPRECATED = {"hybrid": "spelling_weight", "null_score": "threshold"}
 """Old keyword -> its new name; accepted with a DeprecationWarning for one release."""
@@ -71,14 +69,14 @@ def check_top_k(name: str, value: Any) -> int | None:
     raise ValueError(f"{name} must be None (all keys) or an integer >= 1, got {value!r}")
 
 
-def check_threshold(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
+def check_threshold(name: str, value: Any) -> float | str | None:
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return value
     if _real(value) and _float32_finite(float(value)):
         return float(value)
     raise ValueError(
-        f"{name} must be None (always answer) or a finite number in the score's units "
-        f"(cosine: -1 to 1), got {value!r}"
+        f'{name} must be "auto" (miss when no key beats chance), None (always answer) or a finite number in '
+        f"the score's units, got {value!r}"
     )
 
 
@@ -135,26 +133,32 @@ class Params:
         0.05 is sharp and 1 is nearly uniform).
     top_k : int >= 1 or None
         Only the k best-scoring keys get weight (sparse attention).
-    threshold : float or None
+    threshold : "auto", float or None, default "auto"
         The one cutoff, like rapidfuzz's ``score_cutoff``: a read whose best
         score is below it is a miss. ``d[q]`` and ``lookup`` raise KeyError
         naming the nearest keys, ``get`` returns its default, ``lookup_many``
         raises, masks or answers anyway (``on_miss``), and ``p_miss`` is the
         weight a "none of these" slot scored at the threshold would take
-        beside the keys. Exact keys never miss; None always answers.
-        (``null_score``, which only reported ``p_miss``, is folded into it.)
+        beside the keys. Exact keys never miss; None always answers. "auto"
+        is sqrt(2 ln N) on the default score (standard deviations above
+        unrelated text): a read misses when no key beats what the best of N
+        unrelated keys would score (:mod:`softkv.scoring`); it is None for
+        raw similarities (a fixed spelling weight, no encoder, an approximate
+        index). (``null_score``, which only reported ``p_miss``, is folded in.)
     scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}, default "cosine"
         The similarity of embeddings; see :func:`softkv.attention.scores`.
     exact_match : bool, default True
         A query equal to a key (or an alias) returns that key's value as
         stored. False makes keys blend like any other query.
     spelling_weight : "auto" or float in [0, 1], default "auto"
-        Weight of spelling in the score of a text query: (1 - w) * cosine of
-        the embeddings + w * spelling similarity (:mod:`softkv.lexical`).
-        Typos and abbreviations need spelling; meaning needs the encoder.
-        "auto" is 0.5 with ``scoring="cosine"`` and 0 with the other
-        scorings; a number needs cosine. Vector queries and reads through an
-        approximate index score by meaning alone. (Formerly ``hybrid``.)
+        How spelling (:mod:`softkv.lexical`) counts beside meaning for a text
+        query. "auto": per query, as much as the query is a spelling variant
+        of a key beyond chance; meaning and spelling are both measured in
+        standard deviations above unrelated text (:mod:`softkv.scoring`).
+        A number w: the fixed mix (1 - w) * cosine + w * spelling of raw
+        similarities (needs cosine); 0 is meaning alone. Vector queries and
+        reads through an approximate index score by meaning alone.
+        (Formerly ``hybrid``, whose "auto" was the fixed mix at 0.5.)
     mode : {"softmax", "sparsemax", "hard", "mean"}, default "softmax"
         How scores become weights: softmax (every key some weight), sparsemax
         (exact zeros below a data-dependent cut), hard (all the weight on the
@@ -169,12 +173,12 @@ class Params:
     temperature: float | str = _param(
         "auto", check_temperature, 'softmax temperature: "auto" (per query, std(scores) / ln(N + 1)) or a number > 0')
     top_k: int | None = _param(None, check_top_k, "only the k best-scoring keys get weight (sparse attention)")
-    threshold: float | None = _param(
-        None, check_threshold, "the score cutoff: a read whose best score is below it is a miss; None always answers")
+    threshold: float | str | None = _param(
+        "auto", check_threshold, 'the score cutoff: below it a read misses; "auto": when no key beats chance')
     scoring: str = _param("cosine", check_scoring, 'similarity: "cosine", "dot", "scaled_dot" or "neg_l2"')
     exact_match: bool = _param(True, check_bool, "a query equal to a key (or alias) returns its stored value")
     spelling_weight: float | str = _param(
-        "auto", check_spelling_weight, 'weight of spelling in the score, 0 to 1; "auto": 0.5 with cosine, else 0')
+        "auto", check_spelling_weight, 'spelling beside meaning: "auto" per query, or a fixed mix weight 0 to 1')
     mode: str = _param("softmax", check_mode, 'how scores become weights: "softmax", "sparsemax", "hard" or "mean"')
     index: Any = _param(
         "auto", check_index, 'how a top_k read finds its keys: "exact", "ivf" (faiss) or "auto"', _saved_index)
@@ -206,11 +210,9 @@ class Params:
         return {name: value for name, value in self.as_dict().items() if not _same(value, _DEFAULTS[name])}
 
     @property
-    def spelling(self) -> float:
-        """The spelling weight a text read uses: "auto" is AUTO_SPELLING_WEIGHT with cosine scoring, else 0."""
-        if self.spelling_weight == "auto":
-            return AUTO_SPELLING_WEIGHT if self.scoring == "cosine" else 0.0
-        return float(self.spelling_weight)
+    def spelling(self) -> float | str:
+        """The spelling weight: "auto" (per query) or the fixed weight as a float."""
+        return self.spelling_weight if self.spelling_weight == "auto" else float(self.spelling_weight)
 
     @property
     def spelling_is_set(self) -> bool:

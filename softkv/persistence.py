@@ -10,7 +10,11 @@ The format (version 1) is a zip archive of uncompressed members:
 - ``manifest.sha256``: the SHA-256 of ``manifest.json``;
 - ``embeddings.npy`` (n_keys, d) float32, rows in key order;
 - ``values.npy`` (n_keys, *shape) float64, for array values;
-- ``query_projection.npy`` (d, d) float32, when the dict has one.
+- ``query_projection.npy`` (d, d) float32, when the dict has one;
+- ``alias_embeddings.npy`` (n_aliases, d) float32, when the dict has aliases;
+- ``background.npy`` (258, d) float32: the encoder's embeddings of the
+  background texts (:mod:`softkv.background`), so that a loaded dict encodes
+  nothing before its first answer.
 
 Arrays are read with ``allow_pickle=False`` and JSON is plain data: loading
 never runs code. Saving writes a temporary file in the target's folder,
@@ -33,6 +37,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .background import BACKGROUND_TEXTS, Background
 from .encoders import LexicalEncoder, SentenceTransformerEncoder, as_encoder, fingerprint, identity
 from .params import DEPRECATED, Params
 from .read import Readable
@@ -57,13 +62,17 @@ class EncoderMismatchError(ValueError):
 
 # ---- encoder identity ----
 def _encoder_from_identity(found: dict[str, Any] | None) -> Any:
-    from .bundled import default_encoder
+    from .bundled import BUNDLED, bundled_encoder
 
     if found is None:
         return None
     kind = found.get("kind")
     if kind == "bundled":
-        return default_encoder()
+        name = found.get("bundled", "minilm")
+        if name not in BUNDLED:
+            raise EncoderMismatchError(f"this file names a bundled encoder {name!r} that this softkv does not ship "
+                                       f"(it ships {', '.join(BUNDLED)}); pass one: SoftDict.load(path, encoder=...)")
+        return bundled_encoder(name)
     if kind == "sentence-transformers":
         return SentenceTransformerEncoder(str(found["source"]), normalize=bool(found.get("normalize", True)))
     if kind == "lexical":
@@ -157,6 +166,8 @@ def save(d: Readable, path: str | os.PathLike[str]) -> Path:
         arrays["values.npy"] = memory.numeric[rows]
     if memory.projection is not None:
         arrays["query_projection.npy"] = memory.projection
+    if memory.background is not None:
+        arrays["background.npy"] = memory.background.embeddings
     if aliases:
         alias_row = {name: i for i, name in enumerate(memory.alias_names)}
         arrays["alias_embeddings.npy"] = memory.alias_embeddings[[alias_row[n] for g in aliases.values() for n in g]]
@@ -243,7 +254,8 @@ def _check_manifest(path: Any, manifest: Any) -> None:
     arrays = manifest.get("arrays")
     if not isinstance(arrays, dict) or "embeddings.npy" not in arrays:
         raise FormatError(f"{path}: the manifest lists no embeddings")
-    if not set(arrays) <= {"embeddings.npy", "values.npy", "query_projection.npy", "alias_embeddings.npy"}:
+    if not set(arrays) <= {"embeddings.npy", "values.npy", "query_projection.npy", "alias_embeddings.npy",
+                           "background.npy"}:
         raise FormatError(f"{path}: unknown members {sorted(arrays)}")
     if not isinstance(manifest.get("params"), dict):
         raise FormatError(f"{path}: parameters missing")
@@ -279,7 +291,8 @@ def load(path: str | os.PathLike[str], build: Callable[[Contents, Any, dict[str,
     ):
         raise FormatError(f"{path}: aliases must map keys to lists of names")
     embeddings = _embeddings_of(path, keys, aliases, arrays) if keep_embeddings else None
-    contents = Contents(dict(zip(keys, values)), embeddings, aliases, arrays.get("query_projection.npy"))
+    background = _background_of(path, arrays.get("background.npy"), found) if keep_embeddings else None
+    contents = Contents(dict(zip(keys, values)), embeddings, aliases, arrays.get("query_projection.npy"), background)
     params = _params_of(path, manifest["params"])
     try:
         return build(contents, chosen, params)
@@ -300,6 +313,17 @@ def _embeddings_of(path: Any, keys: list[str], aliases: dict[str, list[str]],
             raise FormatError(f"{path}: {len(names)} aliases but alias embeddings of another shape")
         rows.update(zip(names, vectors))
     return rows
+
+
+def _background_of(path: Any, vectors: np.ndarray | None, found: dict[str, Any] | None) -> Background | None:
+    """The encoder's background as saved (the yardstick of scores), checked; None to measure it again."""
+    if vectors is None or found is None:
+        return None
+    if vectors.dtype != np.float32 or vectors.shape != (len(BACKGROUND_TEXTS), found.get("dim")) or not np.isfinite(
+            vectors).all():
+        raise FormatError(f"{path}: background.npy must be ({len(BACKGROUND_TEXTS)}, {found.get('dim')}) finite "
+                          f"float32, got {vectors.dtype} {vectors.shape}")
+    return Background.measure(vectors)
 
 
 def _params_of(path: Any, saved: dict[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class Readable(Protocol):
     """What a tool (calibration, training, the harness, saving) needs of a SoftDict: a consistent snapshot to
     work on without the lock, the embeddings its reads use, and one way to apply what came of it."""
 
-    def snapshot(self, *, spelling: bool = True) -> tuple[Memory, Params]: ...
+    def snapshot(self, *, spelling: bool = True, measure: bool = True) -> tuple[Memory, Params]: ...
 
     def embed(self, queries: Sequence[Any]) -> np.ndarray: ...
 
@@ -165,8 +165,10 @@ def read(
                         keep_dense=keep_weights)
         answers = answer(weights, memory)
         if weights.missed.any() and on_miss == "raise":
-            raise KeyError(_miss_message(queries[chunk], scores, weights, memory.keys, params.threshold,
-                                         n_queries))
+            i = int(np.flatnonzero(weights.missed)[0])
+            row = slice(start + i, start + i + 1)  # scored again: the chunk's scores may now hold weights
+            again = score(memory, params, queries[row], Q[row], None if leave_out is None else leave_out[row])
+            raise KeyError(_miss_message(queries[row][0], again, weights, i, start + i, memory.keys, n_queries))
         if weight_array is None:
             weights = replace(weights, dense=None)  # answered: the chunk's weights can go
         parts.append((weights, answers))
@@ -185,8 +187,11 @@ def _join(parts: list[Weights], dense: np.ndarray | None) -> Weights:
         pieces = [getattr(part, name) for part in parts]
         return None if pieces[0] is None else np.concatenate(pieces)
 
+    cutoff = parts[0].cutoff
+    if isinstance(cutoff, np.ndarray):
+        cutoff = cat("cutoff")
     return Weights(dense, cat("top_rows"), cat("top_weights"), cat("temperatures"), cat("nearest_rows"),
-                   cat("best_scores"), cat("exact_rows"), cat("p_miss"), cat("missed"))
+                   cat("best_scores"), cat("exact_rows"), cat("p_miss"), cat("missed"), cutoff)
 
 
 def _join_answers(parts: list[Answers]) -> Answers:
@@ -204,24 +209,21 @@ def _describe(queries: Sequence[Any], single: bool) -> str:
     return f"{len(queries)} queries"
 
 
-def _miss_message(queries: Sequence[Any], scores: Scores, weights: Weights, keys: Sequence[str],
-                  threshold: float | None, n_queries: int) -> str:
-    """Which query missed, its best score against the cutoff, and its nearest keys."""
-    i = int(np.flatnonzero(weights.missed)[0])
-    if scores.combined is not None:
-        row = scores.combined[i]
-        best = np.argsort(-row, kind="stable")[:3]
-        near = ", ".join(f"{keys[j]!r} ({row[j]:.3f})" for j in best if np.isfinite(row[j]))
-    else:
-        assert scores.candidates is not None
-        S_k, rows = scores.candidates
-        order = np.argsort(-S_k[i], kind="stable")[:3]
-        near = ", ".join(f"{keys[rows[i, j]]!r} ({S_k[i, j]:.3f})" for j in order)
-    query = repr(queries[i]) if isinstance(queries[i], str) else "vector query"
-    more = f" ({int(weights.missed.sum())} of {n_queries} queries missed)" if n_queries > 1 else ""
+def _miss_message(query: Any, again: Scores, weights: Weights, i: int, position: int, keys: Sequence[str],
+                  n_queries: int) -> str:
+    """Why the i-th query of a chunk missed: its best score against its cutoff, and its nearest keys."""
+    cutoff = weights.cutoff
+    if isinstance(cutoff, np.ndarray):
+        cutoff = float(cutoff[i])
+    assert again.combined is not None
+    row = again.combined[0]
+    best = np.argsort(-row, kind="stable")[:3]
+    near = ", ".join(f"{keys[j]!r} ({row[j]:.3f})" for j in best if np.isfinite(row[j]))
+    text = repr(query) if isinstance(query, str) else "vector query"
+    more = f" (query {position + 1} of {n_queries})" if n_queries > 1 else ""
     if not np.isfinite(weights.best_scores[i]):
-        return f"no key is left for {query} to read{more}"
+        return f"no key is left for {text} to read{more}"
     return (
-        f"no key is similar enough to {query}: best score {weights.best_scores[i]:.3f} < threshold {threshold}; "
+        f"no key is similar enough to {text}: best score {weights.best_scores[i]:.3f} < threshold {cutoff:.3g}; "
         f"nearest keys: {near}{more}"
     )

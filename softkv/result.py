@@ -68,6 +68,10 @@ class LookupResult:
         a blend of weak matches, low a confident answer.
     missed : bool
         True when no key reached the threshold.
+    cutoff : float or None
+        The score this query's nearest key had to reach (None: always answers).
+    reason : str or None
+        Why the query missed, in words (None when it was answered).
     keys, weight_array, score_array
         The same weights and scores as arrays, in ``keys`` order.
     """
@@ -96,6 +100,14 @@ class LookupResult:
         self._order: np.ndarray | None = None
         self.p_miss: float | None = None
         self.missed = False
+        self.cutoff: float | None = None
+
+    @property
+    def reason(self) -> str | None:
+        if not self.missed:
+            return None
+        best = float(np.max(self.score_array)) if len(self.score_array) else float("-inf")
+        return f"best score {best:.3f} < threshold {self.cutoff:.3f}" if self.cutoff is not None else "no key to read"
 
     @property
     def _by_weight(self) -> np.ndarray:
@@ -211,6 +223,9 @@ class BatchResult:
     p_miss : ndarray or None
         (n_queries,) with a threshold: the weight of a "none of these" slot
         scored at the threshold, beside the keys.
+    cutoffs : ndarray or None
+        (n_queries,) the score each query's nearest key had to reach (the
+        threshold, or each query's own with ``threshold="auto"``).
     categories, category_weights
         For categorical values: the distinct values and the
         (n_queries, n_categories) weight each query gives them.
@@ -262,6 +277,13 @@ class BatchResult:
         return self._weights.p_miss
 
     @property
+    def cutoffs(self) -> np.ndarray | None:
+        cutoff = self._weights.cutoff
+        if cutoff is None:
+            return None
+        return np.broadcast_to(np.asarray(cutoff, dtype=np.float64), (len(self.queries),))
+
+    @property
     def best_scores(self) -> np.ndarray:
         """(n_queries,) the score of each query's nearest key."""
         return self._weights.best_scores
@@ -289,6 +311,8 @@ class BatchResult:
         )
         result.p_miss = None if self.p_miss is None else float(self.p_miss[i])
         result.missed = bool(self.missed[i])
+        cutoffs = self.cutoffs
+        result.cutoff = None if cutoffs is None else float(cutoffs[i])
         return result
 
     @property

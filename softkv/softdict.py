@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from . import calibration, persistence, training
-from .encoders import Encoder, as_encoder, encode_checked
+from .background import Background
+from .encoders import Encoder, as_encoder
 from .index import approximate_index
 from .params import Params, attach_parameters, check_projection
 from .read import DEFAULT_CHUNK_BYTES, QueryCache, check_batch, check_not_empty, embed_queries, read
@@ -16,6 +17,7 @@ from .result import BatchResult, LookupResult, dict_html, dict_repr
 from .scoring import LeaveOut
 from .store import Contents, Memory, Store, Update, check_vectors, pairs_of
 from .sync import ReadWriteLock
+from .writing import write
 
 _MISSING = object()
 
@@ -38,8 +40,9 @@ class SoftDict(MutableMapping[str, Any]):
     data : mapping or iterable of (key, value) pairs, optional
         Initial contents; all keys are encoded in one batch.
     encoder : optional
-        None for the bundled MiniLM, a SentenceTransformer, a model name or
-        local path, an object with ``encode(list[str])``, or a callable.
+        None or "minilm" for the bundled MiniLM, "multilingual", a
+        SentenceTransformer, any other model name or local path, an object
+        with ``encode(list[str])``, or a callable.
     cache_dir : path, optional
         Keep every embedding in an SQLite cache there, keyed by the encoder's
         fingerprint and the text (:class:`softkv.cache.CachedEncoder`).
@@ -61,17 +64,13 @@ class SoftDict(MutableMapping[str, Any]):
     - tuning and tools: :meth:`calibrate`, :meth:`fit`, :meth:`set_params`, :meth:`save`, :meth:`snapshot`,
       :meth:`apply_update`, :meth:`to_module`, :meth:`update_from_module`.
 
-    Costs, for N keys of width d ("encode" is one encoder call):
-
-    - adding: ``d[k] = v`` one encode of k, amortized O(d) (an existing key:
-      O(1), no encode); ``update(m)`` one batched encode of the new keys;
-    - removing: ``del d[k]``, ``pop`` O(d);
-    - exact: ``k in d``, ``len``, ``iter``, ``keys/values/items``, reading a
-      present key: as for dict, no encode;
-    - soft: ``d[q]``, ``lookup``, ``nearest``, ``get``: one encode (none for
-      a repeated query) plus an O(N d) matrix-vector product and an O(N)
-      softmax (top_k: an O(N) partition, then O(k)); ``lookup_many``: one
-      encode of all queries and one (n_queries, N) matrix product per chunk.
+    Costs, for N keys of width d ("encode" is one encoder call): ``d[k] = v``
+    one encode of a new k, amortized O(d) (an existing key: O(1)); ``update(m)``
+    one batched encode of the new keys; ``del d[k]``, ``pop`` O(d); ``k in d``,
+    ``len``, ``iter``, views and reading a key as for dict; ``d[q]``, ``lookup``,
+    ``nearest``, ``get`` one encode (none for a repeated query), an O(N d)
+    product and an O(N) softmax (top_k: an O(N) partition, then O(k));
+    ``lookup_many`` one encode of all queries, one matrix product per chunk.
 
     Examples
     --------
@@ -98,6 +97,7 @@ class SoftDict(MutableMapping[str, Any]):
         self._store, self._lock = Store(), ReadWriteLock()
         self._query_projection: np.ndarray | None = None
         self._ivf: Any = None  # an approximate index, made by the first read that needs one
+        self._background: Background | bool | None = None  # what unrelated text scores: measured on first use
         if data is not None:
             self.update(data)
 
@@ -121,6 +121,8 @@ class SoftDict(MutableMapping[str, Any]):
         d._write(dict(contents.stored), aliases=contents.aliases, embeddings=contents.embeddings)
         if contents.projection is not None:
             d.query_projection = contents.projection
+        if contents.background is not None and d._encoder is not None:
+            d._background = contents.background  # measured with this encoder (its fingerprint was checked)
         return d
 
     # ---- exact reads ----
@@ -167,7 +169,7 @@ class SoftDict(MutableMapping[str, Any]):
         """
         known: Mapping[str, np.ndarray] = {}
         if isinstance(other, SoftDict) and other._encoder is self._encoder:
-            memory = other.snapshot(spelling=False)[0]
+            memory = other.snapshot(spelling=False, measure=False)[0]
             other, known = memory.stored, dict(zip(memory.keys, memory.embeddings))
         self._write(pairs_of(other, kwargs), embeddings=known)
 
@@ -230,7 +232,7 @@ class SoftDict(MutableMapping[str, Any]):
 
     def copy(self) -> SoftDict:
         """A shallow copy sharing the encoder; embeddings are copied, not recomputed. O(N d)."""
-        memory, params = self.snapshot()
+        memory, params = self.snapshot(spelling=False, measure=False)
         return type(self)._build(memory.contents(), self._encoder, params.as_dict())
 
     # ---- soft reads ----
@@ -249,15 +251,18 @@ class SoftDict(MutableMapping[str, Any]):
         except KeyError:
             return default
 
-    def lookup(self, query: str | np.ndarray) -> LookupResult:
-        """The soft answer to one query with its weights, scores and nearest key (KeyError on a miss).
+    def lookup(self, query: str | np.ndarray, *, on_miss: str = "raise") -> LookupResult:
+        """The soft answer to one query with its weights, scores and nearest key.
+
+        A miss raises KeyError; ``on_miss="ignore"`` returns the blend anyway
+        with ``.missed``, ``.p_miss`` and ``.reason`` set.
 
         >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
         >>> r = d.lookup("fruit")
         >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
         ('banana', [('banana', 0.82), ('apple', 0.16)])
         """
-        batch = self._read([query], on_miss="raise")
+        batch = self._read([query], on_miss=on_miss)
         result = batch[0]
         if result.exact:
             result.value = batch.exact_value  # exactly as stored, not a float
@@ -294,14 +299,21 @@ class SoftDict(MutableMapping[str, Any]):
         """The (n, d) embeddings a read of ``queries`` uses: texts encoded (once: a cache), vectors checked."""
         return embed_queries(self._encoder, self._store.dim, list(queries), self._query_cache)
 
+    def _measured_background(self) -> Background | None:
+        """The encoder's :class:`~softkv.background.Background`, measured with no lock held (None: cannot be)."""
+        if self._background is None and self._encoder is not None:
+            self._background = Background.of(self._encoder)
+        return self._background or None  # type: ignore[return-value]
+
     def _read(self, queries: Sequence[Any], *, on_miss: str, keep_weights: bool = True,
               chunk_bytes: int = DEFAULT_CHUNK_BYTES, exclude: Sequence[str | None] | None = None) -> BatchResult:
         """Embed (no lock), then read the store as it is under the read lock."""
         check_not_empty(len(self._store), queries, len(queries) == 1)
         params = self._params  # one record for the whole read, whatever other threads set meanwhile
-        Q = self.embed(queries)
+        Q, background = self.embed(queries), self._measured_background()
         with self._lock.reading():
-            memory = self._store.memory(projection=self._query_projection, encoder=self._encoder)
+            memory = self._store.memory(projection=self._query_projection, encoder=self._encoder,
+                                        background=background)
             leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude)
             index = approximate_index(params, memory, self._ivf)
             if index is not None and index is not params.index:
@@ -313,11 +325,13 @@ class SoftDict(MutableMapping[str, Any]):
         return batch
 
     # ---- tools: each works on a snapshot and hands back an Update ----
-    def snapshot(self, *, spelling: bool = True) -> tuple[Memory, Params]:
-        """A consistent copy of what a read reads and the parameters, O(N d) (``spelling=False``: no spelling)."""
+    def snapshot(self, *, spelling: bool = True, measure: bool = True) -> tuple[Memory, Params]:
+        """A consistent copy of what a read reads, and the parameters, O(N d) (without the spelling table,
+        or the encoder's background unless already measured, when told)."""
+        background = self._measured_background() if measure else (self._background or None)
         with self._lock.reading():
             memory = self._store.memory(projection=self._query_projection, encoder=self._encoder, copy=True,
-                                        spelling=spelling)
+                                        spelling=spelling, background=background)
             return memory, self._params
 
     def apply_update(self, update: Update) -> None:
@@ -415,29 +429,9 @@ class SoftDict(MutableMapping[str, Any]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    # ---- writes ----
-    def _write(self, pairs: dict[str, Any], *, aliases: Mapping[str, Sequence[str]] | None = None,
-               embeddings: Mapping[str, np.ndarray] | None = None, only_new: bool = False) -> None:
-        """Check, encode new names with no lock held, apply under the write lock: all or nothing. A key another
-        thread deletes meanwhile is encoded in another round; ``only_new`` skips keys there by then."""
-        aliases = {key: list(names) for key, names in (aliases or {}).items()}
-        known = dict(embeddings or {})
-        while True:
-            with self._lock.reading():
-                self._store.check(pairs, aliases, known, embedded=False)  # fail before encoding, not after
-                needed = self._store.unembedded(list(pairs), aliases, known)
-            if needed:
-                if self._encoder is None:
-                    raise TypeError("this SoftDict has no encoder (it was built from embeddings): add keys with "
-                                    "add(key, value, embedding=...), or build it with encoder=...")
-                known.update(zip(needed, encode_checked(self._encoder, needed, self._store.dim)))
-            with self._lock.writing():
-                if only_new:
-                    pairs = {key: value for key, value in pairs.items() if key not in self._store.values}
-                if self._store.unembedded(list(pairs), aliases, known):
-                    continue  # a key was deleted meanwhile: encode it too
-                self._store.apply(self._store.check(pairs, aliases, known))
-                return
+    def _write(self, pairs: dict[str, Any], **options: Any) -> None:
+        """Check, encode new names with no lock held, apply under the write lock (:func:`softkv.writing.write`)."""
+        write(lambda: self._store, self._lock, self._encoder, pairs, **options)
 
 
 attach_parameters(SoftDict)

@@ -105,6 +105,7 @@ class Contents:
     embeddings: dict[str, np.ndarray] | None
     aliases: dict[str, list[str]]
     projection: np.ndarray | None = None
+    background: Any = None  # the encoder's Background, when it comes with the contents
 
     @classmethod
     def of_rows(cls, keys: Sequence[str], embeddings: Any, values: Sequence[Any]) -> Contents:
@@ -162,6 +163,7 @@ class Memory:
     spelling: Any  # a callable: texts -> (B, N + A) similarities
     projection: np.ndarray | None = None
     encoder: Any = None
+    background: Any = None  # the encoder's softkv.background.Background: the yardstick of the default score
     version: int = 0
     source: int = 0  # identifies the store: (source, version) names one state of one store
 
@@ -193,7 +195,7 @@ class Memory:
         """The :class:`Contents` this memory holds (for a copy)."""
         embeddings = dict(zip(self.keys, self.embeddings)) | dict(zip(self.alias_names, self.alias_embeddings))
         return Contents(dict(self.stored), embeddings, {k: list(v) for k, v in self.aliases_of.items()},
-                        self.projection)
+                        self.projection, self.background)
 
 
 class Store:
@@ -361,8 +363,8 @@ class Store:
         self.version += 1
 
     # ---- reads ----
-    def memory(self, *, projection: np.ndarray | None = None, encoder: Any = None, copy: bool = False,
-               spelling: bool = True) -> Memory:
+    def memory(self, *, projection: np.ndarray | None = None, encoder: Any = None, background: Any = None,
+               copy: bool = False, spelling: bool = True) -> Memory:
         """The :class:`Memory` a read reads: views (hold the read lock while using them) or copies.
 
         A copy carries the spelling table of this version (``spelling=False`` leaves it out, for saving).
@@ -394,6 +396,7 @@ class Store:
             spelling=(self.spelling_table().spelling if spelling else None) if copy else _LazySpelling(self),
             projection=projection,
             encoder=encoder,
+            background=background,
             version=self.version,
             source=id(self),
         )

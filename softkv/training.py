@@ -104,8 +104,10 @@ def to_module(memory: Memory, params: Params, *, learn: Sequence[str] = (), hops
             'a learned temperature must start from a number: set d.temperature to a float first '
             '(fit() does this for you, starting from the median "auto" temperature)'
         )
-    if "spelling" in learn and params.scoring != "cosine":
-        raise ValueError("the spelling weight mixes two cosines: it is learned with scoring='cosine' only")
+    if "spelling" in learn and (params.scoring != "cosine" or params.spelling_weight == "auto"):
+        raise ValueError("a spelling weight is learned for a fixed mix of two cosines: set d.spelling_weight to a "
+                         "number (and scoring='cosine') first; the default reads spelling beyond chance, with no "
+                         "weight to learn")
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     projection = memory.projection if memory.projection is not None else "projection" in learn
@@ -113,7 +115,8 @@ def to_module(memory: Memory, params: Params, *, learn: Sequence[str] = (), hops
     module = SoftKVMemory(
         memory.embeddings[order], memory.numeric[order].astype(np.float32), temperature=params.temperature,
         scoring=params.scoring, top_k=params.top_k, mode=params.mode, threshold=params.threshold,
-        spelling_weight=params.spelling, alias_embeddings=memory.alias_embeddings,
+        spelling_weight=None if params.spelling_weight == "auto" else float(params.spelling_weight),
+        alias_embeddings=memory.alias_embeddings,
         alias_rows=position[memory.alias_rows], learn_keys="keys" in learn, learn_values="values" in learn,
         learn_temperature="temperature" in learn, learn_spelling="spelling" in learn, query_projection=projection,
         learn_projection="projection" in learn, hops=hops, keys=list(memory.stored),
@@ -130,17 +133,18 @@ class TextInputs:
     memory: Memory
     params: Params
 
-    def __call__(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    def __call__(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
         from .read import embed_queries
 
         Q = embed_queries(self.memory.encoder, self.memory.dim, texts)
-        spelling, _, exact = module_inputs(self.memory, self.params, texts)
-        return Q, spelling, exact
+        spelling, _, exact, cutoff = module_inputs(self.memory, self.params, texts, Q)
+        return Q, spelling, exact, cutoff
 
 
-def module_inputs(memory: Memory, params: Params, queries: Sequence[Any],
-                  leave_out_own: bool = False) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """What the module takes besides the query embeddings, in its row order: spelling (B, N + A), exclude, exact.
+def module_inputs(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
+                  leave_out_own: bool = False) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray | None]:
+    """What the module takes besides the query embeddings Q, in its row order: spelling (B, N + A), exclude,
+    exact and cutoff (B,).
 
     Computed by the dict's own code (:func:`softkv.scoring.text_features`).
     ``leave_out_own`` hides from a query that is a key its own key.
@@ -148,7 +152,8 @@ def module_inputs(memory: Memory, params: Params, queries: Sequence[Any],
     order = _order(memory)
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
-    _, spelling, exact = text_features(memory, params, queries)
+    features = text_features(memory, params, queries, Q if memory.projection is None else Q @ memory.projection.T)
+    spelling, exact = features.spelling, features.exact_rows
     if spelling is not None:
         n_keys = len(memory)
         spelling = np.concatenate([spelling[:, order], spelling[:, n_keys:]], axis=1)
@@ -156,7 +161,7 @@ def module_inputs(memory: Memory, params: Params, queries: Sequence[Any],
     exclude = np.full(len(queries), -1, dtype=np.int64)
     if leave_out_own:
         exclude, exact = exact, np.full(len(queries), -1, dtype=np.int64)
-    return spelling, exclude, exact
+    return spelling, exclude, exact, features.cutoff
 
 
 def module_update(module: Any, memory: Memory) -> Update:
@@ -193,9 +198,10 @@ def module_contents(module: Any, keys: Sequence[str] | None) -> tuple[Contents, 
         raise ValueError("the module carries no key names: pass keys=[...]")
     trained = module.values.detach().cpu().double().numpy().reshape((len(names),) + module.value_shape)
     values = [float(v) for v in trained] if module.value_shape == () else list(trained)
+    weight = module.spelling_weight
     params = {"temperature": module.temperature, "scoring": module.scoring, "top_k": module.top_k,
               "mode": module.mode, "threshold": module.threshold,
-              "spelling_weight": float(module.spelling_weight.detach())}
+              "spelling_weight": "auto" if weight is None else float(weight.detach())}
     projection = None if module.query_projection is None else module.query_projection.detach().cpu().numpy()
     if len(set(names)) != len(names) or len(names) != len(values):
         raise ValueError(f"need {len(values)} distinct key names for the module's rows, got {len(names)}")
@@ -241,7 +247,7 @@ def fit(
     learn = _check_learn(learn)
     targets = _check_pairs(memory, queries, targets, validation_fraction)
     target_device = _check_device(device)
-    spelling, exclude, exact = module_inputs(memory, params, queries, leave_out_own=True)
+    spelling, exclude, exact, _ = module_inputs(memory, params, queries, Q, leave_out_own=True)
     if "temperature" in learn and params.temperature == "auto":  # start where "auto" reads these queries
         leave_out = LeaveOut.one_key_each(_memory_rows(memory, exclude), len(memory))
         params = params.replace(temperature=median_temperature(score(memory, params, queries, Q, leave_out)))

@@ -3,7 +3,8 @@
 ``weigh(scores, params)`` applies the temperature ("auto" from each query's
 own scores), ``top_k``, the mode (softmax, sparsemax, the nearest key, or the
 plain mean of the kept keys), exact keys (all the weight on the key named) and
-the cutoff: a query whose best score is below ``params.threshold`` is a miss,
+the cutoff: a query whose best score is below ``params.threshold`` is a miss
+(its "auto" value comes with the scores: :mod:`softkv.scoring`),
 and ``p_miss`` is the weight a "none of these" slot scored at the threshold
 would take beside the keys. ``answer(weights, memory)`` blends numeric values
 or sums the weight of each category.
@@ -44,6 +45,7 @@ class Weights:
     exact_rows: np.ndarray  # (B,) the key a query named exactly, -1 for none
     p_miss: np.ndarray | None  # (B,) with a threshold: the weight of a null slot scored at it
     missed: np.ndarray  # (B,) no key reached the threshold (or no key was left to see)
+    cutoff: Any = None  # the threshold these weights were read with: a number, (B,) per query, or None
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,12 @@ class Answers:
 
 
 def weigh(scores: Scores, params: Params, out: np.ndarray | None = None, keep_dense: bool = True) -> Weights:
+    """The :class:`Weights` of ``scores`` read with ``params`` (see :func:`_weigh`)."""
+    cutoff = scores.cutoff if params.threshold == "auto" else params.threshold
+    return _weigh(scores, params, cutoff, out, keep_dense)
+
+
+def _weigh(scores: Scores, params: Params, cutoff: Any, out: np.ndarray | None, keep_dense: bool) -> Weights:
     """The :class:`Weights` of ``scores`` read with ``params``.
 
     ``out`` (B, N) receives dense weights (it may be ``scores.combined``
@@ -80,7 +88,7 @@ def weigh(scores: Scores, params: Params, out: np.ndarray | None = None, keep_de
         best_in_top = S_k.argmax(axis=1)
         nearest = top_rows[np.arange(n_queries), best_in_top]
         best = S_k[np.arange(n_queries), best_in_top]
-        p_miss = _p_miss(params, S_k, T)
+        p_miss = _p_miss(cutoff, S_k, T)
         dense = None
         if keep_dense or out is not None:  # S is not needed any more: out may be S itself
             dense = np.zeros((n_queries, n_keys), dtype=np.float32) if out is None else out
@@ -94,27 +102,27 @@ def weigh(scores: Scores, params: Params, out: np.ndarray | None = None, keep_de
         top_rows = top_weights = None  # type: ignore[assignment]
         if params.mode == "softmax":
             dense, T, sums = attention.stable_softmax(S, params.temperature, out=out)
-            p_miss = None if params.threshold is None else attention.null_probability_of(
-                best, sums, np.asarray(T, dtype=np.float64)[:, 0], params.threshold)
+            p_miss = None if cutoff is None else attention.null_probability_of(
+                best, sums, np.asarray(T, dtype=np.float64)[:, 0], cutoff)
         else:
             dense, T = _normalize(S, params.temperature, params.mode)
-            p_miss = _p_miss(params, S, T)
+            p_miss = _p_miss(cutoff, S, T)
             if out is not None:
                 out[...] = dense
                 dense = out
     temperatures = np.asarray(T, dtype=np.float64)[:, 0]
     return _with_exact_and_misses(
         Weights(dense, top_rows, top_weights, temperatures, nearest, best, scores.exact_rows, p_miss,
-                np.zeros(n_queries, dtype=bool)),
-        params)
+                np.zeros(n_queries, dtype=bool), cutoff),
+        cutoff)
 
 
-def _p_miss(params: Params, competing: np.ndarray, T: np.ndarray) -> np.ndarray | None:
-    """The weight of a null slot at the threshold beside the competing scores (softmax's formula in every mode)."""
-    if params.threshold is None:
+def _p_miss(cutoff: Any, competing: np.ndarray, T: np.ndarray) -> np.ndarray | None:
+    """The weight of a null slot at the cutoff beside the competing scores (softmax's formula in every mode)."""
+    if cutoff is None:
         return None
     with np.errstate(invalid="ignore"):
-        return attention.null_probability(competing, T, params.threshold)
+        return attention.null_probability(competing, T, cutoff)
 
 
 def _normalize(S: np.ndarray, temperature: Any, mode: str) -> tuple[np.ndarray, np.ndarray]:
@@ -122,13 +130,13 @@ def _normalize(S: np.ndarray, temperature: Any, mode: str) -> tuple[np.ndarray, 
         return attention.normalize(S, temperature, mode)
 
 
-def _with_exact_and_misses(weights: Weights, params: Params) -> Weights:
-    """Exact queries put all their weight on the key named; queries below the threshold (or seeing no key) miss."""
+def _with_exact_and_misses(weights: Weights, cutoff: Any) -> Weights:
+    """Exact queries put all their weight on the key named; queries below the cutoff (or seeing no key) miss."""
     exact = weights.exact_rows >= 0
     nothing = ~np.isfinite(weights.best_scores)  # every key left out of this query
     missed = ~exact & nothing
-    if params.threshold is not None:
-        missed |= ~exact & (weights.best_scores < params.threshold)
+    if cutoff is not None:
+        missed |= ~exact & (weights.best_scores < cutoff)
     if weights.p_miss is not None:
         weights.p_miss[exact] = 0.0
     rows = np.flatnonzero(exact | nothing)

@@ -34,7 +34,8 @@ def race(threads, stop, seconds):
 
 
 def test_concurrent_reads_match_a_consistent_state(tmp_path):
-    d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5, spelling_weight=0)  # by meaning
+    d = SoftDict({key: 0.0 for key in POOL[:30]}, encoder=ENCODER, temperature=0.5, spelling_weight=0,
+                 threshold=None)  # by meaning; every query answers
     queries = ["q one", "q two", "q three"]
     query_vectors = ENCODER.encode(queries)
     stop = threading.Event()
@@ -90,7 +91,7 @@ def test_concurrent_reads_match_a_consistent_state(tmp_path):
 
 
 def test_a_save_during_writes_is_a_consistent_snapshot(tmp_path):
-    d = SoftDict({key: 1.0 for key in POOL[:30]}, encoder=ENCODER)
+    d = SoftDict({key: 1.0 for key in POOL[:30]}, encoder=ENCODER, threshold=None)
     stop = threading.Event()
 
     def writer():
@@ -119,7 +120,7 @@ def test_spelling_reads_beside_a_writer_see_a_consistent_state(monkeypatch):
     import softkv.lexical
 
     monkeypatch.setattr(softkv.lexical, "QUERY_CACHE_SIZE", 8)  # evictions all the time
-    d = SoftDict({key: float(i) for i, key in enumerate(POOL[:30])}, encoder=ENCODER)
+    d = SoftDict({key: float(i) for i, key in enumerate(POOL[:30])}, encoder=ENCODER, threshold=None)
     stop = threading.Event()
     problems, reads = [], [0]
 

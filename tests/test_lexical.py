@@ -1,13 +1,19 @@
-"""Spelling similarity and the hybrid score."""
+"""Spelling similarity, and how the default score adds spelling beyond chance to meaning."""
+
+import math
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rapidfuzz import process, utils
+from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from softkv import SoftDict
+from softkv.background import spelling_background
 from softkv.lexical import NGRAM_RANGE, LexicalIndex, char_wb_ngrams
+from softkv.scoring import SPREAD_PSEUDO_COUNT
 
 KEYS = ["United States", "United Kingdom", "Germany", "chair", "table", "banana split", "apple pie"]
 QUERIES = ["Untied Staets", "germny", "chiar", "banana", "kingdom united", "zzz"]
@@ -18,11 +24,13 @@ def reference(keys, queries):
     return (vectorizer.transform(queries) @ vectorizer.transform(keys).T).toarray()
 
 
-def spelling_cosine(memory, queries):
-    """The TF-IDF cosine behind a memory's spelling scores (the length factor divided out)."""
-    lengths = np.array([len(k) for k in memory.keys], dtype=float)
-    ratio = np.array([[min(len(q), k) / max(len(q), k) for k in lengths] for q in queries])
-    return memory.spelling(queries) / np.sqrt(ratio)
+def reference_spelling(keys, queries):
+    """The spelling similarity from scratch: the mean of rapidfuzz's OSA and the length-scaled TF-IDF cosine."""
+    edits = process.cdist(queries, keys, scorer=OSA.normalized_similarity, processor=utils.default_process)
+    lengths = lambda texts: np.array([max(len(t.strip()), 1) for t in texts], dtype=float)  # noqa: E731
+    q, k = lengths(queries)[:, None], lengths(keys)[None, :]
+    ngrams = reference(keys, queries) * np.sqrt(np.minimum(q, k) / np.maximum(q, k))
+    return (edits + ngrams) / 2
 
 
 def test_incremental_index_equals_a_tfidf_refitted_from_scratch():
@@ -35,77 +43,81 @@ def test_incremental_index_equals_a_tfidf_refitted_from_scratch():
     np.testing.assert_allclose(index.similarity(QUERIES, shuffled), reference(KEYS, QUERIES)[:, ::-1], atol=1e-5)
 
 
+def test_spelling_is_the_mean_of_edits_and_length_scaled_ngrams():
+    index = LexicalIndex()
+    index.add(KEYS)
+    np.testing.assert_allclose(index.spelling(QUERIES, KEYS), reference_spelling(KEYS, QUERIES), atol=1e-5)
+    ratio = np.array([[min(len(q), len(k)) / max(len(q), len(k)) for k in KEYS] for q in QUERIES])
+    np.testing.assert_allclose(index.ngrams(QUERIES, KEYS), index.similarity(QUERIES, KEYS) * np.sqrt(ratio),
+                               rtol=1e-6)
+    index.add(["judge", "man judge"])
+    assert index.ngrams(["amn judge"], ["judge", "man judge"]).argmax() == 1  # not the short key inside it
+
+
 def test_a_softdict_keeps_its_spelling_index_current(counting):
-    d = SoftDict({k: float(i) for i, k in enumerate(KEYS[:4])}, encoder=counting, spelling_weight=1.0, temperature=0.01)
+    d = SoftDict({k: float(i) for i, k in enumerate(KEYS[:4])}, encoder=counting, spelling_weight=1.0,
+                 temperature=0.01)
     assert d.lookup("chiar").nearest == "chair"
     d.update({k: 9.0 for k in KEYS[4:]})
     del d["chair"]
     memory, _ = d.snapshot()  # its spelling table: the index as it stands after the writes
-    lexical = spelling_cosine(memory, QUERIES)
-    np.testing.assert_allclose(lexical, reference(memory.keys, QUERIES), atol=1e-5)
+    np.testing.assert_allclose(memory.spelling(QUERIES), reference_spelling(memory.keys, QUERIES), atol=1e-5)
     assert d.lookup("banan split").nearest == "banana split"
 
 
-def test_hybrid_mixes_meaning_and_spelling(minilm):
+def test_the_default_adds_spelling_beyond_chance_to_meaning(minilm):
     keys = {"chair": 1.0, "banana": 2.0, "orange": 3.0, "table": 4.0, "umbrella": 5.0}
-    semantic, hybrid = SoftDict(keys, spelling_weight=0), SoftDict(keys)  # the default, "auto", is 0.5 with cosine
-    assert hybrid.spelling_weight == "auto"
-    assert semantic.lookup("chiar").nearest != "chair"  # the encoder alone misses this typo
-    assert hybrid.lookup("chiar").nearest == "chair"
-    assert hybrid.lookup("umbrela").nearest == "umbrella"
-    assert hybrid.lookup("fruit").nearest in ("banana", "orange")  # meaning still counts
-    r = hybrid.lookup("chiar")
-    memory, _ = hybrid.snapshot()
-    expected = 0.5 * semantic.lookup("chiar").score_array + 0.5 * memory.spelling(["chiar"])[0]
-    np.testing.assert_allclose(r.score_array, expected, atol=1e-5)
+    meaning, default = SoftDict(keys, spelling_weight=0, threshold=None), SoftDict(keys, threshold=None)
+    assert default.spelling_weight == "auto"
+    assert meaning.lookup("chiar").nearest != "chair"  # the encoder alone misses this typo
+    assert default.lookup("chiar").nearest == "chair" and default.lookup("umbrela").nearest == "umbrella"
+    assert default.lookup("fruit").nearest in ("banana", "orange")  # meaning still counts
+    # score = cosine + spread * max(0, z_s - sqrt(2 ln N)): worked out here from the pieces
+    memory, _ = default.snapshot()
+    spelling = memory.spelling(["chiar"])[0]
+    median = np.median(spelling)
+    mad = 1.4826 * np.median(np.abs(spelling - median))
+    n, prior, (mean, spread) = len(spelling), SPREAD_PSEUDO_COUNT, spelling_background()
+    centre = (n * median + prior * mean) / (n + prior)
+    sd = math.sqrt((n * mad**2 + prior * spread**2) / (n + prior))
+    evidence = np.maximum((spelling - centre) / sd - math.sqrt(2 * math.log(n)), 0)
+    expected = meaning.lookup("chiar").score_array + memory.background.meaning_spread * evidence
+    np.testing.assert_allclose(default.lookup("chiar").score_array, expected, atol=1e-5)
 
 
-def test_hybrid_is_checked_and_saved(tmp_path, counting):
-    with pytest.raises(ValueError, match="from 0 .* to 1"):
-        SoftDict(encoder=counting, spelling_weight=1.5)
-    d = SoftDict({"a b": 1.0, "c d": 2.0}, encoder=counting, spelling_weight=0.3, scoring="dot")
-    with pytest.raises(ValueError, match="needs scoring='cosine'"):
-        d["a c"]
-    d.scoring = "cosine"
-    loaded = SoftDict.load(d.save(tmp_path / "h.softkv"), encoder=counting)
-    assert loaded.spelling_weight == 0.3 and loaded["a c"] == pytest.approx(d["a c"])
-    assert d[np.ones(16)] == pytest.approx(SoftDict.from_embeddings(list(d), d.key_embeddings, [1.0, 2.0])[np.ones(16)])
-
-
-def test_auto_hybrid_is_half_spelling_with_cosine_and_meaning_alone_otherwise(tmp_path, counting):
-    keys = {"north wind": 1.0, "south wind": 2.0, "chair": 3.0}
-    auto, half, meaning = (SoftDict(keys, encoder=counting, spelling_weight=h) for h in ("auto", 0.5, 0.0))
-    for query in ["nort wind", "sofa", "chiar"]:
-        np.testing.assert_allclose(auto.lookup(query).score_array, half.lookup(query).score_array, atol=1e-6)
-    for d in (auto, meaning):
-        d.scoring = "dot"  # no lexical side for dot products: "auto" reads by meaning, a set weight is refused
-    np.testing.assert_allclose(auto.lookup("nort wind").score_array, meaning.lookup("nort wind").score_array)
-    half.scoring = "dot"
-    with pytest.raises(ValueError, match="needs scoring='cosine'"):
-        half["nort wind"]
-    loaded = SoftDict.load(auto.save(tmp_path / "auto.softkv"), encoder=counting)
-    assert loaded.spelling_weight == "auto"
-    with pytest.raises(ValueError, match='"auto" or a number from 0'):
-        SoftDict(encoder=counting, spelling_weight="on")
-
-
-def test_a_query_that_shares_no_bigram_with_any_key_reads_as_meaning_alone(counting):
-    """With the auto temperature, halving every score changes no weight: spelling adds nothing it does not see."""
+def test_a_query_with_no_spelling_beyond_chance_reads_as_meaning_alone(counting):
     keys = {"apple": 10.0, "banana": 5.0, "chair": 2.0}
-    auto, meaning = SoftDict(keys, encoder=counting), SoftDict(keys, encoder=counting, spelling_weight=0)
-    assert not auto.snapshot()[0].spelling(["fruit"]).any()
-    r, expected = auto.lookup("fruit"), meaning.lookup("fruit")
+    default = SoftDict(keys, encoder=counting, threshold=None)
+    meaning = SoftDict(keys, encoder=counting, spelling_weight=0, threshold=None)
+    r, expected = default.lookup("fruit"), meaning.lookup("fruit")
     assert r.weights == pytest.approx(expected.weights) and r.value == pytest.approx(expected.value)
 
 
-def test_spelling_is_the_cosine_scaled_by_the_square_root_of_the_length_ratio():
-    index = LexicalIndex()
-    index.add(KEYS)
-    cosine, spelling = index.similarity(QUERIES, KEYS), index.spelling(QUERIES, KEYS)
-    ratio = np.array([[min(len(q), len(k)) / max(len(q), len(k)) for k in KEYS] for q in QUERIES])
-    np.testing.assert_allclose(spelling, cosine * np.sqrt(ratio), rtol=1e-6)
-    index.add(["judge", "man judge"])
-    assert index.spelling(["amn judge"], ["judge", "man judge"]).argmax() == 1  # not the short key inside it
+def test_a_fixed_spelling_weight_is_the_old_mix_checked_and_saved(tmp_path, counting):
+    with pytest.raises(ValueError, match="from 0 .* to 1"):
+        SoftDict(encoder=counting, spelling_weight=1.5)
+    with pytest.raises(ValueError, match='"auto" or a number'):
+        SoftDict(encoder=counting, spelling_weight="on")
+    half = SoftDict({"north wind": 1.0, "south wind": 2.0, "chair": 3.0}, encoder=counting, spelling_weight=0.5)
+    meaning = SoftDict(dict(half), encoder=counting, spelling_weight=0.0, threshold=None)
+    memory, _ = half.snapshot()
+    for query in ["nort wind", "sofa", "chiar"]:
+        expected = 0.5 * meaning.lookup(query).score_array + 0.5 * memory.spelling([query])[0]
+        np.testing.assert_allclose(half.lookup(query).score_array, expected, atol=1e-5)
+        assert half.lookup(query).p_miss is None  # raw similarities: no default threshold
+    half.scoring = "dot"
+    with pytest.raises(ValueError, match="needs scoring='cosine'"):
+        half["nort wind"]
+    half.scoring = "cosine"
+    loaded = SoftDict.load(half.save(tmp_path / "h.softkv"), encoder=counting)
+    assert loaded.spelling_weight == 0.5 and loaded["chiar"] == pytest.approx(half["chiar"])
+
+
+def test_the_default_works_with_every_scoring(counting):
+    keys = {"north wind": 1.0, "south wind": 2.0, "chair": 3.0, "table": 4.0, "lamp": 5.0}
+    for scoring in ("cosine", "dot", "scaled_dot", "neg_l2"):
+        d = SoftDict(keys, encoder=counting, scoring=scoring, threshold=None)
+        assert d.lookup("nort wind").nearest == "north wind", scoring  # random vectors: spelling decides
 
 
 @given(st.text(alphabet=st.sampled_from(list("aAbé ñ\t\n-.xyZ")), max_size=30),

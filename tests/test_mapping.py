@@ -73,7 +73,7 @@ def test_deletes_keep_rows_aligned_with_keys(counting):
 
 
 def test_empty_then_refilled_with_another_kind(counting):
-    d = SoftDict({"a": 1.0}, encoder=counting)
+    d = SoftDict({"a": 1.0}, encoder=counting, threshold=None)
     del d["a"]
     assert d.value_kind is None
     d["b"] = "category"
@@ -81,7 +81,7 @@ def test_empty_then_refilled_with_another_kind(counting):
 
 
 def test_copy_is_independent_and_not_re_encoded(counting):
-    d = SoftDict({"a": 1, "b": 2}, encoder=counting, temperature=0.5)
+    d = SoftDict({"a": 1, "b": 2}, encoder=counting, temperature=0.5, threshold=None)
     clone = d.copy()
     clone["c"] = 3
     assert "c" not in d and clone.temperature == 0.5 and dict(clone) == {"a": 1, "b": 2, "c": 3}
@@ -98,7 +98,7 @@ def test_repr_shows_contents_encoder_and_non_default_parameters(counting):
 
 
 def test_a_softdict_built_from_another_reuses_its_embeddings(counting):
-    source = SoftDict({"a": 1, "b": 2}, encoder=counting)
+    source = SoftDict({"a": 1, "b": 2}, encoder=counting, threshold=None)
     target = SoftDict({"b": 20}, encoder=counting)
     target.update(source)
     assert dict(target) == {"b": 2, "a": 1} and counting.calls == [["a", "b"], ["b"]]

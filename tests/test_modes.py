@@ -24,14 +24,14 @@ def test_sparsemax_is_a_distribution_with_exact_zeros(S, temperature):
 
 
 def test_sparsemax_leaves_the_chair_out_of_fruit():
-    d = SoftDict(SEED, encoder=table_encoder(VECTORS), mode="sparsemax", temperature=0.05)
+    d = SoftDict(SEED, encoder=table_encoder(VECTORS), mode="sparsemax", temperature=0.05, threshold=None)
     r = d.lookup("fruit")
     assert r.weight_array.min() == 0.0 and set(r.weights) == {"apple", "banana"}
     assert 5.0 < d["fruit"] < 10.0
 
 
 def test_hard_mode_is_the_nearest_key():
-    d = SoftDict(SEED, encoder=table_encoder(VECTORS), mode="hard")
+    d = SoftDict(SEED, encoder=table_encoder(VECTORS), mode="hard", threshold=None)
     assert d["fruit"] == SEED[d.nearest("fruit")[0]] and d.lookup("seat").weights == {"chair": 1.0}
 
 
@@ -50,7 +50,7 @@ def test_as_temperature_goes_to_zero_soft_equals_hard(top_k):
 def test_mode_is_checked_and_saved(tmp_path, counting):
     with pytest.raises(ValueError, match="mode must be one of"):
         SoftDict(encoder=counting, mode="argmax")
-    d = SoftDict({"a": 1.0, "b": 2.0, "c": 4.0}, encoder=counting, mode="sparsemax", top_k=2)
+    d = SoftDict({"a": 1.0, "b": 2.0, "c": 4.0}, encoder=counting, mode="sparsemax", top_k=2, threshold=None)
     loaded = SoftDict.load(d.save(tmp_path / "m.softkv"), encoder=counting)
     assert loaded.mode == "sparsemax" and loaded["q"] == pytest.approx(d["q"])
 
@@ -63,7 +63,8 @@ def test_p_miss_is_the_weight_of_a_null_slot_at_the_threshold(minilm):
     assert weak.missed and sum(weak.weights.values()) == pytest.approx(1.0)  # still a distribution over keys
     with pytest.raises(KeyError, match="quantum chromodynamics"):
         d.lookup("quantum chromodynamics")  # below the one cutoff: a miss
-    assert d.lookup("apple").p_miss == 0.0 and SoftDict({"a": 1.0}, encoder=d.encoder).lookup("b").p_miss is None
+    assert d.lookup("apple").p_miss == 0.0
+    assert SoftDict({"a": 1.0}, encoder=d.encoder, threshold=None).lookup("b").p_miss is None
     values_only = d.lookup_many(["a ripe banana", "quantum chromodynamics"], weights=False, on_miss="mask")
     np.testing.assert_allclose(values_only.p_miss, [confident.p_miss, weak.p_miss], rtol=1e-5)
     assert np.isnan(values_only.values[1]) and d.lookup("a ripe banana").p_miss == pytest.approx(confident.p_miss)

@@ -28,7 +28,8 @@ def test_torch_and_numpy_reads_agree(scoring, temperature, top_k):
 
 
 def test_softdict_and_its_module_agree(counting):
-    d = SoftDict({f"key {i}": float(i) for i in range(20)}, encoder=counting, top_k=5, spelling_weight=0)
+    d = SoftDict({f"key {i}": float(i) for i in range(20)}, encoder=counting, top_k=5, spelling_weight=0,
+                 threshold=None)
     memory = d.to_module()
     queries = ["query one", "query two"]
     batch = d.lookup_many(queries)

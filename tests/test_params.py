@@ -17,6 +17,7 @@ VALUES = {"north": 0.0, "east": 90.0, "south": 180.0, "west": 270.0}
 
 def make(**params):
     params.setdefault("spelling_weight", 0)  # the vectors' geometry is the point here, not spelling
+    params.setdefault("threshold", None)
     return SoftDict(VALUES, encoder=table_encoder(VECTORS), **params)
 
 
@@ -59,7 +60,7 @@ def test_threshold_raises_a_keyerror_naming_the_nearest_keys():
 
 def test_batch_misses_raise_or_are_masked():
     d = make(threshold=0.9)
-    with pytest.raises(KeyError, match=r"\(1 of 2 queries missed\)"):
+    with pytest.raises(KeyError, match=r"'north-east'.*\(query 2 of 2\)"):
         d.lookup_many(["up", "north-east"])
     batch = d.lookup_many(["up", "north-east"], on_miss="mask")
     assert batch.missed.tolist() == [False, True]
@@ -95,3 +96,12 @@ def test_lookup_result_reports_and_prints_its_weights():
     text = str(r)
     assert text.splitlines()[0].startswith("'north-east' -> ")
     assert "key" in text and "weight" in text and "'north'" in text and repr(r) == text
+
+
+def test_a_miss_message_shows_scores_even_when_no_weights_are_kept():
+    d = make(threshold=0.9)
+    with pytest.raises(KeyError) as raised:
+        d.lookup_many(["up", "north-east"], weights=False)
+    best = d.lookup("north-east", on_miss="ignore").score_array.max()
+    assert f"nearest keys: 'north' ({best:.3f})" in str(raised.value) or f"({best:.3f})" in str(raised.value)
+    assert "(1.000)" not in str(raised.value)  # weights, not scores, were once shown here

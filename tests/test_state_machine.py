@@ -40,7 +40,7 @@ def reference_read(model: dict, query: str, temperature, top_k) -> float:
 class SoftDictMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.d = SoftDict(encoder=ENCODER, spelling_weight=0)  # the reference reads by embeddings
+        self.d = SoftDict(encoder=ENCODER, spelling_weight=0, threshold=None)  # the reference reads by embeddings
         self.model: dict = {}
 
     def expect_refused(self, action, error):

@@ -17,7 +17,8 @@ def test_scalar_blend_is_a_float_equal_to_the_weighted_sum():
 
 
 def test_vector_values_blend_to_an_array_of_the_same_shape():
-    d = SoftDict({"a": [1, 2, 3], "b": np.array([3.0, 2.0, 1.0])}, encoder=table_encoder(VECTORS))
+    d = SoftDict({"a": [1, 2, 3], "b": np.array([3.0, 2.0, 1.0])}, encoder=table_encoder(VECTORS),
+                 threshold=None)
     value = d["q"]
     w = d.lookup("q").weights
     assert isinstance(value, np.ndarray) and value.shape == (3,)
@@ -36,7 +37,7 @@ def test_stored_arrays_are_private_copies():
 
 
 def test_matrix_values_keep_their_shape():
-    d = SoftDict({"a": np.eye(2), "b": np.zeros((2, 2))}, encoder=table_encoder(VECTORS))
+    d = SoftDict({"a": np.eye(2), "b": np.zeros((2, 2))}, encoder=table_encoder(VECTORS), threshold=None)
     assert d["q"].shape == (2, 2) and d.lookup_many(["q", "c"]).values.shape == (2, 2, 2)
 
 
