@@ -60,7 +60,8 @@ def nested(d: SoftDict, seed: int = 1) -> dict[str, float]:
         for name, setting in settings.items():
             reader = inner.copy()
             reader.set_params(**setting)
-            predicted = np.asarray(reader.lookup_many(test, weights=False).values, dtype=float).reshape(len(test), -1)
+            batch = reader.lookup_many(test, weights=False, on_miss="ignore")  # a prediction for every key
+            predicted = np.asarray(batch.values, dtype=float).reshape(len(test), -1)
             errors[name].extend(np.abs(predicted - truth).mean(axis=1))
     return {name: float(np.mean(found)) for name, found in errors.items()}
 

@@ -129,7 +129,7 @@ def bench_single_query(n_keys: int) -> None:
     rng = np.random.default_rng(1)
     K = unit_rows(rng, n_keys, 384)
     d = SoftDict.from_embeddings([f"k{i}" for i in range(n_keys)], K, list(rng.standard_normal(n_keys)),
-                                 encoder=default_encoder())
+                                 encoder=default_encoder(), threshold=None)  # random keys: nothing matches
     d.lookup("a repeated query")  # encoded once; later calls hit the query cache
     q = default_encoder().encode(["a repeated query"])[0]
     ours = median_time(lambda: d["a repeated query"], 201)
@@ -242,7 +242,7 @@ def bench_spelling(n_keys: int) -> None:
                                         for _ in range(2)) for _ in range(n_keys * 2)))[:n_keys]
     K = unit_rows(rng, len(names), 384)
     dicts = {weight: SoftDict.from_embeddings(names, K, list(rng.standard_normal(len(names))),
-                                              encoder=default_encoder(), spelling_weight=weight)
+                                              encoder=default_encoder(), spelling_weight=weight, threshold=None)
              for weight in ("auto", 0.0)}
     query = "kalo miranx"  # no key: a real lookup
     start = time.perf_counter()

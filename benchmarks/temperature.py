@@ -33,10 +33,10 @@ def main() -> None:
     names = emoji_subgroups()
     groups = sorted(set(names.values()))
     for hybrid in (0.0, "auto"):
-        d = SoftDict(dict.fromkeys(names, 0.0), spelling_weight=hybrid)
+        d = SoftDict(dict.fromkeys(names, 0.0), spelling_weight=hybrid, threshold=None)  # every group answers
         batch = d.lookup_many([g.replace("-", " ") for g in groups])
         top1 = np.mean([names[key] == g for key, g in zip(batch.nearest, groups)])
-        print(f"hybrid={hybrid!r}: {len(names)} emoji names in {len(groups)} subgroups; "
+        print(f"spelling_weight={hybrid!r}: {len(names)} emoji names in {len(groups)} subgroups; "
               f"nearest key is a member for {top1:.3f}")
         print(f"  {'temperature':<12} {'seed banana/apple/chair':<26} emoji weight on members")
         for temperature in (0.1, 0.05, 0.02, 0.01, "auto"):
