@@ -63,6 +63,11 @@ BACKGROUND_TEXTS: tuple[str, ...] = (
 )
 
 
+MAX_BACKGROUND_DIM = 1 << 16
+"""The widest embeddings a background is kept for (258 rows of 2**16 floats: 67 MB); wider encoders (a
+LexicalEncoder of up to 2**20 hashed n-grams) read without one, as an encoder that cannot embed the texts."""
+
+
 @dataclass(frozen=True)
 class Background:
     """The background texts under one encoder: their embeddings (R, d) and the spread of their cosines."""
@@ -86,6 +91,9 @@ class Background:
                 found = None
         if found is None:
             try:
+                probe = encode_checked(encoder, list(BACKGROUND_TEXTS[:1]))
+                if probe.shape[1] > MAX_BACKGROUND_DIM:
+                    raise ValueError(f"its embeddings are {probe.shape[1]:,} wide, past {MAX_BACKGROUND_DIM:,}")
                 found = cls.measure(encode_checked(encoder, list(BACKGROUND_TEXTS)))
             except (ValueError, TypeError, KeyError, LookupError) as error:
                 warnings.warn(f"softkv could not embed its background texts with {encoder!r} ({error}); reads with "

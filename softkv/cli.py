@@ -33,19 +33,42 @@ class CatalogError(Exception):
     """A catalog that cannot be read as asked; the message says why."""
 
 
+MAX_CATALOG_BYTES = 1 << 31
+"""The largest catalog file read (2 GiB)."""
+
+
+def _read_text(path: Path) -> str:
+    """A regular file's text (a FIFO, a device or a link to one is refused before reading)."""
+    import os
+    import stat
+
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise CatalogError(f"{path}: not a regular file")
+        if status.st_size > MAX_CATALOG_BYTES:
+            raise CatalogError(f"{path}: larger than {MAX_CATALOG_BYTES:,} bytes")
+        return handle.read().decode("utf-8-sig")
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
-    text = path.read_text(encoding="utf-8")
+    if suffix not in (".csv", ".json", ".jsonl"):
+        raise CatalogError(f"{path}: unknown catalog format {suffix!r}; use .csv, .json or .jsonl")
+    text = _read_text(path)
     if suffix == ".csv":
-        return list(csv.DictReader(text.splitlines()))
+        # strict: an unterminated quote is an error, not one giant field
+        return list(csv.DictReader(text.splitlines(keepends=True), strict=True))
     if suffix == ".jsonl":
         return [json.loads(line) for line in text.splitlines() if line.strip()]
-    if suffix == ".json":
-        data = json.loads(text)
-        if isinstance(data, dict):
-            return [{"key": key, "value": value} for key, value in data.items()]
-        return list(data)
-    raise CatalogError(f"{path}: unknown catalog format {suffix!r}; use .csv, .json or .jsonl")
+    data = json.loads(text)
+    if isinstance(data, dict):
+        return [{"key": key, "value": value} for key, value in data.items()]
+    if not isinstance(data, list):
+        raise CatalogError(f"{path}: a JSON catalog is an object of key -> value or a list of records, "
+                           f"not a {type(data).__name__}")
+    return data
 
 
 def _number(text: Any) -> float | None:
@@ -76,6 +99,9 @@ def read_catalog(path: str | Path, key: str | None = None, values: list[str] | N
         raise CatalogError(f"{path}: no column {missing or 'for values'}; the columns are {columns}")
     catalog: dict[str, Any] = {}
     for line, record in enumerate(records, start=2):
+        if None in record or record.get(key) is None or any(record.get(c) is None for c in values):
+            raise CatalogError(f"{path}, record {line - 1}: {'too many' if None in record else 'missing'} cells "
+                               f"(the columns are {columns}); check its quotes and commas")
         cells = [record.get(c) for c in values]
         numbers = [_number(c) for c in cells]
         if len(values) > 1:
@@ -97,8 +123,8 @@ def _open(args: argparse.Namespace) -> Any:
     from . import SoftDict
 
     path = Path(args.source)
-    if path.is_file() and zipfile.is_zipfile(path):  # a store; a damaged one raises FormatError on load
-        d = SoftDict.load(path)
+    if path.suffix.lower() == ".softkv" or (path.is_file() and zipfile.is_zipfile(path)):
+        d = SoftDict.load(path)  # a store: a damaged one raises FormatError, naming what is wrong
     else:
         d = SoftDict(read_catalog(path, args.key, args.value))
     chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "spelling_weight")

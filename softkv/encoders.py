@@ -70,6 +70,9 @@ class SentenceTransformerEncoder:
         Scale each embedding to unit length (cosine = dot product).
     batch_size : int
         Texts per forward pass, as in ``SentenceTransformer.encode``.
+    local_files_only : bool
+        Resolve a model name on this machine only (never ask the model hub);
+        how a model named by a saved file is loaded.
 
     Examples
     --------
@@ -78,13 +81,15 @@ class SentenceTransformerEncoder:
     (2, 384)
     """
 
-    def __init__(self, model: Any = None, *, normalize: bool = True, batch_size: int = 32) -> None:
+    def __init__(self, model: Any = None, *, normalize: bool = True, batch_size: int = 32,
+                 local_files_only: bool = False) -> None:
         self._model = None if isinstance(model, str) or model is None else model
         self.source = bundled_model_path() if model is None else model
         self.name = "all-MiniLM-L6-v2" if model is None else _model_name(model)
         self.bundled = "minilm" if model is None and normalize else None
         self.normalize = normalize
         self.batch_size = batch_size
+        self.local_files_only = local_files_only
         self._lock = threading.Lock()
 
     @property
@@ -93,7 +98,7 @@ class SentenceTransformerEncoder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = load_sentence_transformer(str(self.source))
+                    self._model = load_sentence_transformer(str(self.source), self.local_files_only)
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:

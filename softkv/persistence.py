@@ -25,11 +25,14 @@ file or the new one, never half of one. Anything wrong with a file raises
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import json
 import os
+import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +42,7 @@ import numpy as np
 
 from .background import BACKGROUND_TEXTS, Background
 from .encoders import LexicalEncoder, SentenceTransformerEncoder, as_encoder, fingerprint, identity
+from .manifest import MAX_DIM, MAX_FILE_BYTES, FormatError, check_manifest, check_npy_header
 from .params import DEPRECATED, Params
 from .read import Readable
 from .store import Contents
@@ -52,16 +56,12 @@ FINGERPRINT_MIN_COSINE = 0.999
 __all__ = ["EncoderMismatchError", "FormatError", "load", "read_file", "save"]
 
 
-class FormatError(ValueError):
-    """A file that is not a readable softkv save: corrupted, truncated, foreign or too new."""
-
-
 class EncoderMismatchError(ValueError):
     """The encoder given to load embeds differently from the one the file was saved with."""
 
 
 # ---- encoder identity ----
-def _encoder_from_identity(found: dict[str, Any] | None) -> Any:
+def _encoder_from_identity(found: dict[str, Any] | None, load_model: bool) -> Any:
     from .bundled import BUNDLED, bundled_encoder
 
     if found is None:
@@ -74,7 +74,13 @@ def _encoder_from_identity(found: dict[str, Any] | None) -> Any:
                                        f"(it ships {', '.join(BUNDLED)}); pass one: SoftDict.load(path, encoder=...)")
         return bundled_encoder(name)
     if kind == "sentence-transformers":
-        return SentenceTransformerEncoder(str(found["source"]), normalize=bool(found.get("normalize", True)))
+        if not load_model:  # a file may come from anyone: the model it names is not loaded unless asked
+            raise EncoderMismatchError(
+                f"this file was embedded with the sentence-transformers model {found['source']!r}; softkv does not "
+                "load a model named by a file unless told: pass the model, SoftDict.load(path, encoder=...), or "
+                "load_model=True to load that name from this machine (never from the model hub)")
+        return SentenceTransformerEncoder(str(found["source"]), normalize=bool(found.get("normalize", True)),
+                                          local_files_only=True)
     if kind == "lexical":
         low, high = found["ngram_range"]
         return LexicalEncoder(ngram_range=(int(low), int(high)), n_features=int(found["n_features"]))
@@ -183,8 +189,13 @@ def save(d: Readable, path: str | os.PathLike[str]) -> Path:
     return path
 
 
+STALE_SECONDS = 60.0
+"""A save's temporary file untouched for this long belongs to a save that was killed: the next save removes it."""
+
+
 def _atomic_write(path: Path, members: dict[str, bytes]) -> None:
     folder = path.parent if str(path.parent) else Path(".")
+    _remove_stale_temporaries(folder, path.name)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -204,12 +215,28 @@ def _atomic_write(path: Path, members: dict[str, bytes]) -> None:
         os.close(directory)
 
 
+def _remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Delete ``.NAME.*.tmp`` files in ``folder`` not modified for :data:`STALE_SECONDS` (a live save writes
+    its file continuously, so an old one is a killed save's)."""
+    now = time.time()
+    for leftover in folder.glob(f".{glob.escape(name)}.*.tmp"):
+        try:
+            if leftover.is_file() and not leftover.is_symlink() and now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
+        except OSError:
+            pass  # gone meanwhile, or not ours to remove: the save goes on
+
+
 # ---- reading ----
 def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The manifest and arrays of a save, all checked; FormatError for anything wrong."""
+    """The manifest and arrays of a save, all checked (:mod:`softkv.manifest`); FormatError for anything wrong.
+
+    Only a regular file is read (a FIFO or a device, or a link to one, is
+    refused before any byte is read), of at most ``MAX_FILE_BYTES``.
+    """
     try:
-        archive_size = os.path.getsize(path)
-        with zipfile.ZipFile(path) as archive:
+        with _open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+            archive_size = os.fstat(handle.fileno()).st_size
             infos = {info.filename: info for info in archive.infolist()}
             for info in infos.values():  # stored members no larger than the file: no zip bombs
                 if info.compress_type != zipfile.ZIP_STORED or info.file_size > archive_size:
@@ -219,63 +246,73 @@ def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, n
             manifest_bytes = archive.read("manifest.json")
             if hashlib.sha256(manifest_bytes).hexdigest().encode("ascii") != archive.read("manifest.sha256"):
                 raise FormatError(f"{path}: the manifest does not match its checksum")
-            manifest = json.loads(manifest_bytes.decode("utf-8"))
-            _check_manifest(path, manifest)
-            arrays = {}
-            for name, digest in manifest["arrays"].items():
-                data = archive.read(name)
-                if hashlib.sha256(data).hexdigest() != digest:
-                    raise FormatError(f"{path}: {name} does not match its checksum")
-                arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
+            manifest = json.loads(manifest_bytes.decode("utf-8"), parse_constant=_refuse_constant)
+            check_manifest(path, manifest, VERSION)
+            arrays = _read_arrays(path, archive, manifest)
     except FormatError:
         raise
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError,
-            NotImplementedError, RuntimeError, OverflowError, TypeError) as error:
-        if isinstance(error, FileNotFoundError):
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError, RecursionError,
+            NotImplementedError, RuntimeError, OverflowError, TypeError, MemoryError) as error:
+        if isinstance(error, FileNotFoundError | IsADirectoryError | PermissionError):
             raise
         raise FormatError(f"{path} is not a readable softkv save: {type(error).__name__}: {error}") from error
     return manifest, arrays
 
 
-def _check_manifest(path: Any, manifest: Any) -> None:
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise FormatError(f"{path} is not a softkv save")
-    version = manifest.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise FormatError(f"{path}: invalid format version {version!r}")
-    if version > VERSION:
-        raise FormatError(
-            f"{path} was written by a newer softkv (format version {version}); this softkv reads up to "
-            f"version {VERSION}: upgrade softkv to load it"
-        )
-    keys = manifest.get("keys")
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
-        raise FormatError(f"{path}: keys must be a list of distinct strings")
-    arrays = manifest.get("arrays")
-    if not isinstance(arrays, dict) or "embeddings.npy" not in arrays:
-        raise FormatError(f"{path}: the manifest lists no embeddings")
-    if not set(arrays) <= {"embeddings.npy", "values.npy", "query_projection.npy", "alias_embeddings.npy",
-                           "background.npy"}:
-        raise FormatError(f"{path}: unknown members {sorted(arrays)}")
-    if not isinstance(manifest.get("params"), dict):
-        raise FormatError(f"{path}: parameters missing")
+def _open_regular(path: str | os.PathLike[str]) -> Any:
+    """``path`` opened for reading if it is a regular file (O_NONBLOCK: opening a FIFO does not wait)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
+        os.close(descriptor)
+        raise FormatError(f"{path} is not a regular file of at most {MAX_FILE_BYTES:,} bytes; a softkv save is one")
+    return os.fdopen(descriptor, "rb")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise FormatError(f"the manifest holds {name}; a save holds finite numbers only")
+
+
+def _read_arrays(path: Any, archive: zipfile.ZipFile, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Each listed member: its checksum, then its header against the shape the manifest implies, then the array."""
+    n_keys, found = len(manifest["keys"]), manifest.get("encoder")
+    width = found["dim"] if found is not None and n_keys else None
+    n_aliases = sum(len(group) for group in manifest.get("aliases", {}).values())
+    arrays: dict[str, np.ndarray] = {}
+    for name in sorted(manifest["arrays"], key=lambda n: n != "embeddings.npy"):  # the width comes first
+        data = archive.read(name)
+        if hashlib.sha256(data).hexdigest() != manifest["arrays"][name]:
+            raise FormatError(f"{path}: {name} does not match its checksum")
+        shape = {"embeddings.npy": (n_keys, width), "values.npy": (n_keys, *(manifest.get("value_shape") or ())),
+                 "query_projection.npy": (width, width), "alias_embeddings.npy": (n_aliases, width),
+                 "background.npy": (len(BACKGROUND_TEXTS), width)}[name]
+        check_npy_header(path, name, data, shape)
+        arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
+        if name == "embeddings.npy":
+            width = arrays[name].shape[1] if n_keys else width
+            if width is not None and width > MAX_DIM:
+                raise FormatError(f"{path}: embeddings wider than {MAX_DIM:,}")
+    return arrays
 
 
 def load(path: str | os.PathLike[str], build: Callable[[Contents, Any, dict[str, Any]], T], *,
-         encoder: Any = None, reencode: bool = False) -> T:
+         encoder: Any = None, reencode: bool = False, load_model: bool = False) -> T:
     """A SoftDict from a file written by :func:`save`: ``build(contents, encoder, params)`` of what it holds.
 
-    ``encoder`` defaults to the one the file names (the bundled MiniLM, a
-    model path, a LexicalEncoder); a custom encoder must be passed. One whose
-    fingerprint differs from the saved one raises ``EncoderMismatchError``
-    unless ``reencode=True``, which embeds the keys again with it. A damaged,
-    foreign or newer file raises ``FormatError``; both are ValueErrors.
+    ``encoder`` defaults to the one the file names when that is safe: a
+    bundled encoder or a LexicalEncoder. A sentence-transformers model the
+    file names is loaded only with ``load_model=True``, and then from this
+    machine only; a custom encoder must be passed. One whose fingerprint
+    differs from the saved one raises ``EncoderMismatchError`` unless
+    ``reencode=True``, which embeds the keys again with it. A damaged,
+    foreign, crafted or newer file raises ``FormatError``; both are
+    ValueErrors. Nothing in a file is executed or fetched.
     """
     manifest, arrays = read_file(path)
     keys = manifest["keys"]
     values = _values_of(path, manifest, arrays, len(keys))
     found = manifest.get("encoder")
-    chosen = _encoder_from_identity(found) if encoder is None else as_encoder(encoder)
+    chosen = _encoder_from_identity(found, load_model) if encoder is None else as_encoder(encoder)
     keep_embeddings = True
     if chosen is not None and not check_fingerprint(found, chosen):
         if not reencode:

@@ -378,9 +378,9 @@ class SoftDict(MutableMapping[str, Any]):
         return persistence.save(self, path)
 
     @classmethod
-    def load(cls, path: Any, *, encoder: Any = None, reencode: bool = False) -> SoftDict:
+    def load(cls, path: Any, *, encoder: Any = None, reencode: bool = False, load_model: bool = False) -> SoftDict:
         """A SoftDict from a file written by :meth:`save`, nothing re-encoded (:func:`softkv.persistence.load`)."""
-        return persistence.load(path, cls._build, encoder=encoder, reencode=reencode)
+        return persistence.load(path, cls._build, encoder=encoder, reencode=reencode, load_model=load_model)
 
     # ---- introspection ----
     @property

@@ -64,6 +64,11 @@ def pairs_of(other: Any, keywords: Mapping[str, Any]) -> dict[str, Any]:
     return dict([*pairs, *keywords.items()])
 
 
+MAX_MAGNITUDE = 1e15
+"""The largest component an embedding or a query vector may have: products and squared distances of larger
+ones overflow float32 (about 3.4e38) and would turn scores into inf or NaN."""
+
+
 def check_vectors(vectors: Any, n_rows: int, dim: int | None, what: str = "embedding") -> np.ndarray:
     """``vectors`` as a float32 (n_rows, dim) array of finite numbers, or a ValueError."""
     vectors = np.asarray(vectors)
@@ -79,6 +84,9 @@ def check_vectors(vectors: Any, n_rows: int, dim: int | None, what: str = "embed
         converted = np.ascontiguousarray(vectors, dtype=np.float32)
     if not np.isfinite(converted).all():
         raise ValueError(f"{what} vectors contain NaN or inf (in float32)")
+    if converted.size and float(np.abs(converted).max()) > MAX_MAGNITUDE:
+        raise ValueError(f"{what} vectors have components up to {float(np.abs(converted).max()):.3g}; beyond "
+                         f"{MAX_MAGNITUDE:.0e} their scores overflow float32: scale them down (or normalise them)")
     return converted
 
 

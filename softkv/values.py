@@ -81,8 +81,12 @@ def check_value(key: str, value: Any, spec: ValueSpec) -> Any:
             raise TypeError(
                 f"value for key {key!r} must be a real number like the others, got {type(value).__name__}"
             )
-        if not np.isfinite(float(value)):
-            raise ValueError(f"value for key {key!r} is {value!r}; values must be finite numbers")
+        try:
+            finite = bool(np.isfinite(float(value)))
+        except OverflowError:  # an int beyond float64, such as 10**400
+            finite = False
+        if not finite:
+            raise ValueError(f"value for key {key!r} is {value!r:.40}; values must be finite numbers (float64)")
         return value
     value_spec = infer_spec(value)
     if value_spec.kind != NUMERIC:
