@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from .memory import Memory, Update
 from .params import Params
 from .read import DEFAULT_CHUNK_BYTES, Readable, read
 from .scoring import LeaveOut, score, text_queries
-from .store import Memory, Update
 from .weighing import answer, median_temperature, weigh
 
 __all__ = ["CalibrationReport", "calibrate", "calibrate_dict", "calibrate_threshold", "candidates", "value_error"]
@@ -107,11 +107,19 @@ def calibrate_dict(d: Readable, queries: Sequence[Any] | None = None, targets: A
 
 def value_error(memory: Memory, predicted: np.ndarray, targets: Sequence[Any]) -> dict[str, float]:
     """Error rate for categories; MAE and RMSE for numbers (over every component of vector values)."""
-    if memory.categorical:
-        return {"error rate": float(np.mean([p != t for p, t in zip(predicted, targets)]))}
+    if memory.numeric is None:  # categories or opaque values: right or wrong
+        return {"error rate": float(np.mean([not _same(p, t) for p, t in zip(predicted, targets)]))}
     difference = np.asarray(predicted, dtype=np.float64) - np.asarray(targets, dtype=np.float64)
     difference = difference.reshape(len(predicted), -1)
     return {"MAE": float(np.abs(difference).mean()), "RMSE": float(np.sqrt((difference**2).mean()))}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that also holds for arrays and containers of them (a numpy comparison is not a bool)."""
+    try:
+        return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
 
 
 def candidates(params: Params, medians: dict[Any, float], n_keys: int) -> list[Params]:
@@ -143,7 +151,7 @@ def calibrate(memory: Memory, params: Params, queries: Sequence[Any] | None = No
     if len(memory) < 2:
         raise ValueError("calibration needs at least 2 keys")
     queries, Q, targets, leave_out, method = _evaluation_set(memory, queries, Q, targets, folds, seed)
-    metric = "error rate" if memory.categorical else "MAE"
+    metric = "MAE" if memory.numeric is not None else "error rate"
     text = text_queries(queries) is not None and params.scoring == "cosine"
     sample = slice(0, min(len(queries), 256))
     medians = {weight: median_temperature(score(memory, params.replace(spelling_weight=weight), queries[sample],

@@ -25,9 +25,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .encoders import as_encoder, encode_checked
+from .memory import Memory
 from .params import Params
 from .read import read
-from .store import Memory, Store
+from .store import Store
 
 __all__ = ["SoftKVClassifier", "SoftKVRegressor"]
 

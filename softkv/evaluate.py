@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 
 from .calibration import calibrate, value_error
+from .memory import Memory
 from .params import Params
 from .read import read
 from .scoring import LeaveOut, score
-from .store import Memory
 from .weighing import median_temperature
 
 __all__ = ["Comparison", "compare"]

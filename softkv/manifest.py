@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_DIM", "MAX_FILE_BYTES", "MAX_KEYS", "FormatError", "check_manifest", "check_npy_header"]
+__all__ = ["MAX_DIM", "MAX_FILE_BYTES", "MAX_KEYS", "FormatError", "check_manifest", "check_npy_header",
+           "value_from_json", "value_to_json"]
 
 MAX_KEYS = 100_000_000
 MAX_DIM = 1 << 20
@@ -30,7 +31,9 @@ MAX_VALUE_SIZE = 1 << 20
 MAX_DEPTH = 32
 MAX_FILE_BYTES = 1 << 36  # 64 GiB
 ENCODER_KINDS = ("bundled", "sentence-transformers", "lexical", "custom")
-VALUE_KINDS = (None, "numeric", "categorical")
+VALUE_KINDS = (None, "numeric", "categorical", "opaque")
+ARRAY_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                "float32", "float64")
 MEMBER_DTYPES = {"embeddings.npy": "<f4", "values.npy": "<f8", "query_projection.npy": "<f4",
                  "alias_embeddings.npy": "<f4", "background.npy": "<f4"}
 
@@ -89,19 +92,18 @@ def _check_values(path: Any, manifest: dict[str, Any], n_keys: int) -> None:
                 isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_VALUE_SIZE for n in shape) or (
                 math.prod(shape) > MAX_VALUE_SIZE):
             raise _fail(path, f"value_shape must list at most 8 sizes of at most {MAX_VALUE_SIZE:,} numbers in all")
-    if kind == "categorical" and shape != []:
-        raise _fail(path, "categorical values have no value_shape ([])")
-    stored_as_json = kind == "categorical" or shape == []
+    if kind != "numeric" and shape != []:
+        raise _fail(path, f"{kind} values have no value_shape ([])")
     values = manifest.get("values")
+    stored_as_json = "values.npy" not in manifest["arrays"]
     if stored_as_json != isinstance(values, list) or (isinstance(values, list) and len(values) != n_keys):
         raise _fail(path, f"values must be a list of {n_keys} items exactly when they are scalars or categories")
-    if stored_as_json == ("values.npy" in manifest["arrays"]):
-        raise _fail(path, "values must be in the manifest or in values.npy, not both or neither")
+    if not stored_as_json and (kind != "numeric" or shape == []):
+        raise _fail(path, "values.npy holds numeric arrays only")
     for item in values or ():
-        if kind == "numeric" and not _finite_number(item):
+        if kind == "numeric" and shape == [] and not _finite_number(item):
             raise _fail(path, f"a scalar value must be a finite number, got {item!r:.60}")
-        if kind == "categorical":
-            _check_category(path, item, 0)
+        value_from_json(item, path)
 
 
 def _finite_number(item: Any) -> bool:
@@ -113,18 +115,69 @@ def _finite_number(item: Any) -> bool:
         return False
 
 
-def _check_category(path: Any, item: Any, depth: int) -> None:
+def value_to_json(key: str, value: Any, depth: int = 0) -> Any:
+    """``value`` as plain JSON with tags for tuples, lists, dicts and numeric arrays; TypeError for anything else
+    (a save never pickles)."""
     if depth > MAX_DEPTH:
-        raise _fail(path, f"a categorical value is nested deeper than {MAX_DEPTH}")
-    if isinstance(item, dict):
-        if set(item) != {"tuple"} or not isinstance(item["tuple"], list):
-            raise _fail(path, f"unreadable value in manifest: {item!r:.60}")
-        for part in item["tuple"]:
-            _check_category(path, part, depth + 1)
-    elif isinstance(item, float) and not math.isfinite(item):
-        raise _fail(path, "a categorical value is NaN or inf")
-    elif not isinstance(item, str | bool | int | float | type(None)):
-        raise _fail(path, f"unreadable value in manifest: a {type(item).__name__}")
+        raise TypeError(f"value for key {key!r} is nested deeper than {MAX_DEPTH} (or holds itself); it cannot be "
+                        "saved")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TypeError(f"value for key {key!r} holds {value!r}; it cannot be saved")
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, tuple | list):
+        return {type(value).__name__: [value_to_json(key, item, depth + 1) for item in value]}
+    if isinstance(value, dict):
+        return {"dict": [[value_to_json(key, k, depth + 1), value_to_json(key, v, depth + 1)]
+                         for k, v in value.items()]}
+    if isinstance(value, np.ndarray) and value.dtype.name in ARRAY_DTYPES and value.size <= MAX_VALUE_SIZE:
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise TypeError(f"value for key {key!r} is an array holding NaN or inf; it cannot be saved")
+        return {"array": {"dtype": value.dtype.name, "shape": list(value.shape), "data": value.ravel().tolist()}}
+    raise TypeError(
+        f"value for key {key!r} is a {type(value).__name__}; a save holds str, numbers, bool, None, and tuples, "
+        "lists, dicts and numeric arrays of them, and never pickles: store a name for such a value instead "
+        "(e.g. the name of a handler, kept in a plain dict)")
+
+
+def value_from_json(item: Any, path: Any = "the manifest", depth: int = 0) -> Any:
+    """The value :func:`value_to_json` wrote, checked; FormatError for anything it would not write."""
+    if depth > MAX_DEPTH:
+        raise _fail(path, f"a value is nested deeper than {MAX_DEPTH}")
+    if item is None or isinstance(item, str | bool | int):
+        return item
+    if isinstance(item, float):
+        if not math.isfinite(item):
+            raise _fail(path, "a value is NaN or inf")
+        return item
+    if not isinstance(item, dict) or len(item) != 1:
+        raise _fail(path, f"unreadable value in manifest: {item!r:.60}")
+    (tag, body), = item.items()
+    if tag in ("tuple", "list") and isinstance(body, list):
+        parts = [value_from_json(part, path, depth + 1) for part in body]
+        return tuple(parts) if tag == "tuple" else parts
+    if tag == "dict" and isinstance(body, list) and all(isinstance(p, list) and len(p) == 2 for p in body):
+        pairs = [(value_from_json(k, path, depth + 1), value_from_json(v, path, depth + 1)) for k, v in body]
+        try:
+            return dict(pairs)
+        except TypeError as error:
+            raise _fail(path, "a dict value has an unhashable key") from error
+    if tag == "array" and isinstance(body, dict) and set(body) == {"dtype", "shape", "data"}:
+        dtype, shape, data = body["dtype"], body["shape"], body["data"]
+        if dtype in ARRAY_DTYPES and isinstance(shape, list) and len(shape) <= 8 and all(
+                isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_VALUE_SIZE for n in shape) and (
+                isinstance(data, list) and len(data) == math.prod(shape) and all(
+                isinstance(x, int | float) and not isinstance(x, bool) or dtype == "bool" and isinstance(x, bool)
+                for x in data)):
+            try:
+                array = np.array(data, dtype=dtype).reshape(shape)
+            except (OverflowError, ValueError) as error:
+                raise _fail(path, f"an array value does not fit its dtype {dtype}") from error
+            if array.dtype.kind != "f" or np.isfinite(array).all():
+                return array
+    raise _fail(path, f"unreadable value in manifest: {item!r:.60}")
 
 
 def _check_aliases(path: Any, aliases: Any, keys: set[str]) -> None:

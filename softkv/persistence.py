@@ -42,15 +42,23 @@ import numpy as np
 
 from .background import BACKGROUND_TEXTS, Background
 from .encoders import LexicalEncoder, SentenceTransformerEncoder, as_encoder, fingerprint, identity
-from .manifest import MAX_DIM, MAX_FILE_BYTES, FormatError, check_manifest, check_npy_header
+from .manifest import (
+    MAX_DIM,
+    MAX_FILE_BYTES,
+    FormatError,
+    check_manifest,
+    check_npy_header,
+    value_from_json,
+    value_to_json,
+)
+from .memory import Contents
 from .params import DEPRECATED, Params
 from .read import Readable
-from .store import Contents
-from .values import CATEGORICAL
+from .values import NUMERIC
 
 T = TypeVar("T")
 FORMAT = "softkv"
-VERSION = 1
+VERSION = 2  # 2: list, dict and array values (tags in the manifest); version 1 files load as they did
 FINGERPRINT_MIN_COSINE = 0.999
 
 __all__ = ["EncoderMismatchError", "FormatError", "load", "read_file", "save"]
@@ -102,35 +110,6 @@ def check_fingerprint(found: dict[str, Any] | None, encoder: Any) -> bool:
     return cosine >= FINGERPRINT_MIN_COSINE
 
 
-# ---- values as JSON ----
-_JSON_SCALARS = (str, bool, int, float, type(None))
-
-
-def _value_to_json(key: str, value: Any) -> Any:
-    if isinstance(value, tuple):
-        return {"tuple": [_value_to_json(key, item) for item in value]}
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        raise TypeError(f"value for key {key!r} is {value!r}; it cannot be saved")
-    if isinstance(value, _JSON_SCALARS):
-        return value
-    raise TypeError(
-        f"value for key {key!r} is a {type(value).__name__}; a save holds str, bool, numbers, None and "
-        "tuples of them as categorical values"
-    )
-
-
-def _value_from_json(item: Any) -> Any:
-    if isinstance(item, dict):
-        if set(item) != {"tuple"} or not isinstance(item["tuple"], list):
-            raise FormatError(f"unreadable value in manifest: {item!r}")
-        return tuple(_value_from_json(x) for x in item["tuple"])
-    if isinstance(item, list):
-        raise FormatError("unreadable value in manifest: a list")
-    return item
-
-
 # ---- writing ----
 def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
@@ -165,11 +144,13 @@ def save(d: Readable, path: str | os.PathLike[str]) -> Path:
         "aliases": aliases,
     }
     arrays = {"embeddings.npy": memory.embeddings[rows] if keys else np.empty((0, 0), np.float32)}
-    if spec is not None and (spec.kind == CATEGORICAL or spec.shape == ()):
-        manifest["values"] = [_value_to_json(key, memory.stored[key]) for key in keys]
-    elif spec is not None:
+    stored = [memory.stored[key] for key in keys]
+    if spec is not None and spec.kind == NUMERIC and spec.shape != () and all(
+            isinstance(v, np.ndarray) for v in stored):
         assert memory.numeric is not None
-        arrays["values.npy"] = memory.numeric[rows]
+        arrays["values.npy"] = memory.numeric[rows]  # arrays of numbers: one float64 member, not JSON
+    elif spec is not None:
+        manifest["values"] = [value_to_json(key, value) for key, value in zip(keys, stored)]
     if memory.projection is not None:
         arrays["query_projection.npy"] = memory.projection
     if memory.background is not None:
@@ -386,4 +367,4 @@ def _values_of(path: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarray
     items = manifest.get("values", [])
     if not isinstance(items, list) or len(items) != n_keys:
         raise FormatError(f"{path}: expected {n_keys} values")
-    return [_value_from_json(item) for item in items]
+    return [value_from_json(item, path) for item in items]

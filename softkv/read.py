@@ -27,11 +27,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .checks import check_vectors
 from .encoders import Encoder, encode_checked
+from .memory import Memory, Update
 from .params import Params
 from .result import BatchResult
 from .scoring import LeaveOut, Scores, score, score_approximately
-from .store import Memory, Update, check_vectors
 from .weighing import Answers, Weights, answer, weigh
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "ON_MISS", "QueryCache", "Readable", "embed_queries", "read"]
@@ -174,9 +175,11 @@ def read(
         parts.append((weights, answers))
     weights, answers = _join([w for w, _ in parts], weight_array), _join_answers([a for _, a in parts])
     if on_miss == "mask" and weights.missed.any():
-        answers.values[weights.missed] = None if memory.categorical else np.nan
-    return BatchResult(list(queries), tuple(memory.keys), list(memory.row_values),
-                       list(memory.categories) if memory.categorical else None, score_array, weights, answers)
+        answers.values[weights.missed] = np.nan if memory.numeric is not None else None
+    batch = BatchResult(list(queries), tuple(memory.keys), list(memory.row_values),
+                        list(memory.categories) if memory.categorical else None, score_array, weights, answers)
+    batch.opaque = memory.opaque
+    return batch
 
 
 def _join(parts: list[Weights], dense: np.ndarray | None) -> Weights:

@@ -61,7 +61,10 @@ class LookupResult:
         True when the query is a key and exact_match answered it with that
         key's stored value (all the weight on that key).
     distribution : dict or None
-        For categorical values, value -> total weight, heaviest first.
+        For categorical values, value -> total weight, heaviest first; None
+        for numeric values. For opaque values (lists, dicts, objects, which
+        cannot be grouped by value) reading it raises a TypeError saying so:
+        ``weights`` gives each key's weight.
     p_miss : float or None
         With a ``threshold``: the weight a "none of these" slot scored at the
         threshold would take beside the keys (0 for an exact key). High means
@@ -95,12 +98,18 @@ class LookupResult:
         self.value = value
         self.temperature = float(temperature)
         self.exact = exact
-        self.distribution = distribution
+        self._distribution = distribution
         self._row_values = row_values
         self._order: np.ndarray | None = None
         self.p_miss: float | None = None
         self.missed = False
         self.cutoff: float | None = None
+
+    @property
+    def distribution(self) -> dict[Any, float] | None:
+        if isinstance(self._distribution, str):
+            raise TypeError(self._distribution)
+        return self._distribution
 
     @property
     def reason(self) -> str | None:
@@ -243,6 +252,7 @@ class BatchResult:
         self.values = answers.values
         self.category_weights = answers.category_weights
         self.exact_value: Any = None
+        self.opaque = False  # values that are read as the heaviest key's, not blended or grouped
 
     @property
     def weight_array(self) -> np.ndarray | None:
@@ -299,8 +309,11 @@ class BatchResult:
         weights, scores = self.weight_array, self.score_array
         if weights is None or scores is None:
             raise ValueError("this batch was read with weights=False; read it with weights=True to inspect rows")
-        distribution = None
-        if self.categories is not None and self.category_weights is not None:
+        distribution: Any = None
+        if self.opaque:
+            distribution = ("these values are opaque (not all numbers, not all hashable), so they cannot be grouped "
+                            "by value: the answer is the heaviest key's value, and .weights gives each key's weight")
+        elif self.categories is not None and self.category_weights is not None:
             distribution = _distribution(self.categories, self.category_weights[i])
         value = self.values[i]
         if self.values.ndim == 1 and self.values.dtype != object:

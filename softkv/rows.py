@@ -76,6 +76,18 @@ class Rows:
             self.row_of[name] = start + offset
         self.names.extend(names)
 
+    def set_columns(self, drop: tuple[str, ...] = (), **columns: Any) -> None:
+        """Drop some columns and add or replace others, each with one row per name (a change of value kind)."""
+        if not self.names:
+            return
+        capacity = next(iter(self._columns.values())).shape[0]
+        for column in drop:
+            self._columns.pop(column, None)
+        for column, data in columns.items():
+            grown = _empty(np.asarray(data) if not isinstance(data, np.ndarray) else data, capacity)
+            grown[: len(self.names)] = data
+            self._columns[column] = grown
+
     def set(self, name: str, column: str, item: Any) -> None:
         """Replace one row of one column."""
         self._columns[column][self.row_of[name]] = item

@@ -61,8 +61,8 @@ import numpy as np
 
 from . import attention
 from .background import spelling_background
+from .memory import Memory
 from .params import Params
-from .store import Memory
 
 __all__ = ["SPREAD_PSEUDO_COUNT", "LeaveOut", "Scores", "TextFeatures", "chance_max", "mix",
            "score", "score_approximately", "text_features"]

@@ -9,13 +9,15 @@ import numpy as np
 
 from . import calibration, persistence, training
 from .background import Background
+from .checks import check_vectors, pairs_of
 from .encoders import Encoder, as_encoder
 from .index import approximate_index
+from .memory import Contents, Memory, Update
 from .params import Params, attach_parameters, check_projection
 from .read import DEFAULT_CHUNK_BYTES, QueryCache, check_batch, check_not_empty, embed_queries, read
 from .result import BatchResult, LookupResult, dict_html, dict_repr
 from .scoring import LeaveOut
-from .store import Contents, Memory, Store, Update, check_vectors, pairs_of
+from .store import Store
 from .sync import ReadWriteLock
 from .writing import write
 

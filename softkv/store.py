@@ -30,64 +30,23 @@ from typing import Any
 import numpy as np
 
 from . import attention
+from .checks import check_key, check_vectors
 from .lexical import LexicalIndex, SpellingTable
+from .memory import Memory
 from .rows import Rows, objects
-from .values import CATEGORICAL, CategoryTable, ValueSpec, check_value, infer_spec
+from .values import (
+    CATEGORICAL,
+    NUMERIC,
+    OPAQUE,
+    CategoryTable,
+    ValueSpec,
+    check_value,
+    is_hashable,
+    join_spec,
+    numeric_rows,
+)
 
-__all__ = ["Contents", "Memory", "Store", "Update", "Write", "check_key", "check_vectors", "pairs_of"]
-
-
-def check_key(key: Any, what: str = "SoftDict keys") -> None:
-    """A TypeError for a name that is not str, a ValueError for blank or unencodable text."""
-    if not isinstance(key, str):
-        raise TypeError(f"{what} must be str, got {type(key).__name__} {key!r}")
-    if not key.strip():
-        raise ValueError(f"{what} must contain non-blank text, got {key!r}")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ValueError(f"{what} must be valid Unicode text (no lone surrogates), got {key!r}") from error
-
-
-def pairs_of(other: Any, keywords: Mapping[str, Any]) -> dict[str, Any]:
-    """The (key, value) pairs ``dict.update(other, **keywords)`` would take, in order, the last of a key winning.
-
-    ``other`` is a mapping (anything with ``keys()``) or an iterable of pairs.
-
-    >>> pairs_of([("a", 1), ("b", 2)], {"a": 3})
-    {'a': 3, 'b': 2}
-    """
-    pairs = [(key, other[key]) for key in other.keys()] if hasattr(other, "keys") else list(other)
-    for pair in pairs:
-        if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise TypeError(f"update takes a mapping or (key, value) pairs; got the element {pair!r}")
-    return dict([*pairs, *keywords.items()])
-
-
-MAX_MAGNITUDE = 1e15
-"""The largest component an embedding or a query vector may have: products and squared distances of larger
-ones overflow float32 (about 3.4e38) and would turn scores into inf or NaN."""
-
-
-def check_vectors(vectors: Any, n_rows: int, dim: int | None, what: str = "embedding") -> np.ndarray:
-    """``vectors`` as a float32 (n_rows, dim) array of finite numbers, or a ValueError."""
-    vectors = np.asarray(vectors)
-    if vectors.ndim == 1:
-        vectors = vectors[None, :]
-    if vectors.ndim != 2 or vectors.shape[0] != n_rows or vectors.shape[1] == 0 or (
-            dim is not None and vectors.shape[1] != dim):
-        expected = f"({n_rows}, {dim if dim is not None else 'd'})"
-        raise ValueError(f"{what} vectors have shape {vectors.shape}; expected {expected}")
-    if vectors.dtype.kind not in "iuf":
-        raise ValueError(f"{what} vectors must be numbers, got dtype {vectors.dtype}")
-    with np.errstate(over="ignore"):
-        converted = np.ascontiguousarray(vectors, dtype=np.float32)
-    if not np.isfinite(converted).all():
-        raise ValueError(f"{what} vectors contain NaN or inf (in float32)")
-    if converted.size and float(np.abs(converted).max()) > MAX_MAGNITUDE:
-        raise ValueError(f"{what} vectors have components up to {float(np.abs(converted).max()):.3g}; beyond "
-                         f"{MAX_MAGNITUDE:.0e} their scores overflow float32: scale them down (or normalise them)")
-    return converted
+__all__ = ["Store", "Write"]
 
 
 @dataclass(frozen=True)
@@ -99,111 +58,6 @@ class Write:
     embeddings: dict[str, np.ndarray]  # every new key and new alias -> its embedding row
     aliases: dict[str, tuple[str, ...]]  # key -> its new aliases
     spec: ValueSpec | None
-
-
-@dataclass(frozen=True)
-class Contents:
-    """What a SoftDict holds, to build one from: values in insertion order, embeddings, aliases, projection.
-
-    ``embeddings`` maps every key and alias to its row (None: encode them).
-    A copy, a loaded file and a torch module all become a SoftDict through it.
-    """
-
-    stored: dict[str, Any]
-    embeddings: dict[str, np.ndarray] | None
-    aliases: dict[str, list[str]]
-    projection: np.ndarray | None = None
-    background: Any = None  # the encoder's Background, when it comes with the contents
-
-    @classmethod
-    def of_rows(cls, keys: Sequence[str], embeddings: Any, values: Sequence[Any]) -> Contents:
-        """Keys with one embedding row and one value each (checked: distinct keys, rows of numbers)."""
-        keys, values, vectors = list(keys), list(values), np.asarray(embeddings)
-        if vectors.ndim != 2 or not vectors.shape[0] == len(keys) == len(values) or len(set(keys)) != len(keys):
-            raise ValueError(f"need one embedding row and one value per key, keys distinct: got {len(keys)} keys "
-                             f"({len(set(keys))} distinct), embeddings of shape {vectors.shape}, {len(values)} values")
-        return cls(dict(zip(keys, values)), dict(zip(keys, check_vectors(vectors, len(keys), None))), {})
-
-
-@dataclass(frozen=True)
-class Update:
-    """A change computed from a snapshot by a tool (calibration, training), applied by ``SoftDict.apply_update``.
-
-    New read parameters, and new values and embedding rows of existing keys;
-    ``made_from`` is the (source, version) of the snapshot: rows are only
-    written back into the state they were computed from.
-    """
-
-    params: dict[str, Any] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
-    projection: np.ndarray | None = None
-    made_from: tuple[int, int] | None = None
-
-
-@dataclass(frozen=True)
-class Memory:
-    """What a read reads: the keys in row order with their embeddings and values, and the aliases.
-
-    Made by :meth:`Store.memory`: views that stay valid while the dict's read
-    lock is held, or (``copy=True``) a snapshot of copies that stays valid
-    after it. ``spelling`` gives the spelling similarity of query texts to
-    every name, keys first, then aliases.
-    """
-
-    keys: list[str]  # in row order (not insertion order: see ``stored``)
-    embeddings: np.ndarray  # (N, d) float32
-    inverse_norms: np.ndarray  # (N,)
-    unit_keys: bool  # every key embedding has length 1
-    row_values: Sequence[Any]  # the stored values, in row order
-    stored: Mapping[str, Any]  # key -> stored value, in insertion order
-    spec: ValueSpec | None
-    numeric: np.ndarray | None  # (N, *shape) float64 for numeric values
-    codes: np.ndarray | None  # (N,) category code of each key, for categorical values
-    categories: Sequence[Any]
-    alias_names: list[str]
-    alias_embeddings: np.ndarray  # (A, d)
-    alias_inverse_norms: np.ndarray
-    alias_rows: np.ndarray  # (A,) the key row of each alias
-    row_of: Mapping[str, int]
-    owner_of: Mapping[str, str]  # alias -> key
-    aliases_of: Mapping[str, list[str]]  # key -> its aliases, in the order they were added
-    spelling: Any  # a callable: texts -> (B, N + A) similarities
-    projection: np.ndarray | None = None
-    encoder: Any = None
-    background: Any = None  # the encoder's softkv.background.Background: the yardstick of the default score
-    version: int = 0
-    source: int = 0  # identifies the store: (source, version) names one state of one store
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    @property
-    def dim(self) -> int | None:
-        return int(self.embeddings.shape[1]) if len(self.keys) else None
-
-    def row_named(self, name: str) -> int:
-        """The row of the key that ``name`` is (a key or an alias of one), or -1."""
-        row = self.row_of.get(name)
-        if row is None:
-            owner = self.owner_of.get(name)
-            row = -1 if owner is None else self.row_of[owner]
-        return row
-
-    @property
-    def categorical(self) -> bool:
-        return self.spec is not None and self.spec.kind == CATEGORICAL
-
-    @property
-    def state(self) -> tuple[int, int]:
-        """(source, version): which store, in which state, this memory shows."""
-        return self.source, self.version
-
-    def contents(self) -> Contents:
-        """The :class:`Contents` this memory holds (for a copy)."""
-        embeddings = dict(zip(self.keys, self.embeddings)) | dict(zip(self.alias_names, self.alias_embeddings))
-        return Contents(dict(self.stored), embeddings, {k: list(v) for k, v in self.aliases_of.items()},
-                        self.projection, self.background)
 
 
 class Store:
@@ -265,9 +119,10 @@ class Store:
             check_key(key)
             if key in self.owner_of:
                 raise ValueError(f"{key!r} is an alias of {self.owner_of[key]!r}; it cannot be a key too")
-        spec = self.spec
-        if spec is None and pairs:
-            spec = infer_spec(next(iter(pairs.values())))
+        spec = join_spec(self.spec, pairs.values())
+        if spec is not None and spec.kind == CATEGORICAL and self.spec is not None and self.spec.kind == NUMERIC and (
+                not all(is_hashable(v) for v in self.values.values())):
+            spec = ValueSpec(OPAQUE)  # numbers in lists, then a category: only opaque holds both
         values = {key: check_value(key, value, spec) for key, value in pairs.items()} if spec else {}
         new_keys = tuple(key for key in pairs if key not in self.values)
         new_aliases = self._check_aliases(aliases, set(pairs))
@@ -304,8 +159,8 @@ class Store:
 
     def apply(self, write: Write) -> None:
         """Carry out a checked write (nothing in it can fail)."""
-        if write.spec is not None and self.spec is None:
-            self.spec = write.spec
+        if write.spec is not None and write.spec != self.spec:
+            self._respec(write.spec)
         for key, value in write.values.items():
             if key in self.values:
                 self._set_value(key, value)
@@ -334,7 +189,15 @@ class Store:
         assert self.spec is not None
         if self.spec.kind == CATEGORICAL:
             return {"codes": np.array([self.categories.code(v) for v in values], dtype=np.int64)}
-        return {"numeric": np.array(values, dtype=np.float64).reshape((len(values),) + self.spec.shape)}
+        if self.spec.kind == NUMERIC:
+            return {"numeric": numeric_rows(values, self.spec)}
+        return {}  # opaque values are read from the "values" column itself
+
+    def _respec(self, spec: ValueSpec) -> None:
+        """A wider value kind: every row's value columns computed again, O(N)."""
+        self.spec, self.categories = spec, CategoryTable.empty()
+        self.keys.set_columns(drop=("numeric", "codes"), **self._value_columns(list(self.keys["values"]))
+                              if len(self.keys) else {})
 
     def _set_value(self, key: str, value: Any) -> None:
         for column, data in self._value_columns([value]).items():
@@ -382,6 +245,7 @@ class Store:
         take = np.array if copy else np.asarray
         unit_keys, alias_rows = self._derived()
         categorical = self.spec is not None and self.spec.kind == CATEGORICAL
+        numeric = self.spec is not None and self.spec.kind == NUMERIC
         empty = not len(keys)
         return Memory(
             keys=list(keys.names) if copy else keys.names,
@@ -391,7 +255,7 @@ class Store:
             row_values=[] if empty else list(keys["values"]) if copy else keys["values"],  # type: ignore[arg-type]
             stored=dict(self.values) if copy else self.values,
             spec=self.spec,
-            numeric=None if empty or categorical else take(keys["numeric"]),
+            numeric=take(keys["numeric"]) if numeric and not empty else None,
             codes=None if empty or not categorical else take(keys["codes"]),
             categories=list(self.categories.categories) if copy else self.categories.categories,
             alias_names=list(aliases.names) if copy else aliases.names,

@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from .memory import Contents, Memory, Update
 from .params import Params
 from .read import Readable
 from .scoring import LeaveOut, score, text_features
-from .store import Contents, Memory, Update
 from .values import NUMERIC
 from .weighing import median_temperature
 
@@ -111,9 +111,9 @@ def to_module(memory: Memory, params: Params, *, learn: Sequence[str] = (), hops
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     projection = memory.projection if memory.projection is not None else "projection" in learn
-    assert memory.numeric is not None
+    numeric = memory.numeric_values("a torch module (and fit)")
     module = SoftKVMemory(
-        memory.embeddings[order], memory.numeric[order].astype(np.float32), temperature=params.temperature,
+        memory.embeddings[order], numeric[order].astype(np.float32), temperature=params.temperature,
         scoring=params.scoring, top_k=params.top_k, mode=params.mode, threshold=params.threshold,
         spelling_weight=None if params.spelling_weight == "auto" else float(params.spelling_weight),
         alias_embeddings=memory.alias_embeddings,

@@ -1,17 +1,24 @@
 """What a SoftDict may hold as values, and how a blend of them is read.
 
-Two kinds, fixed by the first value a SoftDict receives:
+Any value: ``d[k]`` returns the very object stored. How a soft read blends
+them depends on what they all are (the kind holding every value so far):
 
-- numeric: real scalars or fixed-shape real arrays; every value has the same
-  shape, and a soft answer is the weighted average of the values;
-- categorical: any hashable non-numeric value (str, bool, tuple, enum...);
-  a soft answer is the value with the largest total weight.
+- numeric: real scalars, or tuples, lists or arrays of reals, all of one
+  shape; a soft answer is the weighted average (a float, or a float array),
+  computed from a float64 copy taken when the value was stored;
+- categorical: hashable values (str, bool, tuples, enums, numbers of mixed
+  shapes...); a soft answer is the value with the largest total weight;
+- opaque: anything else (lists, dicts, objects, functions); a soft answer is
+  the value of the heaviest key.
+
+A value of another kind widens the dict's kind (numeric -> categorical ->
+opaque) once, in O(N); the kind never narrows back while keys remain.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +26,7 @@ import numpy as np
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
+OPAQUE = "opaque"
 
 
 @dataclass(frozen=True)
@@ -29,8 +37,8 @@ class ValueSpec:
     shape: tuple[int, ...] = ()
 
     def describe(self) -> str:
-        if self.kind == CATEGORICAL:
-            return "categorical"
+        if self.kind != NUMERIC:
+            return self.kind
         return "scalar" if self.shape == () else f"array of shape {self.shape}"
 
 
@@ -38,8 +46,16 @@ def _is_real_scalar(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
+def is_hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return isinstance(value, Hashable)
+
+
 def infer_spec(value: Any) -> ValueSpec:
-    """The spec a first value sets: numeric with its shape, or categorical."""
+    """The kind of one value: numeric with its shape, categorical (hashable) or opaque."""
     if _is_real_scalar(value):
         return ValueSpec(NUMERIC, ())
     if isinstance(value, (np.ndarray, list, tuple)):
@@ -49,60 +65,59 @@ def infer_spec(value: Any) -> ValueSpec:
             array = np.asarray(value, dtype=object)
         if array.dtype.kind in "iuf" and array.size > 0:
             return ValueSpec(NUMERIC, array.shape)
-    return ValueSpec(CATEGORICAL)
+    return ValueSpec(CATEGORICAL) if is_hashable(value) else ValueSpec(OPAQUE)
+
+
+def join_spec(spec: ValueSpec | None, values: Iterable[Any]) -> ValueSpec | None:
+    """The kind that holds the values of ``spec`` and ``values`` too (numeric -> categorical -> opaque).
+
+    Numbers of two shapes, or numbers and other hashable values, become
+    categories only if every value is hashable (the caller checks the values
+    already stored when a numeric dict widens).
+    """
+    all_hashable = True
+    for value in values:
+        found = infer_spec(value)
+        all_hashable = all_hashable and is_hashable(value)
+        if spec is None or found == spec or spec.kind == OPAQUE:
+            spec = spec or found
+        elif found.kind == OPAQUE or not all_hashable:
+            spec = ValueSpec(OPAQUE)
+        else:
+            spec = ValueSpec(CATEGORICAL)
+    return spec
 
 
 def check_value(key: str, value: Any, spec: ValueSpec) -> Any:
-    """The value as it will be stored, or a TypeError/ValueError naming the key.
+    """The value itself, once checked: a numeric value's numbers must be finite (float64)."""
+    if spec.kind != NUMERIC:
+        return value
+    try:
+        with np.errstate(over="ignore"):
+            finite = bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
+    except OverflowError:  # an int beyond float64, such as 10**400
+        finite = False
+    if not finite:
+        raise ValueError(f"value for key {key!r} is {value!r:.40}; numbers must be finite (float64)")
+    return value
 
-    Numeric scalars are stored as given; numeric arrays as read-only float64
-    copies, so that later changes to the caller's list or array cannot
-    desynchronise the stored value from the blend.
-    """
-    if spec.kind == CATEGORICAL:
-        if _is_real_scalar(value) or infer_spec(value).kind == NUMERIC:
-            raise TypeError(
-                f"value for key {key!r} is numeric ({value!r}), but this SoftDict holds categorical "
-                "values; a SoftDict holds one kind of value"
-            )
-        if not isinstance(value, Hashable):
-            raise TypeError(
-                f"categorical value for key {key!r} must be hashable, got {type(value).__name__}; "
-                "use a tuple instead of a list"
-            )
-        return value
-    if spec.shape == ():
-        if not _is_real_scalar(value):
-            if infer_spec(value).kind == NUMERIC:
-                raise ValueError(
-                    f"value for key {key!r} has shape {np.shape(value)}, but this SoftDict holds "
-                    "scalars (shape ()); all values must share one shape"
-                )
-            raise TypeError(
-                f"value for key {key!r} must be a real number like the others, got {type(value).__name__}"
-            )
-        try:
-            finite = bool(np.isfinite(float(value)))
-        except OverflowError:  # an int beyond float64, such as 10**400
-            finite = False
-        if not finite:
-            raise ValueError(f"value for key {key!r} is {value!r:.40}; values must be finite numbers (float64)")
-        return value
-    value_spec = infer_spec(value)
-    if value_spec.kind != NUMERIC:
-        raise TypeError(
-            f"value for key {key!r} must be a numeric array of shape {spec.shape}, got {value!r}"
-        )
-    if value_spec.shape != spec.shape:
-        raise ValueError(
-            f"value for key {key!r} has shape {value_spec.shape}, but this SoftDict holds values of "
-            f"shape {spec.shape}; all values must share one shape"
-        )
-    array = np.array(value, dtype=np.float64)
-    if not np.isfinite(array).all():
-        raise ValueError(f"value for key {key!r} contains NaN or inf; values must be finite numbers")
-    array.setflags(write=False)
-    return array
+
+def numeric_rows(values: list[Any], spec: ValueSpec) -> np.ndarray:
+    """The float64 (len(values), *shape) copy of numeric values that blends are computed from."""
+    return np.array([np.asarray(v, dtype=np.float64) for v in values], dtype=np.float64).reshape(
+        (len(values),) + spec.shape)
+
+
+def mixed_kinds_message(spec: ValueSpec | None, stored: dict[str, Any], what: str) -> str:
+    """Why ``what`` (a numeric blend) is impossible: the kinds found, with an example key of each."""
+    examples: dict[str, str] = {}
+    for key, value in stored.items():
+        found = infer_spec(value).describe()
+        if found not in examples:
+            examples[found] = f"{key!r} -> {type(value).__name__} {value!r:.30}"
+    kinds = "; ".join(f"{kind} (e.g. {example})" for kind, example in examples.items())
+    return (f"{what} needs numeric values of one shape; this SoftDict holds {spec.describe() if spec else 'none'} "
+            f"values: {kinds}")
 
 
 @dataclass

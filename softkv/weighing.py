@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from . import attention
+from .memory import Memory
 from .params import Params
 from .scoring import Scores
-from .store import Memory
 
 __all__ = ["Answers", "Weights", "answer", "median_temperature", "weigh"]
 
@@ -172,6 +172,11 @@ def answer(weights: Weights, memory: Memory) -> Answers:
         values[:] = [memory.categories[c] for c in winners]
         values[category_weights.max(axis=1) <= 0] = None  # no key to read
         return Answers(values, category_weights)
+    if memory.opaque:  # no blend of such values: the heaviest key's value, as stored
+        values = np.empty(n_queries, dtype=object)
+        heaviest = _heaviest_rows(weights)
+        values[:] = [memory.row_values[r] if r >= 0 else None for r in heaviest]
+        return Answers(values, None)
     assert memory.numeric is not None
     with np.errstate(invalid="ignore", divide="ignore"):  # a row of zero weights (no key to read) blends to NaN
         if weights.top_rows is not None:
@@ -183,6 +188,20 @@ def answer(weights: Weights, memory: Memory) -> Answers:
     exact = np.flatnonzero(weights.exact_rows >= 0)
     values[exact] = memory.numeric[weights.exact_rows[exact]]
     return Answers(values, None)
+
+
+def _heaviest_rows(weights: Weights) -> np.ndarray:
+    """Each query's key with the most weight (the named key for an exact query; -1 when none has any)."""
+    if weights.top_rows is not None:
+        assert weights.top_weights is not None
+        best = weights.top_weights.argmax(axis=1)
+        rows = weights.top_rows[np.arange(len(best)), best]
+        found = weights.top_weights.max(axis=1) > 0
+    else:
+        assert weights.dense is not None
+        rows, found = weights.dense.argmax(axis=1), weights.dense.max(axis=1) > 0
+    rows = np.where(found, rows, -1)
+    return np.where(weights.exact_rows >= 0, weights.exact_rows, rows)
 
 
 def median_temperature(scores: Scores) -> float:

@@ -109,8 +109,8 @@ def rewrite_manifest(path, change):
 
 def test_newer_versions_and_foreign_files_are_refused_clearly(tmp_path, lexical_dict):
     path = lexical_dict.save(tmp_path / "d.softkv")
-    rewrite_manifest(path, lambda m: m.update(version=2))
-    with pytest.raises(FormatError, match="newer softkv .*version 2.*upgrade"):
+    rewrite_manifest(path, lambda m: m.update(version=3))
+    with pytest.raises(FormatError, match="newer softkv .*version 3.*upgrade"):
         SoftDict.load(path)
     (tmp_path / "text.txt").write_text("hello")
     (tmp_path / "empty").write_bytes(b"")
