@@ -36,7 +36,8 @@ test: install
 # Measurements behind the numbers in the README (not part of make test).
 bench: install
 	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python quality.py && ../$(BIN)/python calibration.py \
-		&& ../$(BIN)/python build.py && ../$(BIN)/python perf.py && ../$(BIN)/python fit.py && ../$(BIN)/python untrusted.py
+		&& ../$(BIN)/python build.py && ../$(BIN)/python perf.py && ../$(BIN)/python fit.py && ../$(BIN)/python untrusted.py \
+		&& ../$(BIN)/python capacity.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

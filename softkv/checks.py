@@ -25,15 +25,23 @@ def check_key(key: Any, what: str = "SoftDict keys") -> None:
 def pairs_of(other: Any, keywords: Mapping[str, Any]) -> dict[str, Any]:
     """The (key, value) pairs ``dict.update(other, **keywords)`` would take, in order, the last of a key winning.
 
-    ``other`` is a mapping (anything with ``keys()``) or an iterable of pairs.
-
-    >>> pairs_of([("a", 1), ("b", 2)], {"a": 3})
-    {'a': 3, 'b': 2}
+    ``other`` is a mapping (anything with ``keys()`` and ``__getitem__``) or an
+    iterable of pairs; as for dict, an element that is not a sequence is a
+    TypeError and one of another length a ValueError.
     """
-    pairs = [(key, other[key]) for key in other.keys()] if hasattr(other, "keys") else list(other)
-    for pair in pairs:
-        if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise TypeError(f"update takes a mapping or (key, value) pairs; got the element {pair!r}")
+    if hasattr(other, "keys"):
+        pairs = [(key, other[key]) for key in other.keys()]
+    else:
+        pairs = []
+        for position, element in enumerate(other):
+            try:
+                pair = tuple(element)
+            except TypeError:
+                raise TypeError(f"update takes a mapping or (key, value) pairs; element #{position} is "
+                                f"{element!r:.40}") from None
+            if len(pair) != 2:
+                raise ValueError(f"update sequence element #{position} has length {len(pair)}; 2 is required")
+            pairs.append(pair)
     return dict([*pairs, *keywords.items()])
 
 

@@ -65,6 +65,9 @@ def check_manifest(path: Any, manifest: Any, version: int) -> None:
         raise _fail(path, "parameters missing")
     _check_values(path, manifest, len(keys))
     _check_aliases(path, manifest.get("aliases", {}), set(keys))
+    usage = manifest.get("usage", keys)
+    if not isinstance(usage, list) or len(usage) != len(keys) or set(usage) != set(keys):
+        raise _fail(path, "usage must list every key once (the order of use of a bounded dict)")
     _check_encoder(path, manifest.get("encoder"))
 
 

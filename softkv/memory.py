@@ -35,6 +35,7 @@ class Contents:
     aliases: dict[str, list[str]]
     projection: np.ndarray | None = None
     background: Any = None  # the encoder's Background, when it comes with the contents
+    usage: Sequence[str] = ()  # the keys from least to most recently used (a bounded dict's order), if known
 
     @classmethod
     def of_rows(cls, keys: Sequence[str], embeddings: Any, values: Sequence[Any]) -> Contents:
@@ -95,6 +96,7 @@ class Memory:
     background: Any = None  # the encoder's softkv.background.Background: the yardstick of the default score
     version: int = 0
     source: int = 0  # identifies the store: (source, version) names one state of one store
+    usage: Sequence[str] = ()  # in a copy: the keys from least to most recently used
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -134,4 +136,4 @@ class Memory:
         """The :class:`Contents` this memory holds (for a copy)."""
         embeddings = dict(zip(self.keys, self.embeddings)) | dict(zip(self.alias_names, self.alias_embeddings))
         return Contents(dict(self.stored), embeddings, {k: list(v) for k, v in self.aliases_of.items()},
-                        self.projection, self.background)
+                        self.projection, self.background, list(self.usage))

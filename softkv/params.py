@@ -106,6 +106,18 @@ def check_bool(name: str, value: Any) -> bool:
     raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
+def check_max_keys(name: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1):
+        return None if value is None else int(value)
+    raise ValueError(f"{name} must be None (no limit) or an int >= 1, got {value!r}")
+
+
+def check_evict(name: str, value: Any) -> str:
+    if value in ("lru", "fifo"):
+        return str(value)
+    raise ValueError(f'{name} must be "lru" (least recently used first) or "fifo" (oldest first), got {value!r}')
+
+
 def check_index(name: str, value: Any) -> Any:
     if isinstance(value, str) and value in ("auto", "exact", "ivf"):
         return value
@@ -163,6 +175,18 @@ class Params:
         How scores become weights: softmax (every key some weight), sparsemax
         (exact zeros below a data-dependent cut), hard (all the weight on the
         nearest key: 1-NN) or mean (equal weights on the top_k keys: kNN).
+    strict : bool, default False
+        True makes ``d[q]`` and ``d.get(q)`` exact, as for a plain dict: a
+        query that is no key or alias raises KeyError (``get``: the
+        default). ``lookup``, ``lookup_many`` and ``nearest`` still read
+        softly.
+    max_keys : int or None, default None
+        At most this many keys: adding one more evicts one (``evict``), O(1).
+    evict : {"lru", "fifo"}, default "lru"
+        Which key goes when ``max_keys`` is reached: "lru" the least recently
+        used (a key is used when read exactly, or when it takes at least
+        :data:`softkv.capacity.USED_WEIGHT` of a soft read's weight, as in
+        Neural Episodic Control's memory), "fifo" the oldest.
     index : "auto", "exact", "ivf" or IVFIndex, default "auto"
         How a top_k read finds its k keys: "exact" scores every key; "ivf"
         asks a faiss IVF index (the ``[faiss]`` extra) for approximate
@@ -180,6 +204,9 @@ class Params:
     spelling_weight: float | str = _param(
         "auto", check_spelling_weight, 'spelling beside meaning: "auto" per query, or a fixed mix weight 0 to 1')
     mode: str = _param("softmax", check_mode, 'how scores become weights: "softmax", "sparsemax", "hard" or "mean"')
+    strict: bool = _param(False, check_bool, "d[q] and get(q) are exact, as for a dict (lookup stays soft)")
+    max_keys: int | None = _param(None, check_max_keys, "at most this many keys; one more evicts one (evict)")
+    evict: str = _param("lru", check_evict, 'which key goes at max_keys: "lru" (least recently used) or "fifo"')
     index: Any = _param(
         "auto", check_index, 'how a top_k read finds its keys: "exact", "ivf" (faiss) or "auto"', _saved_index)
 

@@ -1,10 +1,12 @@
 """Saving and loading a SoftDict: one zip file, no pickle, atomic, checked.
 
-The format (version 1) is a zip archive of uncompressed members:
+The format (version 2) is a zip archive of uncompressed members:
 
-- ``manifest.json``: ``{"format": "softkv", "version": 1, ...}`` with the keys
-  in order, the value kind and shape, scalar and categorical values as JSON,
-  the lookup parameters, the encoder's identity (kind, name, width and a
+- ``manifest.json``: ``{"format": "softkv", "version": 2, ...}`` with the keys
+  in order, the value kind and shape, the values as tagged JSON (strings,
+  numbers, bool, None, and tuples, lists, dicts and numeric arrays of them:
+  a value of any other type is refused when saving, never pickled), the
+  lookup parameters, the usage order (with ``max_keys``), the encoder's identity (kind, name, width and a
   fingerprint: its embedding of a fixed probe sentence), and the SHA-256 of
   every array member;
 - ``manifest.sha256``: the SHA-256 of ``manifest.json``;
@@ -143,6 +145,8 @@ def save(d: Readable, path: str | os.PathLike[str]) -> Path:
         "encoder": identity(memory.encoder),
         "aliases": aliases,
     }
+    if params.max_keys is not None:
+        manifest["usage"] = list(memory.usage)  # a bounded dict's order of use, least recent first
     arrays = {"embeddings.npy": memory.embeddings[rows] if keys else np.empty((0, 0), np.float32)}
     stored = [memory.stored[key] for key in keys]
     if spec is not None and spec.kind == NUMERIC and spec.shape != () and all(
@@ -310,7 +314,8 @@ def load(path: str | os.PathLike[str], build: Callable[[Contents, Any, dict[str,
         raise FormatError(f"{path}: aliases must map keys to lists of names")
     embeddings = _embeddings_of(path, keys, aliases, arrays) if keep_embeddings else None
     background = _background_of(path, arrays.get("background.npy"), found) if keep_embeddings else None
-    contents = Contents(dict(zip(keys, values)), embeddings, aliases, arrays.get("query_projection.npy"), background)
+    contents = Contents(dict(zip(keys, values)), embeddings, aliases, arrays.get("query_projection.npy"), background,
+                        manifest.get("usage", ()))
     params = _params_of(path, manifest["params"])
     try:
         return build(contents, chosen, params)

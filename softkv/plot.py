@@ -1,7 +1,9 @@
 """Plots of lookups and comparisons (matplotlib, the ``[plot]`` extra).
 
 - :func:`weights`: a bar chart of one lookup's heaviest keys;
-- :func:`heatmap`: the attention weights of a batch, queries by keys.
+- :func:`heatmap`: the attention weights of a batch, queries by keys;
+- :func:`explanation`: an :class:`softkv.explain.Explanation`, each key's
+  score (meaning and spelling) beside its weight.
 
 The soft error against temperature is ``Comparison.plot`` (:mod:`softkv.evaluate`).
 
@@ -14,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["heatmap", "weights"]
+from .result import _short
+
+__all__ = ["explanation", "heatmap", "weights"]
 
 
 def _pyplot() -> Any:
@@ -59,4 +63,27 @@ def heatmap(batch: Any, n_keys: int = 20, path: Any = None) -> Any:
     axes.set_xticks(range(len(columns)), [batch.keys[c] for c in columns], rotation=60, ha="right")
     axes.set_yticks(range(len(batch)), [q if isinstance(q, str) else f"query {i}" for i, q in enumerate(batch.queries)])
     figure.colorbar(image, ax=axes, label="weight")
+    return _finish(figure, path)
+
+
+def explanation(explained: Any, path: Any = None) -> Any:
+    """Two panels for the keys of ``d.explain(q)``: each score split into meaning and what spelling added, and
+    each weight (the cutoff drawn on the scores when there is one)."""
+    plt = _pyplot()
+    parts = explained.parts[::-1]
+    names = [part.key for part in parts]
+    figure, (left, right) = plt.subplots(1, 2, sharey=True, figsize=(9, 0.4 * len(parts) + 1.6))
+    meaning = np.array([part.meaning for part in parts])
+    spelling = np.array([part.spelling for part in parts])
+    left.barh(names, meaning, color="#4c78a8", label="meaning")
+    left.barh(names, spelling, left=meaning, color="#f58518", label="spelling")
+    if explained.cutoff is not None:
+        left.axvline(explained.cutoff, color="#555555", linestyle="--", label="threshold")
+    left.set_xlabel("score")
+    left.legend(loc="lower right", fontsize="small")
+    right.barh(names, [part.weight for part in parts], color="#54a24b")
+    right.set_xlim(0, 1)
+    right.set_xlabel("weight")
+    query = explained.query if isinstance(explained.query, str) else "vector query"
+    figure.suptitle(f"{query!r} -> {_short(explained.answer, 40)}")
     return _finish(figure, path)

@@ -21,11 +21,22 @@ if TYPE_CHECKING:
 _TABLE_ROWS = 10
 
 
+def number(value: Any, digits: int = 4) -> str:
+    """A number to ``digits`` significant digits, float noise dropped: 2564.9999 -> '2565', 0.1 -> '0.1'.
+
+    >>> number(2564.9999), number(13.6), number(-0.000123456), number(float("nan"))
+    ('2565', '13.6', '-0.0001235', 'nan')
+    """
+    return f"{float(value):.{digits}g}"
+
+
 def _short(value: Any, width: int = 28) -> str:
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "fiu" and len(value) <= 6:
+        text = "[" + ", ".join(number(x) for x in value) + "]"
+    elif isinstance(value, np.ndarray):
         text = np.array2string(value, precision=3, separator=", ", threshold=6, edgeitems=2)
     elif isinstance(value, float) or isinstance(value, np.floating):
-        text = f"{float(value):.4g}"
+        text = number(value)
     else:
         text = repr(value) if isinstance(value, str) else str(value)
     text = " ".join(text.split())

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from . import calibration, persistence, training
 from .background import Background
+from .capacity import USED_WEIGHT, Usage
 from .checks import check_vectors, pairs_of
 from .encoders import Encoder, as_encoder
 from .index import approximate_index
+from .mapping import DictMethods
 from .memory import Contents, Memory, Update
 from .params import Params, attach_parameters, check_projection
 from .read import DEFAULT_CHUNK_BYTES, QueryCache, check_batch, check_not_empty, embed_queries, read
@@ -19,12 +20,13 @@ from .result import BatchResult, LookupResult, dict_html, dict_repr
 from .scoring import LeaveOut
 from .store import Store
 from .sync import ReadWriteLock
+from .tools import Tools
 from .writing import write
 
 _MISSING = object()
 
 
-class SoftDict(MutableMapping[str, Any]):
+class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
     """A dict with string keys that answers a query that is not a key by attention.
 
     Reading a key returns its stored value, exactly as a dict does; reading
@@ -50,6 +52,9 @@ class SoftDict(MutableMapping[str, Any]):
         fingerprint and the text (:class:`softkv.cache.CachedEncoder`).
     query_cache_size : int, default 1024
         Recent query texts whose embeddings are kept (0: none).
+    on_evict : callable, optional
+        Called as ``on_evict(key, value)`` for each key a bounded dict
+        (``max_keys``) evicts, after the write; ``d.evictions`` counts them.
     **params
         How it reads: ``temperature``, ``top_k``, ``threshold`` (the one
         cutoff), ``scoring``, ``exact_match``, ``spelling_weight``, ``mode``,
@@ -89,7 +94,7 @@ class SoftDict(MutableMapping[str, Any]):
     """
 
     def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, *, encoder: Any = None,
-                 cache_dir: Any = None, query_cache_size: int = 1024, **params: Any) -> None:
+                 cache_dir: Any = None, query_cache_size: int = 1024, on_evict: Any = None, **params: Any) -> None:
         self._params, self._query_cache = Params.make(**params), QueryCache(query_cache_size)
         self._encoder: Encoder | None = as_encoder(encoder) if encoder is not False else None  # False: none at all
         if cache_dir is not None and self._encoder is not None:
@@ -100,6 +105,7 @@ class SoftDict(MutableMapping[str, Any]):
         self._query_projection: np.ndarray | None = None
         self._ivf: Any = None  # an approximate index, made by the first read that needs one
         self._background: Background | bool | None = None  # what unrelated text scores: measured on first use
+        self._on_evict, self.evictions = on_evict, 0
         if data is not None:
             self.update(data)
 
@@ -125,6 +131,8 @@ class SoftDict(MutableMapping[str, Any]):
             d.query_projection = contents.projection
         if contents.background is not None and d._encoder is not None:
             d._background = contents.background  # measured with this encoder (its fingerprint was checked)
+        if sorted(contents.usage) == sorted(contents.stored):
+            d._store.usage = Usage(contents.usage)  # a bounded dict's order of use survives copies and saves
         return d
 
     # ---- exact reads ----
@@ -239,15 +247,22 @@ class SoftDict(MutableMapping[str, Any]):
 
     # ---- soft reads ----
     def __getitem__(self, query: Any) -> Any:
-        """A key's (or alias's) stored value exactly; for any other query the soft answer (KeyError on a miss)."""
+        """A key's (or alias's) stored value, the very object stored; any other query is read softly (KeyError
+        on a miss), or with ``strict=True`` raises KeyError as a dict would."""
+        params = self._params
         with self._lock.reading():
-            key = self._store.entry_of(query) if isinstance(query, str) and self._params.exact_match else None
+            key = self._store.entry_of(query) if isinstance(query, str) and params.exact_match else None
             if key is not None:
+                if params.max_keys is not None and params.evict == "lru":
+                    self._store.usage.touch([key])
                 return self._store.values[key]
+        if params.strict:
+            raise KeyError(query)
         return self.lookup(query).value
 
     def get(self, query: Any, default: Any = None) -> Any:
-        """``d[query]``, or ``default`` when the read misses (below the threshold) or the dict is empty."""
+        """``d[query]``: a key's value exactly, else the soft answer; ``default`` when the read misses (below
+        the threshold, or any non-key with ``strict=True``) or the dict is empty."""
         try:
             return self[query]
         except KeyError:
@@ -324,7 +339,18 @@ class SoftDict(MutableMapping[str, Any]):
                          on_miss=on_miss, chunk_bytes=chunk_bytes, index=index)
             if len(queries) == 1 and batch.exact[0]:
                 batch.exact_value = self._store.values[memory.keys[batch.nearest_rows[0]]]
+            if params.max_keys is not None and params.evict == "lru":
+                self._store.usage.touch(self._used_keys(batch))
         return batch
+
+    @staticmethod
+    def _used_keys(batch: BatchResult) -> list[str]:
+        """The keys a read used: those with at least USED_WEIGHT of a query's weight (its nearest, when the
+        read kept no weights)."""
+        rows = batch.nearest_rows
+        if batch.weight_array is not None:
+            rows = np.flatnonzero((batch.weight_array >= USED_WEIGHT).any(axis=0))
+        return [batch.keys[r] for r in rows]
 
     # ---- tools: each works on a snapshot and hands back an Update ----
     def snapshot(self, *, spelling: bool = True, measure: bool = True) -> tuple[Memory, Params]:
@@ -348,41 +374,12 @@ class SoftDict(MutableMapping[str, Any]):
                 update.projection, self._store.dim)
             self._store.replace_rows(update.values, update.embeddings)
             self._params, self._query_projection = params, projection
+            evicted = self._store.evict_over(params.max_keys)  # a smaller max_keys takes effect at once
+        self._report_evictions(evicted)
 
     def set_params(self, **params: Any) -> None:
         """Set several parameters at once: all checked before any changes."""
         self.apply_update(Update(params=params))
-
-    def calibrate(self, queries: Sequence[Any] | None = None, targets: Any = None, **options: Any) -> Any:
-        """Choose how to read from data and apply it; returns the report (:func:`softkv.calibration.calibrate_dict`)."""
-        return calibration.calibrate_dict(self, queries, targets, **options)
-
-    def fit(self, queries: Sequence[Any], targets: Any, **options: Any) -> Any:
-        """Train values, temperature, spelling weight or a query projection (:func:`softkv.training.fit`)."""
-        return training.fit_dict(self, queries, targets, **options)
-
-    def to_module(self, *, learn: Sequence[str] = (), hops: int = 1) -> Any:
-        """This SoftDict as a torch module that reads as it does (:func:`softkv.training.to_module`)."""
-        return training.to_module(*self.snapshot(), learn=learn, hops=hops)
-
-    def update_from_module(self, module: Any) -> None:
-        """Take back the key embeddings, values and read parameters of a module made by :meth:`to_module`."""
-        self.apply_update(training.module_update(module, self.snapshot()[0]))
-
-    @classmethod
-    def from_module(cls, module: Any, keys: Sequence[str] | None = None, *, encoder: Any = None) -> SoftDict:
-        """A new SoftDict holding a module's keys, values and read parameters."""
-        contents, params = training.module_contents(module, keys)
-        return cls._build(contents, encoder and as_encoder(encoder), params)
-
-    def save(self, path: Any) -> Any:
-        """Write this SoftDict to one file, atomically, without pickle (:func:`softkv.persistence.save`)."""
-        return persistence.save(self, path)
-
-    @classmethod
-    def load(cls, path: Any, *, encoder: Any = None, reencode: bool = False, load_model: bool = False) -> SoftDict:
-        """A SoftDict from a file written by :meth:`save`, nothing re-encoded (:func:`softkv.persistence.load`)."""
-        return persistence.load(path, cls._build, encoder=encoder, reencode=reencode, load_model=load_model)
 
     # ---- introspection ----
     @property
@@ -397,8 +394,13 @@ class SoftDict(MutableMapping[str, Any]):
 
     @property
     def value_kind(self) -> str | None:
-        """"scalar", "array of shape (...)", "categorical", or None while empty."""
+        """"scalar", "array of shape (...)", "categorical", "opaque", or None while empty."""
         return None if self._store.spec is None else self._store.spec.describe()
+
+    @property
+    def usage(self) -> list[str]:
+        """The keys from least to most recently used (added, for evict="fifo"): the order max_keys evicts in."""
+        return self._store.usage.order()
 
     @property
     def key_embeddings(self) -> np.ndarray:
@@ -423,17 +425,18 @@ class SoftDict(MutableMapping[str, Any]):
         """Size, encoder, parameters and the first keys, for notebooks."""
         return dict_html(self._store.values, self.value_kind, self._encoder, self.params)
 
-    def __eq__(self, other: object) -> bool:
-        """Equal to any mapping with the same keys and equal values (arrays compared by value)."""
-        if not isinstance(other, Mapping) or len(other) != len(self):
-            return False
-        return all(k in other and np.array_equal(v, other[k]) for k, v in self.items())
-
-    __hash__ = None  # type: ignore[assignment]
-
     def _write(self, pairs: dict[str, Any], **options: Any) -> None:
         """Check, encode new names with no lock held, apply under the write lock (:func:`softkv.writing.write`)."""
-        write(lambda: self._store, self._lock, self._encoder, pairs, **options)
+        evicted = write(lambda: self._store, self._lock, self._encoder, pairs, max_keys=self._params.max_keys,
+                        **options)
+        self._report_evictions(evicted)
+
+    def _report_evictions(self, evicted: list[tuple[str, Any]]) -> None:
+        """Count the keys a bounded dict evicted and tell ``on_evict`` (no lock held: it may use the dict)."""
+        self.evictions += len(evicted)
+        if self._on_evict is not None:
+            for key, value in evicted:
+                self._on_evict(key, value)
 
 
 attach_parameters(SoftDict)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import attention
+from .capacity import Usage
 from .checks import check_key, check_vectors
 from .lexical import LexicalIndex, SpellingTable
 from .memory import Memory
@@ -71,6 +72,7 @@ class Store:
         self.owner_of: dict[str, str] = {}
         self.spec: ValueSpec | None = None
         self.categories = CategoryTable.empty()
+        self.usage = Usage()  # keys from least to most recently used (for max_keys)
         self.version = 0  # bumped by every change of the rows (indexes and caches rebuild on it)
         self._lexical: LexicalIndex | None = None  # made on the first spelling read, then kept current
         self._spelling: tuple[int, SpellingTable] | None = None
@@ -184,6 +186,7 @@ class Store:
                          values=objects(stored), **self._value_columns(stored))
         for key, value in zip(keys, stored):
             self.values[key] = value
+        self.usage.add(keys)
 
     def _value_columns(self, values: list[Any]) -> dict[str, np.ndarray]:
         assert self.spec is not None
@@ -226,12 +229,22 @@ class Store:
             del self.owner_of[name]
         self.keys.delete(key)
         del self.values[key]
+        self.usage.remove(key)
         if self._lexical is not None:
             for name in [key, *names]:
                 self._lexical.remove(name)
         if not self.values:
             self.spec, self.categories = None, CategoryTable.empty()
         self.version += 1
+
+    def evict_over(self, max_keys: int | None) -> list[tuple[str, Any]]:
+        """Delete the least recently used keys beyond ``max_keys``; the (key, value) pairs that went."""
+        if max_keys is None or len(self.values) <= max_keys:
+            return []
+        gone = [(key, self.values[key]) for key in self.usage.oldest(len(self.values) - max_keys)]
+        for key, _ in gone:
+            self.delete(key)
+        return gone
 
     # ---- reads ----
     def memory(self, *, projection: np.ndarray | None = None, encoder: Any = None, background: Any = None,
@@ -271,6 +284,7 @@ class Store:
             background=background,
             version=self.version,
             source=id(self),
+            usage=self.usage.order() if copy else (),
         )
 
     def _derived(self) -> tuple[bool, np.ndarray]:

@@ -22,9 +22,10 @@ from .sync import ReadWriteLock
 
 def write(store: Callable[[], Store], lock: ReadWriteLock, encoder: Any, pairs: dict[str, Any], *,
           aliases: Mapping[str, Sequence[str]] | None = None, embeddings: Mapping[str, np.ndarray] | None = None,
-          only_new: bool = False) -> None:
+          only_new: bool = False, max_keys: int | None = None) -> list[tuple[str, Any]]:
     """Set ``pairs`` and add ``aliases`` in ``store()`` (the dict's current store); ``only_new`` skips keys
-    present by the time the write applies (setdefault)."""
+    present by the time the write applies (setdefault). Beyond ``max_keys``, the least recently used keys go
+    in the same write: the (key, value) pairs evicted are returned."""
     aliases = {key: list(names) for key, names in (aliases or {}).items()}
     known = dict(embeddings or {})
     while True:
@@ -43,4 +44,4 @@ def write(store: Callable[[], Store], lock: ReadWriteLock, encoder: Any, pairs: 
             if current.unembedded(list(pairs), aliases, known):
                 continue  # a key was deleted meanwhile: encode it too
             current.apply(current.check(pairs, aliases, known))
-            return
+            return current.evict_over(max_keys)

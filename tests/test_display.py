@@ -26,6 +26,8 @@ def test_plots_are_drawn_and_saved(d, tmp_path):
 
     plot.weights(d.lookup("fruit"), path=tmp_path / "weights.png")
     plot.heatmap(d.lookup_many(["fruit", "apple"]), path=tmp_path / "heatmap.png")
+    plot.explanation(d.explain("fruit"), path=tmp_path / "explain.png")
+    assert (tmp_path / "explain.png").stat().st_size > 1000
     for name in ("weights.png", "heatmap.png"):
         assert (tmp_path / name).stat().st_size > 2000
     with pytest.raises(ValueError, match="weights=False"):
