@@ -4,6 +4,11 @@ The values are categories (setting names), so the answer is the entry with the
 most weight. The defaults read by meaning and add spelling only where a phrase's
 letters match a key beyond chance, so paraphrases and typos both find their
 setting, and input unlike every phrase is a clean miss.
+
+A sentence encoder hears "too small" as close to "smaller": with only the keys,
+"the letters are too small" reads "make the text smaller" at weight 0.94, the
+opposite of what the user wants. Aliases, other ways of saying a setting, fix
+that where the direction matters.
 """
 
 from softkv import SoftDict
@@ -21,10 +26,14 @@ settings = SoftDict(
         "log out": "session=end",
     },
 )
+settings.add("make the text bigger", "font.size=+2", aliases=["the text is too small", "I can't read this"])
+settings.add("make the text smaller", "font.size=-2", aliases=["the text is too big"])
 
 requests = [
     "switch to the dark theme",
     "the letters are too small",
+    "I can barely read the words",
+    "the font is too large",
     "stop sending me alerts",
     "je préfère le français",
     "sign me out",

@@ -16,11 +16,12 @@ print("dict:", prices, "-> prices['fruit'] raises KeyError")
 d = SoftDict(prices)
 print("exact key:   d['apple'] =", d["apple"])
 
-# 3. A query that is not a key is embedded too, and compared with every key: half by meaning
-#    (cosine of the embeddings), half by spelling (shared letter pairs and triples, which
-#    catch typos). "fruit" shares none with these keys, so its scores are half its cosines.
+# 3. A query that is not a key is embedded too, and compared with every key by meaning (the
+#    cosine of the embeddings), plus spelling where the query's letters match a key beyond
+#    chance (a typo such as "appel"). "fruit" spells like none of these keys: its scores are
+#    its cosines.
 r = d.lookup("fruit")
-print("\nscore of 'fruit' for each key (half cosine, half spelling):")
+print("\nscore of 'fruit' for each key (cosine; no spelling beyond chance):")
 for key, score in r.scores.items():
     print(f"  {key:<7} {score:.3f}")
 
@@ -32,7 +33,8 @@ by_hand = np.exp(scores / temperature) / np.exp(scores / temperature).sum()
 print(f"\nsoftmax(scores / {temperature:.3f}) by hand:", {k: round(float(w), 3) for k, w in zip(prices, by_hand)})
 
 # 5. The answer is the weighted average of the values: softmax(q K^T / t) V.
-print(f"\nd['fruit'] = {d['fruit']:.2f}   (the notebook guessed 0.6*10 + 0.4*5 = 8.0 by hand)")
+blend = " + ".join(f"{w:.3f} x {prices[k]}" for k, w in r.weights.items())
+print(f"\nd['fruit'] = {blend} = {d['fruit']:.2f}")
 print(r)
 
 # 6. The same read with vector values: the seed's attention(Q, K, V).

@@ -394,12 +394,11 @@ def category_weights(W: np.ndarray, codes: np.ndarray, n_categories: int) -> np.
     >>> category_weights(np.array([[0.5, 0.2, 0.3]]), np.array([1, 0, 1]), 2)
     array([[0.2, 0.8]])
     """
-    from scipy import sparse
-
-    n_keys = codes.shape[0]
-    one_hot = sparse.csr_matrix((np.ones(n_keys, dtype=W.dtype), (np.arange(n_keys), codes)),
-                                shape=(n_keys, n_categories))
-    return np.asarray((one_hot.T @ W.T).T)
+    n_queries = W.shape[0]
+    # one bincount over (query, category) cells: no scipy import on the read path
+    cells = (np.arange(n_queries)[:, None] * n_categories + codes[None, :]).ravel()
+    totals = np.bincount(cells, weights=W.ravel(), minlength=n_queries * n_categories)
+    return totals.reshape(n_queries, n_categories).astype(W.dtype, copy=False)
 
 
 def entropy(W: np.ndarray) -> np.ndarray:

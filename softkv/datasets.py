@@ -2,7 +2,7 @@
 
 Needs the ``[datasets]`` extra (``pip install softkv[datasets]``):
 
-- :func:`cars`: vega-datasets' cars, car name -> miles per gallon;
+- :func:`cars`: vega-datasets' cars, car name -> miles per gallon; :func:`cars_records`, its complete rows;
 - :func:`airports`: vega-datasets' US airports, "name (city)" -> (latitude, longitude);
 - :func:`colors`: the CSS3 colour names -> (red, green, blue), from ``webcolors``;
 - :func:`xkcd_colors`: the 949 colour names of the xkcd survey -> (red, green, blue), from matplotlib;
@@ -26,8 +26,8 @@ import string
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["airports", "cars", "colors", "countries", "currencies", "emoji_subgroups", "typo", "us_states",
-           "world_airports", "xkcd_colors"]
+__all__ = ["airports", "cars", "cars_records", "colors", "countries", "currencies", "emoji_subgroups", "typo",
+           "us_states", "world_airports", "xkcd_colors"]
 
 LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "tr")
 """The languages whose names of countries and currencies :func:`countries` and :func:`currencies` give."""
@@ -56,6 +56,23 @@ def cars() -> dict[str, float]:
         if row.get("Miles_per_Gallon") is not None:
             by_name[row["Name"].strip()].append(float(row["Miles_per_Gallon"]))
     return {name: sum(mpgs) / len(mpgs) for name, mpgs in sorted(by_name.items())}
+
+
+CARS_COLUMNS = ("Name", "Miles_per_Gallon", "Horsepower", "Weight_in_lbs", "Acceleration")
+
+
+def cars_records() -> list[dict[str, object]]:
+    """The vega-datasets cars rows with a name, mpg, horsepower, weight and acceleration (392 of 406), as
+    records of those columns, in the file's order (names repeat: 300 distinct).
+
+    >>> rows = cars_records()
+    >>> len(rows), len({row["Name"] for row in rows}), rows[0]["Name"]
+    (392, 300, 'chevrolet chevelle malibu')
+    """
+    path = _package_dir("vega_datasets") / "_data" / "cars.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [{column: row[column] for column in CARS_COLUMNS} for row in rows
+            if all(row.get(column) is not None for column in CARS_COLUMNS)]
 
 
 def airports() -> dict[str, tuple[float, float]]:

@@ -32,7 +32,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 from zlib import crc32
 
 import numpy as np
@@ -46,7 +46,7 @@ __all__ = ["LexicalIndex", "NGRAM_RANGE", "SpellingTable", "char_wb_ngrams", "ha
 # alias and typo top-1 stays within 0.3 points of (1, 3).
 NGRAM_RANGE = (2, 3)
 QUERY_CACHE_SIZE = 4096  # query texts whose n-gram counts are remembered
-FEW_QUERIES = 4  # up to this many queries, similarities are summed from posting lists
+POSTINGS_IN_NUMPY = 1 << 22  # up to this many (query n-gram, name) pairs, similarities are summed in numpy
 
 
 _WHITESPACE = re.compile(r"\s\s+")
@@ -137,7 +137,7 @@ class LexicalIndex:
         idf = np.log((1.0 + n_documents) / (1.0 + self._document_frequency)) + 1.0
         idf = np.where(self._document_frequency > 0, idf, 0.0)  # a query's unknown n-grams are dropped
         matrix = _tfidf_rows([self._counts[name] for name in names], idf, self.n_features)
-        return SpellingTable(names, matrix.T.tocsr(), _lengths(names)[None, :], idf, self._query_frequencies)
+        return SpellingTable(names, matrix.transposed(), _lengths(names)[None, :], idf, self._query_frequencies)
 
     def spelling(self, texts: list[str], names: list[str]) -> np.ndarray:
         """:meth:`SpellingTable.spelling` of ``texts`` against ``names``."""
@@ -235,26 +235,48 @@ class SpellingTable:
     def similarity(self, texts: list[str]) -> np.ndarray:
         queries = _tfidf_rows(self._frequencies(texts), self._idf, self._idf.shape[0])  # one unit row per text
         matrix = self._matrix
-        if len(texts) > FEW_QUERIES:
-            return np.asarray((queries @ matrix).toarray(), dtype=np.float32)
-        # A few queries: add up the posting lists of their n-grams (about twice as fast as scipy's product,
-        # which builds a sparse result first).
-        result = np.empty((len(texts), matrix.shape[1]), dtype=np.float32)
-        for i in range(len(texts)):
-            features = queries.indices[queries.indptr[i]:queries.indptr[i + 1]]
-            weights = queries.data[queries.indptr[i]:queries.indptr[i + 1]]
-            starts, sizes = matrix.indptr[features], matrix.indptr[features + 1] - matrix.indptr[features]
-            first = np.cumsum(sizes) - sizes
-            positions = np.repeat(starts - first, sizes) + np.arange(int(sizes.sum()))
-            contributions = matrix.data[positions] * np.repeat(weights, sizes)
-            result[i] = np.bincount(matrix.indices[positions], weights=contributions, minlength=matrix.shape[1])
-        return result
+        starts = matrix.indptr[queries.indices]
+        sizes = matrix.indptr[queries.indices + 1] - starts  # the posting list of each query n-gram
+        total = int(sizes.sum())
+        if total > POSTINGS_IN_NUMPY:
+            return np.asarray((queries.scipy() @ matrix.scipy()).toarray(), dtype=np.float32)
+        # Add up the posting lists of the queries' n-grams: about twice as fast as scipy's product, which
+        # builds a sparse result first, and no scipy import (0.2-0.3 s of a cold start).
+        n_names = matrix.shape[1]
+        query_rows = np.repeat(np.arange(len(texts)), np.diff(queries.indptr))
+        first = np.cumsum(sizes) - sizes
+        positions = np.repeat(starts - first, sizes) + np.arange(total)
+        contributions = matrix.data[positions] * np.repeat(queries.data, sizes)
+        cells = np.repeat(query_rows * n_names, sizes) + matrix.indices[positions]
+        found = np.bincount(cells, weights=contributions, minlength=len(texts) * n_names)
+        return found.reshape(len(texts), n_names).astype(np.float32)
 
 
-def _tfidf_rows(rows: list[tuple[np.ndarray, np.ndarray]], idf: np.ndarray, n_features: int) -> Any:
-    """A CSR matrix of unit-length TF-IDF rows from (feature ids, sublinear tf) pairs."""
-    from scipy import sparse
+class Rows(NamedTuple):
+    """A sparse matrix in compressed rows (scipy's CSR layout), kept as numpy arrays: building and reading a
+    few rows this way needs no scipy, whose import alone costs a cold start 0.2-0.3 s."""
 
+    indptr: np.ndarray  # (n_rows + 1,) where each row's entries start
+    indices: np.ndarray  # the column of each entry
+    data: np.ndarray  # float32
+    shape: tuple[int, int]
+
+    def transposed(self) -> Rows:
+        """The same matrix by columns (a CSR of the transpose), O(entries + n_columns)."""
+        n_rows, n_columns = self.shape
+        row_ids = np.repeat(np.arange(n_rows), np.diff(self.indptr))
+        order = np.argsort(self.indices, kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(self.indices, minlength=n_columns))])
+        return Rows(indptr, row_ids[order], self.data[order], (n_columns, n_rows))
+
+    def scipy(self) -> Any:
+        from scipy import sparse
+
+        return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+def _tfidf_rows(rows: list[tuple[np.ndarray, np.ndarray]], idf: np.ndarray, n_features: int) -> Rows:
+    """Unit-length TF-IDF rows from (feature ids, sublinear tf) pairs."""
     sizes = np.fromiter((len(features) for features, _ in rows), dtype=np.int64, count=len(rows))
     indices = np.concatenate([features for features, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
     weights = np.concatenate([tf for _, tf in rows]) if rows else np.zeros(0)
@@ -263,4 +285,4 @@ def _tfidf_rows(rows: list[tuple[np.ndarray, np.ndarray]], idf: np.ndarray, n_fe
     norms = np.sqrt(np.bincount(row_ids, weights=weights * weights, minlength=len(rows)))
     weights /= np.where(norms > 0, norms, 1.0)[row_ids]
     indptr = np.concatenate([[0], np.cumsum(sizes)])
-    return sparse.csr_matrix((weights.astype(np.float32), indices, indptr), shape=(len(rows), n_features))
+    return Rows(indptr, indices, weights.astype(np.float32), (len(rows), n_features))

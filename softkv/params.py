@@ -118,6 +118,23 @@ def check_evict(name: str, value: Any) -> str:
     raise ValueError(f'{name} must be "lru" (least recently used first) or "fifo" (oldest first), got {value!r}')
 
 
+MAX_VALUE_NAMES = 4096
+
+
+def check_value_names(name: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if (isinstance(value, (list, tuple)) and 0 < len(value) <= MAX_VALUE_NAMES
+            and all(isinstance(item, str) and 0 < len(item) <= 200 for item in value)):
+        return tuple(value)
+    raise ValueError(f"{name} must be None or a list of 1 to {MAX_VALUE_NAMES} non-empty names (one per component "
+                     f"of a vector value), got {value!r}")
+
+
+def _saved_names(value: Any) -> Any:
+    return None if value is None else list(value)
+
+
 def check_index(name: str, value: Any) -> Any:
     if isinstance(value, str) and value in ("auto", "exact", "ivf"):
         return value
@@ -187,6 +204,9 @@ class Params:
         used (a key is used when read exactly, or when it takes at least
         :data:`softkv.capacity.USED_WEIGHT` of a soft read's weight, as in
         Neural Episodic Control's memory), "fifo" the oldest.
+    value_names : list of str or None, default None
+        Names of the components of vector values (a catalog's value
+        columns): the ``softkv`` command shows them; reads ignore them.
     index : "auto", "exact", "ivf" or IVFIndex, default "auto"
         How a top_k read finds its k keys: "exact" scores every key; "ivf"
         asks a faiss IVF index (the ``[faiss]`` extra) for approximate
@@ -207,6 +227,8 @@ class Params:
     strict: bool = _param(False, check_bool, "d[q] and get(q) are exact, as for a dict (lookup stays soft)")
     max_keys: int | None = _param(None, check_max_keys, "at most this many keys; one more evicts one (evict)")
     evict: str = _param("lru", check_evict, 'which key goes at max_keys: "lru" (least recently used) or "fifo"')
+    value_names: tuple[str, ...] | None = _param(
+        None, check_value_names, "names of the components of vector values (for display)", _saved_names)
     index: Any = _param(
         "auto", check_index, 'how a top_k read finds its keys: "exact", "ivf" (faiss) or "auto"', _saved_index)
 

@@ -178,6 +178,24 @@ STALE_SECONDS = 60.0
 """A save's temporary file untouched for this long belongs to a save that was killed: the next save removes it."""
 
 
+def _file_mode(path: Path) -> int:
+    """The permissions of a new file here (0666 less the umask), or those of the file being replaced."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        pass
+    try:  # Linux states the umask; reading it this way changes nothing for other threads
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (a thread creating a file meanwhile gets 022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, members: dict[str, bytes]) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     _remove_stale_temporaries(folder, path.name)
@@ -188,6 +206,7 @@ def _atomic_write(path: Path, members: dict[str, bytes]) -> None:
                 for name, data in members.items():
                     archive.writestr(name, data)
             handle.flush()
+            os.fchmod(handle.fileno(), _file_mode(path))  # mkstemp makes it 0600, whatever the umask
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:

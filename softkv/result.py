@@ -131,10 +131,15 @@ class LookupResult:
 
     @property
     def _by_weight(self) -> np.ndarray:
-        """Rows by decreasing weight, sorted on first use (a lookup need not pay for it)."""
+        """Rows by decreasing weight, then (for equal weights: the keys a read left out) by decreasing score;
+        sorted on first use (a lookup need not pay for it)."""
         if self._order is None:
-            self._order = np.argsort(-self.weight_array, kind="stable")
+            self._order = np.lexsort((-self.score_array, -self.weight_array))
         return self._order
+
+    def row_value(self, row: int) -> Any:
+        """The stored value of the key in column ``row`` of the arrays."""
+        return self._row_values[row]
 
     @property
     def weights(self) -> dict[str, float]:

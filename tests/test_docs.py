@@ -57,6 +57,7 @@ def test_quickstart_walks_through_the_fruit_example(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "d['fruit'] = " in out and "'banana'" in out and "softmax(scores /" in out
+    assert "notebook" not in out  # nothing the reader has not seen
 
 
 def test_readme_shows_what_train_memory_prints(minilm, capsys):
@@ -78,6 +79,21 @@ def test_the_performance_benchmarks_run_at_tiny_sizes():
     assert "| batch soft read" in out.stdout and "recall@10" in out.stdout
 
 
+def test_the_capacity_and_cold_start_benchmarks_run_at_tiny_sizes():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "capacity.py"), "--keys", "2000", "--max-keys",
+                          "100"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    last = out.stdout.splitlines()[-1].split()
+    assert last[:3] == ["2,000", "100", "1,900"]  # inserted, held, evicted
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cold.py"), "--runs", "1"], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "softkv query (typo)" in out.stdout
+
+
 def test_readme_shows_what_hard_vs_soft_prints(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "hard_vs_soft.py"), run_name="__main__")
     table = "\n".join(capsys.readouterr().out.strip().splitlines()[:6])
@@ -89,7 +105,9 @@ def test_fuzzy_config_maps_each_request_to_the_right_setting(minilm, capsys):
     answers = dict(line.split(" -> ") for line in capsys.readouterr().out.splitlines() if " -> " in line)
     assert {text.strip().strip("'"): entry for text, entry in answers.items()} == {
         "switch to the dark theme": "theme=dark",
-        "the letters are too small": "font.size=-2",
+        "the letters are too small": "font.size=+2",
+        "I can barely read the words": "font.size=+2",
+        "the font is too large": "font.size=-2",
         "stop sending me alerts": "notifications=off",
         "je préfère le français": "locale=fr",
         "sign me out": "session=end",

@@ -142,3 +142,23 @@ def test_a_store_naming_an_unknown_bundled_encoder_is_refused(tmp_path, minilm):
     rewrite_manifest(path, lambda manifest: manifest["encoder"].update(bundled="https://example.com/model"))
     with pytest.raises(EncoderMismatchError, match="does not ship"):
         SoftDict.load(path)
+
+
+def test_the_one_time_onnx_export_says_what_it_does_and_how_long_it_took(monkeypatch, tmp_path, capsys):
+    import softkv.bundled
+
+    monkeypatch.setattr(softkv.bundled, "export_minilm", lambda model_dir, path: path.write_bytes(b"exported"))
+    softkv.bundled.export_announced(tmp_path, tmp_path / "model.onnx")
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("softkv: preparing the bundled MiniLM for ONNX Runtime, once")
+    assert err[1].startswith("softkv: done in ") and (tmp_path / "model.onnx").read_bytes() == b"exported"
+
+
+def test_onnx_runtime_is_a_core_dependency_so_a_plain_install_takes_the_fast_path():
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert any(d.startswith("onnxruntime") for d in project["dependencies"])
+    assert any(d.startswith("onnx>") for d in project["dependencies"])

@@ -11,7 +11,7 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from softkv import SoftDict
-from softkv.background import spelling_background
+from softkv.background import SPELLING_BACKGROUND, measure_spelling_background, spelling_background
 from softkv.lexical import NGRAM_RANGE, LexicalIndex, char_wb_ngrams
 from softkv.scoring import SPREAD_PSEUDO_COUNT
 
@@ -31,6 +31,22 @@ def reference_spelling(keys, queries):
     q, k = lengths(queries)[:, None], lengths(keys)[None, :]
     ngrams = reference(keys, queries) * np.sqrt(np.minimum(q, k) / np.maximum(q, k))
     return (edits + ngrams) / 2
+
+
+def test_the_stored_spelling_background_is_what_measuring_it_gives():
+    assert measure_spelling_background() == pytest.approx(SPELLING_BACKGROUND, rel=1e-6)
+
+
+def test_the_posting_list_sum_equals_scipys_sparse_product(monkeypatch):
+    import softkv.lexical
+
+    names = [f"{word} {i}" for i, word in enumerate(["chair", "table", "banana split", "apple pie"] * 30)]
+    index = LexicalIndex()
+    index.add(names)
+    texts = ["chiar 3", "banana", "apple pie 17", "zzz"] * 5
+    in_numpy = index.similarity(texts, names)
+    monkeypatch.setattr(softkv.lexical, "POSTINGS_IN_NUMPY", 0)  # every product through scipy
+    np.testing.assert_allclose(in_numpy, index.similarity(texts, names), atol=1e-6)
 
 
 def test_incremental_index_equals_a_tfidf_refitted_from_scratch():
