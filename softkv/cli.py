@@ -29,7 +29,7 @@ from typing import Any
 
 from .catalog import ON_DUPLICATE, Catalog, CatalogError, read_catalog
 
-__all__ = ["EXIT_MISS", "main", "parser", "read_catalog"]
+__all__ = ["EXIT_MISS", "main", "parser", "read_catalog", "run"]
 
 EXIT_INPUT, EXIT_USAGE, EXIT_MISS = 1, 2, 3
 BATCH = 256  # keys encoded per step of the progress bar
@@ -296,13 +296,41 @@ def _read_options(command: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    loading = _prefetch(args)
     try:
         return int(args.run(args))
+    except BrokenPipeError:  # the reader stopped reading (| head): nothing left to say
+        return 0
     except (ValueError, KeyError, TypeError, OSError) as error:  # CatalogError and FormatError are ValueErrors
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"softkv {args.command}: {message}", file=sys.stderr)
         return EXIT_INPUT
+    finally:
+        if loading is not None:
+            loading.join()  # never leave the model half-open at exit
+
+
+def _prefetch(args: argparse.Namespace) -> Any:
+    """Open the default model in the background while the source is read (a store or catalog usually uses it)."""
+    if args.command not in ("query", "build", "compare") or getattr(args, "encoder", None) not in (None, "minilm"):
+        return None
+    from .bundled import default_encoder
+
+    return default_encoder().prefetch()
+
+
+def run() -> None:
+    """The console script: :func:`main`, then exit without tearing the interpreter down. Freeing the model's
+    90 MB and its thread pools took 0.16 s of every query; everything the command writes is flushed (a store
+    is fsynced when saved) before the process ends."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

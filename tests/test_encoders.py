@@ -162,3 +162,16 @@ def test_onnx_runtime_is_a_core_dependency_so_a_plain_install_takes_the_fast_pat
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     assert any(d.startswith("onnxruntime") for d in project["dependencies"])
     assert any(d.startswith("onnx>") for d in project["dependencies"])
+
+
+def test_a_prefetched_model_encodes_as_one_opened_on_first_use(minilm):
+    from softkv.bundled import MiniLMEncoder
+
+    fresh = MiniLMEncoder(backend="onnx")
+    loading = fresh.prefetch()
+    assert loading is not None  # the export exists: make install ran softkv prepare
+    vectors = fresh.encode(["fruit", "chair"])  # waits for the background load
+    loading.join()
+    np.testing.assert_allclose(vectors, minilm.encode(["fruit", "chair"]), atol=1e-5)
+    assert fresh.prefetch() is None  # loaded: nothing more to do
+    assert MiniLMEncoder(backend="torch").prefetch() is None
