@@ -100,6 +100,11 @@ def _open(args: argparse.Namespace, progress: bool = False) -> tuple[Any, Catalo
     began = time.perf_counter()
     catalog = None
     if _is_store(path):
+        given = [option for option, value in (("--key", args.key), ("--value", args.value),
+                                              ("--on-duplicate", args.on_duplicate != "error")) if value]
+        if given:
+            raise CatalogError(f"{path}: is a saved store; {', '.join(given)} appl"
+                               f"{'ies' if len(given) == 1 else 'y'} to catalogs (.csv, .json, .jsonl)")
         encoder = getattr(args, "encoder", None)
         d = SoftDict.load(path, encoder=encoder, reencode=encoder is not None)
     else:

@@ -223,6 +223,7 @@ MALFORMED = [
     ["build", "{dir}/fake.softkv", "-o", "{dir}/y.softkv"],
     ["compare", "{dir}/products.csv", "--pairs", "{dir}/missing.csv"],
     ["query", "{dir}/fruit.json", "x", "--key", "nope"],
+    ["query", "{dir}/fruit.softkv", "x", "--value", "price"],
 ]
 
 
@@ -232,6 +233,9 @@ def test_user_errors_exit_1_with_a_message_never_a_traceback(catalogs, minilm, c
     (catalogs / "products.txt").write_text("x")
     (catalogs / "header.csv").write_text("name,price\n")
     (catalogs / "fake.softkv").write_bytes(b"PK\x03\x04 not really a store")
+    from softkv import SoftDict
+
+    SoftDict({"apple": 1.0}, encoder=minilm).save(catalogs / "fruit.softkv")
     code, _, err = run(capsys, *[a.format(dir=catalogs) for a in arguments])
     assert code == 1 and err.startswith("softkv ") and "Traceback" not in err and len(err.splitlines()) == 1
 
