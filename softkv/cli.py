@@ -36,31 +36,27 @@ BATCH = 256  # keys encoded per step of the progress bar
 
 
 # ---- option types: argparse names the option and the value when one of these raises ----
-def _temperature(text: str) -> float | str:
-    if text == "auto":
-        return text
-    value = _float(text)
-    if value is None or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a number > 0, got {text!r}")
-    return value
+def _param(name: str, words: tuple[str, ...] = ("auto",), whole: bool = False) -> Any:
+    """An argparse type for the read parameter ``name``: the text as a number (or one of ``words``), checked by
+    :class:`softkv.params.Params` exactly as a value set in Python is ("none" is None)."""
+    from .params import Params
 
+    def parse(text: str) -> Any:
+        value: Any = text
+        if text not in words:
+            try:
+                value = int(text) if whole else float(text)
+            except ValueError:
+                pass  # Params says what is wrong with it
+        value = None if value == "none" and "none" in words else value
+        try:
+            Params.make(**{name: value})
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return "none" if value is None else value  # "none" stays distinct from "not given" until _open
 
-def _threshold(text: str) -> float | str:
-    if text in ("auto", "none"):
-        return text  # "none" becomes threshold=None: always answer
-    value = _float(text)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"must be 'auto', 'none' or a number, got {text!r}")
-    return value
-
-
-def _spelling_weight(text: str) -> float | str:
-    if text == "auto":
-        return text
-    value = _float(text)
-    if value is None or not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a number from 0 to 1, got {text!r}")
-    return value
+    parse.__name__ = name
+    return parse
 
 
 def _count(text: str) -> int:
@@ -76,14 +72,6 @@ def _count(text: str) -> int:
 def _renamed_top(text: str) -> int:
     raise argparse.ArgumentTypeError("was renamed --rows (how many keys are shown); --top-k is how many keys "
                                      "take weight")
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value == value and abs(value) != float("inf") else None
 
 
 # ---- reading a source ----
@@ -286,14 +274,14 @@ def _source_options(command: argparse.ArgumentParser) -> None:
 
 
 def _read_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--temperature", type=_temperature, metavar="T",
+    command.add_argument("--temperature", type=_param("temperature"), metavar="T",
                          help="softmax temperature: 'auto' or a number > 0 (smaller: closer to the nearest key)")
-    command.add_argument("--top-k", dest="top_k", type=_count, metavar="K",
+    command.add_argument("--top-k", dest="top_k", type=_param("top_k", (), whole=True), metavar="K",
                          help="only the K best-scoring keys take weight")
-    command.add_argument("--threshold", type=_threshold, metavar="X",
+    command.add_argument("--threshold", type=_param("threshold", ("auto", "none")), metavar="X",
                          help="a query whose best score is below X misses: 'auto' (chance level, the default), "
                               "'none' (always answer) or a number")
-    command.add_argument("--spelling-weight", "--hybrid", dest="spelling_weight", type=_spelling_weight,
+    command.add_argument("--spelling-weight", "--hybrid", dest="spelling_weight", type=_param("spelling_weight"),
                          metavar="W", help="spelling beside meaning: 'auto' (per query, the default) or 0 to 1")
     command.add_argument("--mode", choices=("softmax", "sparsemax", "hard", "mean"),
                          help="how scores become weights (default softmax)")

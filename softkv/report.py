@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,11 +21,14 @@ from .result import LookupResult, _short, number
 __all__ = ["Row", "as_json", "rows_of", "table_lines"]
 
 
-class Row:
+class Row(NamedTuple):
     """One line of the table: a key, its weight and score, its value, and whether it is only context."""
 
-    def __init__(self, key: str, weight: float, score: float, value: Any, context: bool) -> None:
-        self.key, self.weight, self.score, self.value, self.context = key, weight, score, value, context
+    key: str
+    weight: float
+    score: float
+    value: Any
+    context: bool
 
 
 def rows_of(result: LookupResult, n: int) -> list[Row]:

@@ -141,13 +141,16 @@ def test_every_option_has_help_text():
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--temperature", "hot"], "argument --temperature: must be 'auto' or a number > 0, got 'hot'"),
-        (["--temperature", "-1"], "argument --temperature: must be 'auto' or a number > 0"),
+        (["--temperature", "hot"], 'argument --temperature: temperature must be "auto" or a finite number > 0, got '
+                                   "'hot'"),
+        (["--temperature", "-1"], 'argument --temperature: temperature must be "auto" or a finite number > 0'),
         (["--rows", "-2"], "argument --rows: must be a whole number >= 1, got '-2'"),
         (["--rows", "0"], "argument --rows: must be a whole number >= 1, got '0'"),
-        (["--top-k", "0"], "argument --top-k: must be a whole number >= 1"),
-        (["--threshold", "high"], "argument --threshold: must be 'auto', 'none' or a number"),
-        (["--spelling-weight", "2"], "argument --spelling-weight/--hybrid: must be 'auto' or a number from 0 to 1"),
+        (["--top-k", "0"], "argument --top-k: top_k must be None (all keys) or an integer >= 1, got 0"),
+        (["--top-k", "none"], "argument --top-k: top_k must be None (all keys) or an integer >= 1, got 'none'"),
+        (["--threshold", "high"], 'argument --threshold: threshold must be "auto" (miss when no key beats chance)'),
+        (["--spelling-weight", "2"], 'argument --spelling-weight/--hybrid: spelling_weight must be "auto" or a number '
+                                     "from 0 (meaning only) to 1"),
         (["--top", "3"], "argument --top: was renamed --rows"),
     ],
 )
