@@ -31,11 +31,12 @@ import csv
 import json
 import math
 import os
-import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .files import open_regular
 
 __all__ = ["MAX_CATALOG_BYTES", "ON_DUPLICATE", "Catalog", "CatalogError", "read_catalog"]
 
@@ -86,16 +87,16 @@ class _Row:
 def read_text(path: Path) -> str:
     """A regular file's text (a FIFO, a device or a link to one is refused before any byte is read)."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        opened = open_regular(path)
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such file") from None
     except OSError as error:
         raise CatalogError(f"{path}: cannot be opened ({error.strerror})") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise CatalogError(f"{path}: not a regular file")
-        if status.st_size > MAX_CATALOG_BYTES:
+    if opened is None:
+        raise CatalogError(f"{path}: not a regular file")
+    handle, size = opened
+    with handle:
+        if size > MAX_CATALOG_BYTES:
             raise CatalogError(f"{path}: larger than {MAX_CATALOG_BYTES:,} bytes")
         try:
             return handle.read().decode("utf-8-sig")

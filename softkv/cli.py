@@ -206,17 +206,18 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _check_pairs(d: Any, pairs: Catalog, path: str) -> None:
     """The pairs' targets must be of the kind of the catalog's values (numbers of the same width)."""
-    kind = d.value_kind or ""
-    width = len(d.value_names or ()) or None
-    if kind.startswith("array of shape"):
-        width = width or int(kind.split("(")[1].split(",")[0])
-    targets = len(pairs.value_columns)
+    import numpy as np
+
+    kind = d.value_kind
     if kind == "scalar" and (pairs.vector or not isinstance(next(iter(pairs.values())), float)):
         raise CatalogError(f"{path}: the catalog's values are single numbers, so the pairs need one number "
                            f"column after the query; they have {pairs.value_columns}")
-    if width is not None and targets != width:
-        raise CatalogError(f"{path}: the catalog's values have {width} numbers each, the pairs {targets} "
-                           f"({', '.join(pairs.value_columns)}); give the pairs the same value columns")
+    if kind is not None and kind.startswith("array"):
+        width = int(np.size(next(iter(d.values()))))
+        if len(pairs.value_columns) != width:
+            raise CatalogError(f"{path}: the catalog's values have {width} numbers each, the pairs "
+                               f"{len(pairs.value_columns)} ({', '.join(pairs.value_columns)}); give the pairs the "
+                               "same value columns")
 
 
 def _prepare(args: argparse.Namespace) -> int:

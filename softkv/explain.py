@@ -28,7 +28,7 @@ import numpy as np
 
 from .memory import Memory
 from .params import Params
-from .result import _short
+from .result import _short, text_table
 from .scoring import Scores, score
 from .weighing import Answers, Weights, answer, weigh
 
@@ -113,11 +113,7 @@ class Explanation:
     _HEADER = ("key", "weight", "score", "meaning", "spelling", "value", "contribution", "answer without it")
 
     def _table(self) -> str:
-        rows = self._rows()
-        widths = [max(len(cell) for cell in column) for column in zip(self._HEADER, *rows)]
-        lines = ["  " + "  ".join(cell.ljust(w) if i in (0, 5, 6, 7) else cell.rjust(w)
-                                  for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-                 for row in [self._HEADER, *rows]]
+        lines = [text_table(self._HEADER, self._rows(), right={1, 2, 3, 4})]  # the numbers
         if self.n_keys > len(self.parts):
             rest = 1.0 - sum(part.weight for part in self.parts) if not self.exact else 0.0
             lines.append(f"  ... {self.n_keys - len(self.parts)} more keys, total weight {max(rest, 0.0):.3f}")

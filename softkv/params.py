@@ -259,6 +259,11 @@ class Params:
         return {name: value for name, value in self.as_dict().items() if not _same(value, _DEFAULTS[name])}
 
     @property
+    def counts_uses(self) -> bool:
+        """Reads keep the usage order (a bounded dict that evicts the least recently used key)."""
+        return self.max_keys is not None and self.evict == "lru"
+
+    @property
     def spelling(self) -> float | str:
         """The spelling weight: "auto" (per query) or the fixed weight as a float."""
         return self.spelling_weight if self.spelling_weight == "auto" else float(self.spelling_weight)

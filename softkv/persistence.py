@@ -44,6 +44,7 @@ import numpy as np
 
 from .background import BACKGROUND_TEXTS, Background
 from .encoders import LexicalEncoder, SentenceTransformerEncoder, as_encoder, fingerprint, identity
+from .files import open_regular
 from .manifest import (
     MAX_DIM,
     MAX_FILE_BYTES,
@@ -264,13 +265,13 @@ def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, n
 
 
 def _open_regular(path: str | os.PathLike[str]) -> Any:
-    """``path`` opened for reading if it is a regular file (O_NONBLOCK: opening a FIFO does not wait)."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    status = os.fstat(descriptor)
-    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
-        os.close(descriptor)
+    """``path`` opened for reading if it is a regular file of at most MAX_FILE_BYTES."""
+    opened = open_regular(path)
+    if opened is None or opened[1] > MAX_FILE_BYTES:
+        if opened is not None:
+            opened[0].close()
         raise FormatError(f"{path} is not a regular file of at most {MAX_FILE_BYTES:,} bytes; a softkv save is one")
-    return os.fdopen(descriptor, "rb")
+    return opened[0]
 
 
 def _refuse_constant(name: str) -> Any:

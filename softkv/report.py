@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .result import LookupResult, _short, number
+from .result import LookupResult, _short, number, text_table
 
 __all__ = ["Row", "as_json", "rows_of", "table_lines"]
 
@@ -73,13 +73,8 @@ def table_lines(result: LookupResult, n: int, names: tuple[str, ...] | None) -> 
 
 
 def plain_table(header: list[str], body: list[list[str]]) -> str:
-    numeric = [i for i in range(len(header)) if i > 0 and all(_is_number(row[i]) for row in body)]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *body)]
-    lines = []
-    for row in [header, *body]:
-        cells = [cell.rjust(w) if i in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
-        lines.append("  " + "  ".join(cells).rstrip())
-    return "\n".join(lines)
+    numeric = {i for i in range(1, len(header)) if all(_is_number(row[i]) for row in body)}
+    return text_table(header, body, right=numeric)
 
 
 def _is_number(text: str) -> bool:

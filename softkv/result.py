@@ -30,6 +30,20 @@ def number(value: Any, digits: int = 4) -> str:
     return f"{float(value):.{digits}g}"
 
 
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | frozenset[int]) -> str:
+    """Columns aligned under their header, two spaces apart, the columns in ``right`` right-aligned.
+
+    >>> print(text_table(["key", "weight"], [["banana", "0.816"], ["apple", "0.156"]], {1}))
+      key     weight
+      banana   0.816
+      apple    0.156
+    """
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return "\n".join("  " + "  ".join(cell.rjust(w) if i in right else cell.ljust(w)
+                                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+                     for row in [header, *rows])
+
+
 def _short(value: Any, width: int = 28) -> str:
     if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "fiu" and len(value) <= 6:
         text = "[" + ", ".join(number(x) for x in value) + "]"

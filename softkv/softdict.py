@@ -253,7 +253,7 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
         with self._lock.reading():
             key = self._store.entry_of(query) if isinstance(query, str) and params.exact_match else None
             if key is not None:
-                if params.max_keys is not None and params.evict == "lru":
+                if params.counts_uses:
                     self._store.usage.touch([key])
                 return self._store.values[key]
         if params.strict:
@@ -339,7 +339,7 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
                          on_miss=on_miss, chunk_bytes=chunk_bytes, index=index)
             if len(queries) == 1 and batch.exact[0]:
                 batch.exact_value = self._store.values[memory.keys[batch.nearest_rows[0]]]
-            if params.max_keys is not None and params.evict == "lru":
+            if params.counts_uses:
                 self._store.usage.touch(self._used_keys(batch))
         return batch
 
