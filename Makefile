@@ -22,7 +22,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets,faiss,plot,multilingual]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sklearn,datasets,faiss,plot,multilingual]"
 	$(BIN)/softkv prepare  # the one-time ONNX export of the bundled model, now rather than at a first query
 	touch $(STAMP)
 
@@ -31,7 +31,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check softkv tests examples benchmarks
-	$(BIN)/mypy softkv
+	$(BIN)/mypy --strict softkv
 	$(BIN)/python -m pytest
 
 # Measurements behind the numbers in the README (not part of make test).

@@ -43,7 +43,7 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    softkv = [sys.executable, "-m", "softkv.cli"]
+    softkv = [sys.executable, "-m", "softkv"]
     store = folder / "cars.softkv"
     subprocess.run([*softkv, "build", str(catalog), "-o", str(store), "--on-duplicate", "mean"], check=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # bytecode cached, as installed

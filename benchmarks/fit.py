@@ -26,7 +26,7 @@ LEARN = [("temperature",), ("temperature", "values"), ("temperature", "projectio
 
 
 def threads_used(n_queries: int, n_keys: int) -> int:
-    from softkv.training import _training_threads
+    from softkv.nn._training import _training_threads
 
     return _training_threads(torch.get_num_threads(), n_queries, n_keys, 384)
 

@@ -201,7 +201,7 @@ def bench_top_k(n_keys: int, n_queries: int, repeats: int, noise: float) -> None
     """Exact and IVF top-10 reads on a clustered mixture; larger noise blurs the clusters (harder for IVF)."""
     import faiss
 
-    from softkv.index import IVFIndex
+    from softkv.read import IVFIndex
 
     rng = np.random.default_rng(3)
     data = clustered(rng, n_keys + n_queries, 384, n_clusters=max(10, n_keys // 500), noise=noise)

@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from softkv import LexicalEncoder, SoftDict  # noqa: E402
-from softkv.persistence import EncoderMismatchError, FormatError  # noqa: E402
-from tests.crafted import random_case  # noqa: E402
+from softkv.errors import EncoderMismatchError, FormatError  # noqa: E402
+from tests.io.crafted import random_case  # noqa: E402
 
 
 def fuzz(n_files: int) -> None:

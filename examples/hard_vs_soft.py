@@ -11,7 +11,7 @@ from pathlib import Path
 
 from softkv import SoftDict
 from softkv.datasets import cars
-from softkv.evaluate import compare
+from softkv.tools import compare
 
 d = SoftDict(cars())
 result = compare(d)

@@ -8,7 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from softkv import SoftDict, plot
+from softkv import SoftDict
+from softkv.tools import plot
 
 folder = Path(os.environ.get("SOFTKV_PLOTS") or tempfile.mkdtemp())
 folder.mkdir(parents=True, exist_ok=True)

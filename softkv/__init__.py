@@ -9,26 +9,70 @@ with the weights there to inspect.
 >>> d.lookup("fruit").nearest
 'banana'
 
-Importing softkv is light: torch and sentence-transformers load only when a
-model is first used.
+The package follows the read, bottom up: :mod:`softkv.attention` (the numpy
+kernel) and :mod:`softkv.spelling` (its string twin), :mod:`softkv.params`
+and :mod:`softkv.errors`; :mod:`softkv.store` (what a dict holds) and
+:mod:`softkv.encoders` (how text becomes vectors); :mod:`softkv.read` (the one
+read: scores, weights, answer, results); then :mod:`softkv.io` (files),
+:mod:`softkv.tools` (calibration, comparison, explanations, estimators, plots)
+and :mod:`softkv.nn` (the read in torch); :class:`SoftDict` on top, and
+:mod:`softkv.cli`, the command.
+
+Importing softkv is light: ``io``, ``tools``, ``nn``, ``cli`` and
+``datasets`` load when first used, and torch and sentence-transformers only
+when a model needs them.
 """
 
-from . import attention, encoders
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import attention, encoders, params, read, spelling, store
+from ._version import __version__
 from .encoders import FunctionEncoder, LexicalEncoder, SentenceTransformerEncoder
+from .errors import CatalogError, EncoderMismatchError, FormatError
 from .params import Params
-from .result import BatchResult, LookupResult
+from .read import BatchResult, LookupResult
 from .softdict import SoftDict
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from . import cli, datasets, io, nn, tools
+
+_LAZY = ("cli", "datasets", "io", "nn", "tools")
 
 __all__ = [
     "BatchResult",
+    "CatalogError",
+    "EncoderMismatchError",
+    "FormatError",
     "FunctionEncoder",
     "LexicalEncoder",
     "LookupResult",
     "Params",
     "SentenceTransformerEncoder",
     "SoftDict",
+    "__version__",
     "attention",
+    "cli",
+    "datasets",
     "encoders",
+    "io",
+    "nn",
+    "params",
+    "read",
+    "spelling",
+    "store",
+    "tools",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The subpackages that ``import softkv`` leaves unloaded, imported when first named (PEP 562)."""
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

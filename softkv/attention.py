@@ -3,17 +3,14 @@
 A read is three steps, each a function here:
 
 1. ``scores(Q, K, scoring)``: similarities S between queries and keys;
-2. ``attention_weights(S, temperature, top_k, mode)``: a stable row-wise
-   softmax of S / temperature (or sparsemax, the nearest key, or the plain
-   mean of the k best), optionally restricted to the k best keys;
+2. ``attention_weights(S, temperature, top_k, mode)``: a stable row-wise softmax of S / temperature (or
+   sparsemax, the nearest key, or the plain mean of the k best), optionally over the k best keys only;
 3. ``blend(W, V)``: the weighted average W @ V of the values.
 
-Shapes are batch first and carried by the names: Q is (B, d) query embeddings,
-K is (N, d) key embeddings, S and W are (B, N), V is (N, *value_shape). Nothing
-here holds state or knows about text. The read pipeline (:mod:`softkv.scoring`
-and :mod:`softkv.weighing`) is the one caller that turns a query into an
-answer with these functions; :mod:`softkv.nn` writes the same arithmetic in
-torch and is tested against them.
+Shapes are batch first and carried by the names: Q is (B, d) query embeddings, K is (N, d) key embeddings,
+S and W are (B, N), V is (N, *value_shape). Nothing here holds state or knows about text. The read pipeline
+(:mod:`softkv.read`) is the one caller that turns a query into an answer with these functions;
+:mod:`softkv.nn` writes the same arithmetic in torch and is tested against them.
 
 >>> K = np.array([[1.0, 0.0], [0.0, 1.0]])
 >>> Q = np.array([[0.8, 0.6]])
@@ -35,27 +32,9 @@ SCORINGS: tuple[str, ...] = ("cosine", "dot", "scaled_dot", "neg_l2")
 Temperature = Union[float, Literal["auto"], np.ndarray]
 AUTO_SPREAD_FLOOR = 1e-4
 
-__all__ = [
-    "SCORINGS",
-    "attention_weights",
-    "auto_temperature",
-    "blend",
-    "blend_rows",
-    "category_weights",
-    "effective_keys",
-    "entropy",
-    "hard",
-    "normalize",
-    "inverse_norms",
-    "mean_of_kept",
-    "null_probability",
-    "null_probability_of",
-    "stable_softmax",
-    "scores",
-    "softmax",
-    "sparsemax",
-    "top_k_rows",
-]
+__all__ = ["MODES", "SCORINGS", "attention_weights", "auto_temperature", "blend", "blend_rows", "category_weights",
+           "hard", "inverse_norms", "mean_of_kept", "normalize", "null_probability", "null_probability_of", "scores",
+           "softmax", "sparsemax", "stable_softmax", "top_k_rows", "top_k_weights"]
 
 
 def inverse_norms(X: np.ndarray) -> np.ndarray:
@@ -100,7 +79,7 @@ def scores(
     """
     if scoring == "cosine" and unit_keys:  # normalize the (few) queries, not the (many) scores
         return np.matmul((Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False), K.T, out=out)  # |S| <= 1
-    QK = np.matmul(Q.astype(K.dtype, copy=False) if out is not None else Q, K.T, out=out)  # the O(B N d) step
+    QK: np.ndarray = np.matmul(Q.astype(K.dtype, copy=False) if out is not None else Q, K.T, out=out)  # O(B N d)
     if scoring == "dot":
         return QK
     if scoring == "scaled_dot":
@@ -109,14 +88,16 @@ def scores(
     if scoring == "cosine":
         QK *= inverse_norms(Q)[:, None]
         QK *= (inverse_norms(K) if key_inverse_norms is None else key_inverse_norms)[None, :]
-        return np.clip(QK, -1.0, 1.0, out=QK)
+        np.clip(QK, -1.0, 1.0, out=QK)
+        return QK
     if scoring == "neg_l2":
         q_sq = np.einsum("bd,bd->b", Q, Q)
         k_sq = np.einsum("nd,nd->n", K, K)
         QK *= 2.0
         QK -= q_sq[:, None]
         QK -= k_sq[None, :]
-        return np.minimum(QK, 0.0, out=QK)  # rounding can make a distance negative
+        np.minimum(QK, 0.0, out=QK)  # rounding can make a distance negative
+        return QK
     raise ValueError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
 
 
@@ -160,7 +141,8 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | Non
     # A spread at the level of rounding error is a tie, not a signal to amplify.
     magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
     spread = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
-    return spread / math.log((n_scores if n_keys is None else n_keys) + 1)
+    temperature: np.ndarray = spread / math.log((n_scores if n_keys is None else n_keys) + 1)
+    return temperature
 
 
 def _finite_moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +159,7 @@ def _finite_moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean * scale, np.sqrt(variance) * scale
 
 
-def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0, *, return_temperature: bool = False) -> Any:
+def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0) -> np.ndarray:
     """Row-wise softmax(S / temperature), finite for any finite S.
 
     The row maximum is subtracted before dividing, so the best key's logit is
@@ -185,14 +167,12 @@ def softmax(S: np.ndarray, temperature: float | np.ndarray | str = 1.0, *, retur
     large to represent becomes a weight of exactly 0. Entries of -inf get
     weight 0. A temperature of 0 (all scores equal under "auto") means a
     uniform row. ``temperature="auto"`` computes :func:`auto_temperature`
-    from the same shifted scores, sparing a pass; ``return_temperature=True``
-    returns (W, temperature (B, 1)).
+    from the same shifted scores, sparing a pass.
 
     >>> softmax(np.array([[1000.0, 999.0, -1e308]])).round(4)
     array([[0.7311, 0.2689, 0.    ]])
     """
-    W, temperature, _ = stable_softmax(S, temperature)
-    return (W, temperature) if return_temperature else W
+    return stable_softmax(S, temperature)[0]
 
 
 def stable_softmax(
@@ -220,15 +200,15 @@ def stable_softmax(
     return logits, np.broadcast_to(temperature, (S.shape[0], 1)), sums
 
 
-def attention_weights(
-    S: np.ndarray, temperature: Temperature = "auto", top_k: int | None = None, mode: str = "softmax"
-) -> np.ndarray:
+def attention_weights(S: np.ndarray, temperature: Temperature = "auto", top_k: int | None = None,
+                      mode: str = "softmax") -> np.ndarray:
     """Attention weights W (B, N) from scores S: rows are >= 0 and sum to 1.
 
     ``temperature`` is a positive number, an array broadcasting to (B, 1), or
     ``"auto"`` (:func:`auto_temperature`, computed over all N scores).
-    ``top_k`` keeps only the k best keys of each row; the rest get exactly 0.
-    ``mode`` is "softmax", "sparsemax", "hard" or "mean" (see :func:`normalize`).
+    ``top_k`` keeps only the k best keys of each row (:func:`top_k_weights`);
+    the rest get exactly 0. ``mode`` is "softmax", "sparsemax", "hard" or
+    "mean" (see :func:`normalize`).
 
     >>> S = np.array([[0.73, 0.54, 0.34]])
     >>> attention_weights(S).round(3)
@@ -236,16 +216,30 @@ def attention_weights(
     >>> attention_weights(S, temperature=0.1, top_k=2).round(3)
     array([[0.87, 0.13, 0.  ]])
     """
+    if isinstance(temperature, str) and temperature != "auto":
+        raise ValueError(f'temperature must be a positive number or "auto", got {temperature!r}')
+    if top_k is None or top_k >= S.shape[1]:
+        return normalize(S, temperature, mode)[0]
+    W_k, rows, _ = top_k_weights(S, temperature, top_k, mode)
+    W = np.zeros_like(S, dtype=W_k.dtype)
+    np.put_along_axis(W, rows, W_k, axis=1)
+    return W
+
+
+def top_k_weights(S: np.ndarray, temperature: Any, top_k: int,
+                  mode: str = "softmax") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse attention: the weights of each row's k best keys (B, k), their columns (B, k) and the temperatures
+    (B, 1). An "auto" temperature is computed over all N scores, before the others are dropped.
+
+    >>> W_k, rows, _ = top_k_weights(np.array([[0.73, 0.54, 0.34]]), 0.1, 2)
+    >>> sorted(zip(rows[0].tolist(), W_k[0].round(2).tolist()))
+    [(0, 0.87), (1, 0.13)]
+    """
     if isinstance(temperature, str):
-        if temperature != "auto":
-            raise ValueError(f'temperature must be a positive number or "auto", got {temperature!r}')
-        if top_k is not None and top_k < S.shape[1]:
-            temperature = auto_temperature(S)  # over all N scores, before the mask
-    if top_k is not None and top_k < S.shape[1]:
-        S_k, rows = top_k_rows(S, top_k)
-        S = np.full_like(S, -np.inf)
-        np.put_along_axis(S, rows, S_k, axis=1)
-    return normalize(S, temperature, mode)[0]
+        temperature = auto_temperature(S)
+    S_k, rows = top_k_rows(S, top_k)
+    W_k, T = normalize(S_k, temperature, mode)
+    return W_k, rows, T
 
 
 MODES: tuple[str, ...] = ("softmax", "sparsemax", "hard", "mean")
@@ -270,7 +264,8 @@ def sparsemax(S: np.ndarray, temperature: float | np.ndarray = 1.0) -> np.ndarra
     support = finite & (1.0 + k * z_sorted > cumulative)
     k_z = support.sum(axis=1, keepdims=True)  # >= 1: the best key is always in the support
     threshold = (np.take_along_axis(cumulative, k_z - 1, axis=1) - 1.0) / k_z
-    return np.maximum(z - threshold, 0.0).astype(S.dtype, copy=False)
+    weights: np.ndarray = np.maximum(z - threshold, 0.0).astype(S.dtype, copy=False)
+    return weights
 
 
 def hard(S: np.ndarray) -> np.ndarray:
@@ -291,7 +286,8 @@ def mean_of_kept(S: np.ndarray) -> np.ndarray:
     array([[0.33333333, 0.        , 0.33333333, 0.33333333]])
     """
     kept = (S > -np.inf).astype(S.dtype)
-    return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1)
+    weights: np.ndarray = kept / np.maximum(kept.sum(axis=1, keepdims=True), 1)
+    return weights
 
 
 def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[np.ndarray, np.ndarray]:
@@ -300,7 +296,8 @@ def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[n
     The temperature of "hard" and "mean" reads is reported but has no effect.
     """
     if mode == "softmax":
-        return softmax(S, temperature, return_temperature=True)
+        W, T, _ = stable_softmax(S, temperature)
+        return W, T
     if isinstance(temperature, str):
         temperature = auto_temperature(S)
     temperature = np.broadcast_to(np.asarray(temperature, dtype=S.dtype), (S.shape[0], 1))
@@ -313,34 +310,34 @@ def normalize(S: np.ndarray, temperature: Any, mode: str = "softmax") -> tuple[n
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
-def null_probability(S: np.ndarray, temperature: Any, null_score: Any) -> np.ndarray:
-    """The softmax weight of a null slot of score ``null_score`` beside the keys, per row (B,).
+def null_probability(S: np.ndarray, temperature: Any, cutoff: Any) -> np.ndarray:
+    """The softmax weight of a null slot of score ``cutoff`` beside the keys, per row (B,).
 
     A "none of these" key with no value, as in the zero association of
-    Hopfield layers: near 1 when every key scores well below ``null_score``
+    Hopfield layers: near 1 when every key scores well below ``cutoff``
     (a blend of weak matches), near 0 when a key scores well above it.
 
-    >>> null_probability(np.array([[0.9, 0.2], [0.1, 0.05]]), 0.1, null_score=0.5).round(3)
+    >>> null_probability(np.array([[0.9, 0.2], [0.1, 0.05]]), 0.1, cutoff=0.5).round(3)
     array([0.018, 0.971])
     """
     temperature = np.broadcast_to(np.where(np.asarray(temperature) > 0, temperature, 1.0), (S.shape[0], 1))
     best = S.max(axis=1)
     with np.errstate(under="ignore"):
         sums = np.exp((S - best[:, None]) / temperature).sum(axis=1)
-    return null_probability_of(best, sums, temperature[:, 0], null_score)
+    return null_probability_of(best, sums, temperature[:, 0], cutoff)
 
 
-def null_probability_of(best: np.ndarray, sums: np.ndarray, temperature: np.ndarray, null_score: Any) -> np.ndarray:
+def null_probability_of(best: np.ndarray, sums: np.ndarray, temperature: np.ndarray, cutoff: Any) -> np.ndarray:
     """:func:`null_probability` from each row's best score and its partition sum relative to it (B,).
 
-    ``null_score`` is one score or one per row (B,).
+    ``cutoff`` is one score or one per row (B,).
 
     >>> null_probability_of(np.array([0.9]), np.array([1.0 + np.exp(-7.0)]), np.array([0.1]), 0.5).round(3)
     array([0.018])
     """
     temperature = np.where(temperature > 0, temperature, 1.0)
     with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-        gap = (null_score - best) / temperature  # > 0: the null slot is the best
+        gap = (cutoff - best) / temperature  # > 0: the null slot is the best
         null_mass = np.exp(np.minimum(gap, 0.0))
         key_mass = sums * np.exp(np.minimum(-gap, 0.0))
         p_miss = null_mass / (null_mass + key_mass)
@@ -367,7 +364,8 @@ def blend_rows(W_k: np.ndarray, rows: np.ndarray, V: np.ndarray) -> np.ndarray:
     flat = V.reshape(V.shape[0], -1)[rows]  # (B, k, m)
     blended = np.einsum("bk,bkm->bm", W_k.astype(flat.dtype, copy=False), flat)
     blended /= W_k.sum(axis=1, dtype=blended.dtype)[:, None]
-    return blended.reshape((W_k.shape[0],) + V.shape[1:])
+    values: np.ndarray = blended.reshape((W_k.shape[0],) + V.shape[1:])
+    return values
 
 
 def blend(W: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -385,7 +383,8 @@ def blend(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     n_keys = V.shape[0]
     blended = W @ V.reshape(n_keys, -1)
     blended /= W.sum(axis=1, dtype=blended.dtype)[:, None]
-    return blended.reshape((W.shape[0],) + V.shape[1:])
+    values: np.ndarray = blended.reshape((W.shape[0],) + V.shape[1:])
+    return values
 
 
 def category_weights(W: np.ndarray, codes: np.ndarray, n_categories: int) -> np.ndarray:
@@ -399,23 +398,3 @@ def category_weights(W: np.ndarray, codes: np.ndarray, n_categories: int) -> np.
     cells = (np.arange(n_queries)[:, None] * n_categories + codes[None, :]).ravel()
     totals = np.bincount(cells, weights=W.ravel(), minlength=n_queries * n_categories)
     return totals.reshape(n_queries, n_categories).astype(W.dtype, copy=False)
-
-
-def entropy(W: np.ndarray) -> np.ndarray:
-    """Shannon entropy of each row of W in nats: 0 for one key, ln N for uniform.
-
-    >>> entropy(np.array([[0.5, 0.5, 0.0]])).round(4)
-    array([0.6931])
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(W > 0, W * np.log(np.where(W > 0, W, 1.0)), 0.0)
-    return np.maximum(-terms.sum(axis=1), 0.0)
-
-
-def effective_keys(W: np.ndarray) -> np.ndarray:
-    """1 / sum(w^2) per row: how many keys the blend effectively averages.
-
-    >>> effective_keys(np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]))
-    array([2., 1.])
-    """
-    return 1.0 / np.einsum("bn,bn->b", W, W)

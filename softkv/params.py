@@ -22,22 +22,17 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-import sys
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 
 from .attention import MODES, SCORINGS
 
-__all__ = ["DEPRECATED", "Params", "attach_parameters", "check_projection", "parameters",
-           "warn_deprecated"]
+__all__ = ["Parameter", "Params", "parameters"]
 
-DEPRECATED = {"hybrid": "spelling_weight", "null_score": "threshold"}
-"""Old keyword -> its new name; accepted with a DeprecationWarning for one release."""
+T = TypeVar("T")
 
 
 def _real(value: Any) -> bool:
@@ -173,7 +168,7 @@ class Params:
         unrelated text): a read misses when no key beats what the best of N
         unrelated keys would score (:mod:`softkv.scoring`); it is None for
         raw similarities (a fixed spelling weight, no encoder, an approximate
-        index). (``null_score``, which only reported ``p_miss``, is folded in.)
+        index).
     scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}, default "cosine"
         The similarity of embeddings; see :func:`softkv.attention.scores`.
     exact_match : bool, default True
@@ -187,7 +182,6 @@ class Params:
         A number w: the fixed mix (1 - w) * cosine + w * spelling of raw
         similarities (needs cosine); 0 is meaning alone. Vector queries and
         reads through an approximate index score by meaning alone.
-        (Formerly ``hybrid``, whose "auto" was the fixed mix at 0.5.)
     mode : {"softmax", "sparsemax", "hard", "mean"}, default "softmax"
         How scores become weights: softmax (every key some weight), sparsemax
         (exact zeros below a data-dependent cut), hard (all the weight on the
@@ -239,13 +233,26 @@ class Params:
 
     def replace(self, **changes: Any) -> Params:
         """A copy with ``changes`` checked and applied; nothing changes if any is refused."""
-        changes = resolve_deprecated(changes)
         table = {spec.name: spec for spec in fields(Params)}
         unknown = sorted(set(changes) - set(table))
         if unknown:
             raise TypeError(f"unknown parameter {unknown[0]!r}; the parameters are {', '.join(table)}")
         checked = {name: table[name].metadata["check"](name, value) for name, value in changes.items()}
-        return replace(self, **checked)
+        combined = replace(self, **checked)
+        combined._check_together()
+        return combined
+
+    def _check_together(self) -> None:
+        """The rules between parameters: a ValueError naming both, whichever was set last."""
+        if self.spelling_is_set and self.scoring != "cosine":
+            raise ValueError(f"a fixed spelling weight mixes two cosines: it needs scoring='cosine', not "
+                             f"{self.scoring!r} (spelling_weight='auto' works with every scoring)")
+        if self.index != "auto" and self.index != "exact":  # "ivf" or an IVFIndex
+            if self.top_k is None:
+                raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")
+            if self.spelling_is_set:
+                raise ValueError("a set spelling weight reads every key: use index='exact' with it "
+                                 "(spelling_weight='auto' reads by meaning alone through the index)")
 
     def as_dict(self) -> dict[str, Any]:
         return {spec.name: getattr(self, spec.name) for spec in fields(self)}
@@ -291,66 +298,32 @@ def parameters() -> Iterator[tuple[str, Any, str]]:
         yield spec.name, spec.default, spec.metadata["doc"]
 
 
-def warn_deprecated(message: str) -> None:
-    """A DeprecationWarning pointing at the caller's code, however deep inside softkv it is raised."""
-    package = os.path.dirname(__file__)
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(frame.f_code.co_filename) == package:
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
-    warnings.warn(message, DeprecationWarning, stacklevel=level)
+class Parameter(Generic[T]):
+    """A read parameter as an attribute of the class that holds a :class:`Params` record: ``d.temperature``
+    reads the record's field, ``d.temperature = 0.05`` sets it through ``set_params`` (checked, and the rules
+    between parameters with it). Typed for the caller's type checker by the field's type ``T``; its doc is the
+    field's line in the table.
+    """
 
+    def __init__(self) -> None:
+        self.name = ""
 
-def resolve_deprecated(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with old keywords renamed, each with a DeprecationWarning."""
-    if not DEPRECATED.keys() & values.keys():
-        return values
-    renamed = dict(values)
-    for old, new in DEPRECATED.items():
-        if old in renamed:
-            warn_deprecated(f"{old}= is deprecated and will be removed in the next release; use {new}=")
-            if new in renamed:
-                raise TypeError(f"{old}= and {new}= name the same parameter; pass {new}= only")
-            renamed[new] = renamed.pop(old)
-    return renamed
+    def __set_name__(self, owner: type, name: str) -> None:
+        docs = {field_name: doc for field_name, _, doc in parameters()}
+        if name not in docs:
+            raise TypeError(f"{owner.__name__}.{name} is not a read parameter; the parameters are {', '.join(docs)}")
+        self.name, self.__doc__ = name, docs[name]
 
+    @overload
+    def __get__(self, owner: None, owner_type: type | None = None) -> Parameter[T]: ...
 
-def check_projection(matrix: Any, dim: int | None) -> np.ndarray:
-    """A read-only float32 (dim, dim) copy of ``matrix``, or a ValueError."""
-    matrix = np.array(matrix, dtype=np.float32)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or (dim is not None and matrix.shape[0] != dim):
-        raise ValueError(f"query_projection must be a square (d, d) matrix with d = {dim}, got {matrix.shape}")
-    if not np.isfinite(matrix).all():
-        raise ValueError("query_projection contains NaN or inf")
-    matrix.setflags(write=False)
-    return matrix
+    @overload
+    def __get__(self, owner: object, owner_type: type | None = None) -> T: ...
 
-
-class _Attribute:
-    """A SoftDict attribute backed by its Params record: reads return the value, writes are checked."""
-
-    def __init__(self, name: str, default: Any, doc: str, deprecated_for: str | None = None) -> None:
-        self.name, self.default, self.__doc__, self.deprecated_for = name, default, doc, deprecated_for
-
-    def __get__(self, owner: Any, owner_type: Any = None) -> Any:
+    def __get__(self, owner: object, owner_type: type | None = None) -> Any:
         if owner is None:
             return self
-        return getattr(owner._params, self._target())
+        return getattr(owner._params, self.name)  # type: ignore[attr-defined]
 
-    def __set__(self, owner: Any, value: Any) -> None:
-        owner.set_params(**{self._target(): value})
-
-    def _target(self) -> str:
-        if self.deprecated_for is None:
-            return self.name
-        warn_deprecated(f"SoftDict.{self.name} is deprecated and will be removed in the next release; use "
-                        f"SoftDict.{self.deprecated_for}")
-        return self.deprecated_for
-
-
-def attach_parameters(cls: type) -> None:
-    """Give ``cls`` (a class holding a ``_params`` record and a ``set_params`` method) one checked attribute per
-    parameter, and the deprecated names for one release."""
-    for name, default, doc in parameters():
-        setattr(cls, name, _Attribute(name, default, doc))
-    for old, new in DEPRECATED.items():
-        setattr(cls, old, _Attribute(old, None, f"Deprecated: {new}.", deprecated_for=new))
+    def __set__(self, owner: object, value: T) -> None:
+        owner.set_params(**{self.name: value})  # type: ignore[attr-defined]

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
-from typing import Any
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .background import Background
-from .capacity import USED_WEIGHT, Usage
-from .checks import check_vectors, pairs_of
-from .encoders import Encoder, as_encoder
-from .index import approximate_index
-from .mapping import DictMethods
-from .memory import Contents, Memory, Update
-from .params import Params, attach_parameters, check_projection
-from .read import DEFAULT_CHUNK_BYTES, QueryCache, check_batch, check_not_empty, embed_queries, read
-from .result import BatchResult, LookupResult, dict_html, dict_repr
-from .scoring import LeaveOut
-from .store import Store
-from .sync import ReadWriteLock
-from .tools import Tools
-from .writing import write
+from ._display import dict_repr, dict_table
+from ._mapping import DictMethods
+from .encoders import CachedEncoder, Encoder, as_encoder
+from .params import Parameter, Params
+from .read import DEFAULT_CHUNK_BYTES, BatchResult, LookupResult
+from .read._pipeline import check_batch
+from .read._reader import Reader
+from .store import Contents, Memory, ReadWriteLock, Store, Update
+from .store import write as write_checked
+from .store._checks import check_projection, check_vectors, pairs_of
+
+if TYPE_CHECKING:
+    from os import PathLike
+    from pathlib import Path
+
+    from .nn import FitHistory, SoftKVMemory
+    from .tools import CalibrationReport, Explanation
 
 _MISSING = object()
 
 
-class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
+class SoftDict(DictMethods):
     """A dict with string keys that answers a query that is not a key by attention.
 
     Reading a key returns its stored value, exactly as a dict does; reading
@@ -49,7 +51,7 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
         with ``encode(list[str])``, or a callable.
     cache_dir : path, optional
         Keep every embedding in an SQLite cache there, keyed by the encoder's
-        fingerprint and the text (:class:`softkv.cache.CachedEncoder`).
+        fingerprint and the text (:class:`softkv.encoders.CachedEncoder`).
     query_cache_size : int, default 1024
         Recent query texts whose embeddings are kept (0: none).
     on_evict : callable, optional
@@ -58,8 +60,9 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
     **params
         How it reads: ``temperature``, ``top_k``, ``threshold`` (the one
         cutoff), ``scoring``, ``exact_match``, ``spelling_weight``, ``mode``,
-        ``index``; each is also an attribute, checked when set
-        (``d.temperature = 0.05``). :class:`softkv.params.Params` documents them.
+        ``strict``, ``max_keys``, ``evict``, ``value_names``, ``index``; each
+        is also an attribute, checked when set (``d.temperature = 0.05``).
+        :class:`softkv.params.Params` documents them.
 
     Methods by role:
 
@@ -67,9 +70,10 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
     - adding: ``d[k] = v``, :meth:`update`, :meth:`add` (with aliases or an embedding), :meth:`setdefault`;
     - removing: ``del d[k]``, :meth:`pop`, :meth:`popitem`, :meth:`clear`;
     - exact reads: ``k in d``, ``len``, ``iter``, :meth:`keys`, :meth:`values`, :meth:`items`, :meth:`aliases_of`;
-    - soft reads: ``d[q]``, :meth:`get`, :meth:`lookup`, :meth:`lookup_many`, :meth:`nearest`, :meth:`embed`;
-    - tuning and tools: :meth:`calibrate`, :meth:`fit`, :meth:`set_params`, :meth:`save`, :meth:`snapshot`,
-      :meth:`apply_update`, :meth:`to_module`, :meth:`update_from_module`.
+    - soft reads: ``d[q]``, ``get`` (the default when ``d[q]`` misses), :meth:`lookup`, :meth:`lookup_many`,
+      :meth:`nearest`, :meth:`embed`;
+    - tools: :meth:`calibrate`, :meth:`fit`, :meth:`explain`, :meth:`save`, :meth:`to_module`,
+      :meth:`update_from_module`, and for tools of your own :meth:`snapshot` and :meth:`apply_update`.
 
     Costs, for N keys of width d ("encode" is one encoder call): ``d[k] = v``
     one encode of a new k, amortized O(d) (an existing key: O(1)); ``update(m)``
@@ -93,18 +97,28 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
     'chair'
     """
 
+    # The read parameters, one typed attribute each (the Params table declares and checks them).
+    temperature: Parameter[float | str] = Parameter()
+    top_k: Parameter[int | None] = Parameter()
+    threshold: Parameter[float | str | None] = Parameter()
+    scoring: Parameter[str] = Parameter()
+    exact_match: Parameter[bool] = Parameter()
+    spelling_weight: Parameter[float | str] = Parameter()
+    mode: Parameter[str] = Parameter()
+    strict: Parameter[bool] = Parameter()
+    max_keys: Parameter[int | None] = Parameter()
+    evict: Parameter[str] = Parameter()
+    value_names: Parameter[tuple[str, ...] | None] = Parameter()
+    index: Parameter[Any] = Parameter()
+
     def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, *, encoder: Any = None,
                  cache_dir: Any = None, query_cache_size: int = 1024, on_evict: Any = None, **params: Any) -> None:
-        self._params, self._query_cache = Params.make(**params), QueryCache(query_cache_size)
-        self._encoder: Encoder | None = as_encoder(encoder) if encoder is not False else None  # False: none at all
-        if cache_dir is not None and self._encoder is not None:
-            from .cache import CachedEncoder
-
-            self._encoder = CachedEncoder(self._encoder, cache_dir)
+        self._params = Params.make(**params)
+        chosen: Encoder | None = as_encoder(encoder) if encoder is not False else None  # False: none at all
+        if cache_dir is not None and chosen is not None:
+            chosen = CachedEncoder(chosen, cache_dir)
+        self._reader = Reader(chosen, query_cache_size)
         self._store, self._lock = Store(), ReadWriteLock()
-        self._query_projection: np.ndarray | None = None
-        self._ivf: Any = None  # an approximate index, made by the first read that needs one
-        self._background: Background | bool | None = None  # what unrelated text scores: measured on first use
         self._on_evict, self.evictions = on_evict, 0
         if data is not None:
             self.update(data)
@@ -112,9 +126,8 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
     @classmethod
     def from_embeddings(cls, keys: Sequence[str], embeddings: Any, values: Sequence[Any], *, encoder: Any = None,
                         **params: Any) -> SoftDict:
-        """A SoftDict over precomputed key embeddings (n_keys, d); nothing is encoded.
-
-        Without an encoder, queries are vectors of width d; with one, texts too.
+        """A SoftDict over precomputed key embeddings (n_keys, d); nothing is encoded (without an encoder,
+        queries are vectors of width d; with one, texts too).
 
         >>> d = SoftDict.from_embeddings(["x", "y"], [[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0], temperature=0.5)
         >>> round(d[np.array([0.8, 0.6])], 3)
@@ -129,35 +142,38 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
         d._write(dict(contents.stored), aliases=contents.aliases, embeddings=contents.embeddings)
         if contents.projection is not None:
             d.query_projection = contents.projection
-        if contents.background is not None and d._encoder is not None:
-            d._background = contents.background  # measured with this encoder (its fingerprint was checked)
+        if contents.background is not None and d._reader.encoder is not None:
+            d._reader.background = contents.background  # measured with this encoder (its fingerprint was checked)
         if sorted(contents.usage) == sorted(contents.stored):
-            d._store.usage = Usage(contents.usage)  # a bounded dict's order of use survives copies and saves
+            d._store.usage.restore(contents.usage)  # a bounded dict's order of use survives copies and saves
         return d
 
     # ---- exact reads ----
-    def __len__(self) -> int:
-        """The number of keys (aliases are other names of them, not keys). O(1)."""
+    def __len__(self) -> int:  # the keys (aliases are other names of them), O(1)
         return len(self._store)
 
     def __iter__(self) -> Iterator[str]:
         """The keys in insertion order, as a dict iterates."""
         return iter(self._store.values)
 
+    def __reversed__(self) -> Iterator[str]:
+        """The keys, last inserted first, as reversed(dict)."""
+        return reversed(self._store.values)
+
     def __contains__(self, key: object) -> bool:
         """Whether ``key`` is a key, exactly (never soft; aliases are not keys). O(1)."""
         return isinstance(key, str) and key in self._store.values
 
-    def keys(self):
-        """A view of the keys, as dict.keys()."""
+    def keys(self) -> KeysView[str]:
+        """A live view of the keys, as dict.keys()."""
         return self._store.values.keys()
 
-    def values(self):
-        """A view of the stored values, as dict.values()."""
+    def values(self) -> ValuesView[Any]:
+        """A live view of the stored values, as dict.values()."""
         return self._store.values.values()
 
-    def items(self):
-        """A view of the (key, stored value) pairs, as dict.items()."""
+    def items(self) -> ItemsView[str, Any]:
+        """A live view of the (key, stored value) pairs, as dict.items()."""
         return self._store.values.items()
 
     def aliases_of(self, key: str) -> list[str]:
@@ -168,17 +184,14 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
             return list(self._store.aliases_of.get(key, []))
 
     # ---- adding and removing ----
-    def __setitem__(self, key: str, value: Any) -> None:
-        """Store ``value`` under ``key`` exactly: one encode for a new key, none for an existing one."""
+    def __setitem__(self, key: str, value: Any) -> None:  # one encode for a new key, none for an existing one
         self._write({key: value})
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
-        """Insert or replace many pairs, as dict.update: all checked first, new keys encoded in one batch.
-
-        A SoftDict with the same encoder lends its key embeddings.
-        """
+        """Insert or replace many pairs, as dict.update: all checked first, new keys encoded in one batch (a
+        SoftDict with the same encoder lends its key embeddings)."""
         known: Mapping[str, np.ndarray] = {}
-        if isinstance(other, SoftDict) and other._encoder is self._encoder:
+        if isinstance(other, SoftDict) and other._reader.encoder is self._reader.encoder:
             memory = other.snapshot(spelling=False, measure=False)[0]
             other, known = memory.stored, dict(zip(memory.keys, memory.embeddings))
         self._write(pairs_of(other, kwargs), embeddings=known)
@@ -186,10 +199,8 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
     def add(self, key: str, value: Any, *, aliases: Sequence[str] = (), embedding: Any = None) -> None:
         """Insert one pair, with other names for the key and its embedding precomputed when given.
 
-        An alias is another name of the same entry: reading it returns the
-        entry's value exactly, and a lookup scores the entry by its best name;
-        weights stay per entry. ``k in d`` and iteration see keys only; aliases
-        go with their key. Every name is unique, key or alias.
+        An alias is another name of the entry: reading it returns the entry's value exactly, and a lookup
+        scores the entry by its best name. ``k in d`` and iteration see keys only. Every name is unique.
 
         >>> states = SoftDict({"Germany": 83})
         >>> states.add("United States", 335, aliases=["USA", "America"])
@@ -212,8 +223,7 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
             value = self._store.values[key]
         return value
 
-    def __delitem__(self, key: str) -> None:
-        """Remove an exact key (and its aliases), O(d); KeyError if it is not a key."""
+    def __delitem__(self, key: str) -> None:  # an exact key and its aliases, O(d); KeyError if it is not a key
         self.pop(key)
 
     def pop(self, key: str, default: Any = _MISSING) -> Any:
@@ -236,14 +246,14 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
             return key, self.pop(key)
 
     def clear(self) -> None:
-        """Remove every key, O(1)."""
+        """Remove every key, in place (views stay live), O(1) beside freeing the rows."""
         with self._lock.writing():
-            self._store = Store()
+            self._store.clear()
 
     def copy(self) -> SoftDict:
         """A shallow copy sharing the encoder; embeddings are copied, not recomputed. O(N d)."""
         memory, params = self.snapshot(spelling=False, measure=False)
-        return type(self)._build(memory.contents(), self._encoder, params.as_dict())
+        return type(self)._build(memory.contents(), self._reader.encoder, params.as_dict())
 
     # ---- soft reads ----
     def __getitem__(self, query: Any) -> Any:
@@ -260,14 +270,6 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
             raise KeyError(query)
         return self.lookup(query).value
 
-    def get(self, query: Any, default: Any = None) -> Any:
-        """``d[query]``: a key's value exactly, else the soft answer; ``default`` when the read misses (below
-        the threshold, or any non-key with ``strict=True``) or the dict is empty."""
-        try:
-            return self[query]
-        except KeyError:
-            return default
-
     def lookup(self, query: str | np.ndarray, *, on_miss: str = "raise") -> LookupResult:
         """The soft answer to one query with its weights, scores and nearest key.
 
@@ -279,11 +281,7 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
         >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
         ('banana', [('banana', 0.82), ('apple', 0.16)])
         """
-        batch = self._read([query], on_miss=on_miss)
-        result = batch[0]
-        if result.exact:
-            result.value = batch.exact_value  # exactly as stored, not a float
-        return result
+        return self._read([query], on_miss=on_miss)[0]
 
     def lookup_many(self, queries: Sequence[str] | np.ndarray, *, on_miss: str = "raise", weights: bool = True,
                     exclude: Sequence[str | None] | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> BatchResult:
@@ -299,8 +297,8 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
         >>> batch.values.round(2), batch.weight_array.shape
         (array([ 5.7,  2.5, 10. ]), (3, 3))
         """
-        rows = check_batch(queries, exclude)
-        return self._read(rows, on_miss=on_miss, keep_weights=weights, chunk_bytes=chunk_bytes, exclude=exclude)
+        return self._read(check_batch(queries, exclude), on_miss=on_miss, keep_weights=weights,
+                          chunk_bytes=chunk_bytes, exclude=exclude)
 
     def nearest(self, query: str | np.ndarray) -> tuple[str, Any, float]:
         """Hard retrieval: (key, value, score) of the best-scoring key (a key itself for a key).
@@ -310,82 +308,92 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
         """
         batch = self._read([query], on_miss="raise")
         row = int(batch.nearest_rows[0])
-        return batch.keys[row], batch.row_values[row], float(batch.score_array[0, row])  # type: ignore[index]
+        assert batch.score_array is not None
+        return batch.keys[row], batch.row_values[row], float(batch.score_array[0, row])
 
     def embed(self, queries: Sequence[Any]) -> np.ndarray:
         """The (n, d) embeddings a read of ``queries`` uses: texts encoded (once: a cache), vectors checked."""
-        return embed_queries(self._encoder, self._store.dim, list(queries), self._query_cache)
+        return self._reader.embed(queries, self._store.dim)
 
-    def _measured_background(self) -> Background | None:
-        """The encoder's :class:`~softkv.background.Background`, measured with no lock held (None: cannot be)."""
-        if self._background is None and self._encoder is not None:
-            self._background = Background.of(self._encoder)
-        return self._background or None  # type: ignore[return-value]
+    def _read(self, queries: Sequence[Any], **options: Any) -> BatchResult:  # one Params record per read
+        return self._reader.read(self._store, self._lock, self._params, queries, **options)
 
-    def _read(self, queries: Sequence[Any], *, on_miss: str, keep_weights: bool = True,
-              chunk_bytes: int = DEFAULT_CHUNK_BYTES, exclude: Sequence[str | None] | None = None) -> BatchResult:
-        """Embed (no lock), then read the store as it is under the read lock."""
-        check_not_empty(len(self._store), queries, len(queries) == 1)
-        params = self._params  # one record for the whole read, whatever other threads set meanwhile
-        Q, background = self.embed(queries), self._measured_background()
-        with self._lock.reading():
-            memory = self._store.memory(projection=self._query_projection, encoder=self._encoder,
-                                        background=background)
-            leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude)
-            index = approximate_index(params, memory, self._ivf)
-            if index is not None and index is not params.index:
-                self._ivf = index  # kept: it rebuilds itself when the keys change
-            batch = read(memory, params, queries, Q, leave_out=leave_out, keep_weights=keep_weights,
-                         on_miss=on_miss, chunk_bytes=chunk_bytes, index=index)
-            if len(queries) == 1 and batch.exact[0]:
-                batch.exact_value = self._store.values[memory.keys[batch.nearest_rows[0]]]
-            if params.counts_uses:
-                self._store.usage.touch(self._used_keys(batch))
-        return batch
-
-    @staticmethod
-    def _used_keys(batch: BatchResult) -> list[str]:
-        """The keys a read used: those with at least USED_WEIGHT of a query's weight (its nearest, when the
-        read kept no weights)."""
-        rows = batch.nearest_rows
-        if batch.weight_array is not None:
-            rows = np.flatnonzero((batch.weight_array >= USED_WEIGHT).any(axis=0))
-        return [batch.keys[r] for r in rows]
-
-    # ---- tools: each works on a snapshot and hands back an Update ----
+    # ---- the state tools work on ----
     def snapshot(self, *, spelling: bool = True, measure: bool = True) -> tuple[Memory, Params]:
-        """A consistent copy of what a read reads, and the parameters, O(N d) (without the spelling table,
-        or the encoder's background unless already measured, when told)."""
-        background = self._measured_background() if measure else (self._background or None)
-        with self._lock.reading():
-            memory = self._store.memory(projection=self._query_projection, encoder=self._encoder, copy=True,
-                                        spelling=spelling, background=background)
-            return memory, self._params
+        """A consistent copy of what a read reads, and the parameters, O(N d) (for a tool to work on)."""
+        background = self._reader.measured_background(measure)  # any encoding with no lock held
+        with self._lock.reading():  # the memory and the parameters of one state
+            return self._reader.memory(self._store, copy=True, spelling=spelling, background=background), self._params
 
     def apply_update(self, update: Update) -> None:
-        """Apply a change a tool computed from :meth:`snapshot`, checked whole, under the write lock (values and
-        embeddings: RuntimeError if the dict changed since)."""
+        """Apply a change a tool computed from :meth:`snapshot`, checked whole, under the write lock (new rows:
+        RuntimeError if the dict changed since the snapshot; parameters alone touch no rows)."""
         with self._lock.writing():
-            if (update.values or update.embeddings) and update.made_from != self._store.state:
-                raise RuntimeError("the SoftDict changed after the snapshot this update was made from; "
-                                   "nothing was changed")
             params = self._params.replace(**update.params)
-            projection = self._query_projection if update.projection is None else check_projection(
-                update.projection, self._store.dim)
-            self._store.replace_rows(update.values, update.embeddings)
-            self._params, self._query_projection = params, projection
+            self._store.apply_update(update)
+            self._params = params
             evicted = self._store.evict_over(params.max_keys)  # a smaller max_keys takes effect at once
         self._report_evictions(evicted)
 
     def set_params(self, **params: Any) -> None:
-        """Set several parameters at once: all checked before any changes."""
+        """Set several parameters at once: all checked, together, before any changes."""
         self.apply_update(Update(params=params))
+
+    # ---- tools: each works on a snapshot and hands back an Update (or a new SoftDict) ----
+    def calibrate(self, queries: Sequence[Any] | None = None, targets: Any = None, *, folds: int | None = None,
+                  keys: Sequence[str | None] | None = None,
+                  target_precision: float | None = None) -> CalibrationReport:
+        """Choose how to read from data and apply it; the report says what and why
+        (:func:`softkv.tools.calibrate_dict`)."""
+        from .tools._calibration import calibrate_dict
+        return calibrate_dict(self, queries, targets, folds=folds, keys=keys, target_precision=target_precision)
+
+    def fit(self, queries: Sequence[Any], targets: Any, **options: Any) -> FitHistory:
+        """Train values, temperature, spelling weight or a query projection (:func:`softkv.nn.fit`; torch)."""
+        from .nn._training import fit_dict
+        return fit_dict(self, queries, targets, **options)
+
+    def to_module(self, *, learn: Sequence[str] = (), hops: int = 1) -> SoftKVMemory:
+        """This SoftDict as a torch module that reads as it does (:func:`softkv.nn.to_module`)."""
+        from .nn import to_module
+        return to_module(*self.snapshot(), learn=learn, hops=hops)
+
+    def update_from_module(self, module: SoftKVMemory) -> None:
+        """Take back the key embeddings, values and read parameters of a module made by :meth:`to_module`."""
+        from .nn import module_update
+        self.apply_update(module_update(module, self.snapshot()[0]))
+
+    @classmethod
+    def from_module(cls, module: SoftKVMemory, keys: Sequence[str] | None = None, *, encoder: Any = None) -> SoftDict:
+        """A new SoftDict holding a module's keys, values and read parameters."""
+        from .nn import module_contents
+        contents, params = module_contents(module, keys)
+        return cls._build(contents, encoder and as_encoder(encoder), params)
+
+    def explain(self, query: Any, *, k: int = 5, rows: int = 10) -> Explanation:
+        """Why ``query`` reads what it does, key by key: meaning and spelling, weight, contribution, the answer
+        without each of the ``k`` heaviest keys (:func:`softkv.tools.explain`); one read plus O(k N)."""
+        from .tools import explain
+        Q = self.embed([query])
+        return explain(*self.snapshot(), query, Q, k=k, rows=rows)
+
+    def save(self, path: str | PathLike[str]) -> Path:
+        """Write this SoftDict to one file, atomically, without pickle (:func:`softkv.io.save`)."""
+        from .io import save
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | PathLike[str], *, encoder: Any = None, reencode: bool = False,
+             load_model: bool = False) -> SoftDict:
+        """A SoftDict from a file written by :meth:`save`, nothing re-encoded (:func:`softkv.io.load`)."""
+        from .io import load
+        return load(path, cls._build, encoder=encoder, reencode=reencode, load_model=load_model)
 
     # ---- introspection ----
     @property
     def encoder(self) -> Encoder | None:
         """The encoder of keys and text queries (None when built from embeddings alone)."""
-        return self._encoder
+        return self._reader.encoder
 
     @property
     def params(self) -> dict[str, Any]:
@@ -411,34 +419,32 @@ class SoftDict(DictMethods, Tools, MutableMapping[str, Any]):
     @property
     def query_projection(self) -> np.ndarray | None:
         """A (d, d) map applied to every query embedding before scoring, or None."""
-        return self._query_projection
+        return self._store.projection
 
     @query_projection.setter
     def query_projection(self, matrix: Any) -> None:
         with self._lock.writing():
-            self._query_projection = None if matrix is None else check_projection(matrix, self._store.dim)
+            self._store.projection = None if matrix is None else check_projection(matrix, self._store.width)
 
     def __repr__(self) -> str:
-        return dict_repr(self._store.values, self._encoder, self._params.changed())
+        return dict_repr(self._store.values, self._reader.encoder, self._params.changed())
 
     def _repr_html_(self) -> str:
-        """Size, encoder, parameters and the first keys, for notebooks."""
-        return dict_html(self._store.values, self.value_kind, self._encoder, self.params)
+        """Size, value kind, encoder and the parameters set, then the first keys and values, for notebooks."""
+        return dict_table(self._store.values, self.value_kind, self._reader.encoder, self._params.changed()).html()
 
     def _write(self, pairs: dict[str, Any], **options: Any) -> None:
-        """Check, encode new names with no lock held, apply under the write lock (:func:`softkv.writing.write`)."""
-        evicted = write(lambda: self._store, self._lock, self._encoder, pairs, max_keys=self._params.max_keys,
-                        **options)
+        """Check, encode new names with no lock held, apply under the write lock (:func:`softkv.store.write`)."""
+        encode = None if self._reader.encoder is None else self._reader.encode
+        evicted = write_checked(self._store, self._lock, encode, pairs, max_keys=lambda: self._params.max_keys,
+                                **options)
         self._report_evictions(evicted)
 
-    def _report_evictions(self, evicted: list[tuple[str, Any]]) -> None:
-        """Count the keys a bounded dict evicted and tell ``on_evict`` (no lock held: it may use the dict)."""
+    def _report_evictions(self, evicted: list[tuple[str, Any]]) -> None:  # with no lock held: on_evict may use d
         self.evictions += len(evicted)
         if self._on_evict is not None:
             for key, value in evicted:
                 self._on_evict(key, value)
 
-
-attach_parameters(SoftDict)
 
 __all__ = ["SoftDict"]

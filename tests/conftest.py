@@ -60,3 +60,11 @@ def table_encoder(vectors: dict) -> FunctionEncoder:
     """An encoder that looks texts up in a fixed table of vectors."""
     default = [1.0] * len(next(iter(vectors.values())))  # any other text (e.g. a save's probe)
     return FunctionEncoder(lambda texts: [vectors.get(t, default) for t in texts], name="table")
+
+
+def sweep(values, every: int = 6, ids=None) -> list:
+    """Parameters of a sweep over settings: every ``every``-th (the first included) runs in the fast suite
+    (``-m "not slow"``), and all of them in the full one."""
+    names = ids or [str(value) for value in values]
+    return [pytest.param(value, id=names[i], marks=() if i % every == 0 else pytest.mark.slow)
+            for i, value in enumerate(values)]

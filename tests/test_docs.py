@@ -47,12 +47,14 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.slow
 def test_example_runs(path, minilm, capsys):
     runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
     assert len(out.splitlines()) >= 2
 
 
+@pytest.mark.slow
 def test_quickstart_walks_through_the_fruit_example(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
@@ -60,6 +62,7 @@ def test_quickstart_walks_through_the_fruit_example(minilm, capsys):
     assert "notebook" not in out  # nothing the reader has not seen
 
 
+@pytest.mark.slow
 def test_readme_shows_what_train_memory_prints(minilm, capsys):
     pytest.importorskip("torch")
     runpy.run_path(str(ROOT / "examples" / "train_memory.py"), run_name="__main__")
@@ -68,6 +71,7 @@ def test_readme_shows_what_train_memory_prints(minilm, capsys):
     assert "\n".join(printed) in readme
 
 
+@pytest.mark.slow
 def test_the_performance_benchmarks_run_at_tiny_sizes():
     import subprocess
     import sys
@@ -79,6 +83,7 @@ def test_the_performance_benchmarks_run_at_tiny_sizes():
     assert "| batch soft read" in out.stdout and "recall@10" in out.stdout
 
 
+@pytest.mark.slow
 def test_the_capacity_and_cold_start_benchmarks_run_at_tiny_sizes():
     import subprocess
     import sys
@@ -94,12 +99,14 @@ def test_the_capacity_and_cold_start_benchmarks_run_at_tiny_sizes():
     assert "softkv query (typo)" in out.stdout
 
 
+@pytest.mark.slow
 def test_readme_shows_what_hard_vs_soft_prints(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "hard_vs_soft.py"), run_name="__main__")
     table = "\n".join(capsys.readouterr().out.strip().splitlines()[:6])
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_fuzzy_config_maps_each_request_to_the_right_setting(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "fuzzy_config.py"), run_name="__main__")
     answers = dict(line.split(" -> ") for line in capsys.readouterr().out.splitlines() if " -> " in line)
@@ -116,6 +123,7 @@ def test_fuzzy_config_maps_each_request_to_the_right_setting(minilm, capsys):
     }
 
 
+@pytest.mark.slow
 def test_catalog_lookup_finds_the_right_products_and_misses_a_pizza(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "catalog_lookup.py"), run_name="__main__")
     out = capsys.readouterr().out

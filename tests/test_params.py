@@ -49,7 +49,7 @@ def test_top_k_restricts_weight_to_the_k_nearest():
 
 def test_threshold_raises_a_keyerror_naming_the_nearest_keys():
     d = make(threshold=0.99)
-    with pytest.raises(KeyError, match=r"best score 0\.800 < threshold 0\.99; nearest keys: 'north' \(0\.800\)"):
+    with pytest.raises(KeyError, match=r"best score 0\.800 < threshold 0\.990; nearest keys: 'north' \(0\.800\)"):
         d["north-east"]
     assert d.get("north-east", "none") == "none"
     assert d.lookup("up").nearest == "north"  # cosine 0.995 passes
@@ -105,3 +105,51 @@ def test_a_miss_message_shows_scores_even_when_no_weights_are_kept():
     best = d.lookup("north-east", on_miss="ignore").score_array.max()
     assert f"nearest keys: 'north' ({best:.3f})" in str(raised.value) or f"({best:.3f})" in str(raised.value)
     assert "(1.000)" not in str(raised.value)  # weights, not scores, were once shown here
+
+
+COMBINATIONS = [
+    ({"spelling_weight": 0.5, "scoring": "dot"}, "needs scoring='cosine'"),
+    ({"index": "ivf"}, "set top_k"),
+    ({"top_k": 5, "spelling_weight": 0.5, "index": "ivf"}, "reads every key"),
+]
+
+
+@pytest.mark.parametrize("params, message", COMBINATIONS)
+def test_parameters_that_cannot_go_together_are_refused_when_set_not_at_the_first_read(params, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        SoftDict(VALUES, encoder=table_encoder(VECTORS), **params)
+    d = make()
+    before = d.params
+    with pytest.raises(ValueError, match=message):
+        d.set_params(**params)
+    assert d.params == before
+    *others, (last, value) = params.items()
+    for name, other in others:  # one at a time: the last one set breaks the rule, and changes nothing
+        setattr(d, name, other)
+    before = d.params
+    with pytest.raises(ValueError, match=message):
+        setattr(d, last, value)
+    assert d.params == before
+
+
+@pytest.mark.parametrize("params, message", COMBINATIONS)
+def test_a_file_whose_parameters_cannot_go_together_is_refused_by_load(params, message, tmp_path):
+    from softkv.errors import FormatError
+    from tests.io.test_persistence import rewrite_manifest
+
+    path = SoftDict(VALUES, encoder=table_encoder(VECTORS)).save(tmp_path / "d.softkv")
+    rewrite_manifest(path, lambda manifest: manifest["params"].update(params))
+    with pytest.raises(FormatError, match=message):
+        SoftDict.load(path, encoder=table_encoder(VECTORS))
+
+
+def test_every_read_parameter_is_a_typed_attribute_of_the_dict_and_only_those():
+    from dataclasses import fields
+
+    from softkv.params import Parameter, Params
+
+    declared = {name: kind for name, kind in SoftDict.__annotations__.items()
+                if isinstance(SoftDict.__dict__.get(name), Parameter)}
+    assert declared == {spec.name: f"Parameter[{spec.type}]" for spec in fields(Params)}
+    for spec in fields(Params):
+        assert getattr(SoftDict, spec.name).__doc__ == spec.metadata["doc"]

@@ -1,0 +1,5 @@
+"""``python -m softkv``: the softkv command."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,80 @@
+"""The dict methods a SoftDict derives from its core ones, as ``collections.abc`` derives others.
+
+``fromkeys``, ``==``, ``|`` and ``|=`` behave as for dict: they
+touch keys exactly and never read softly. :class:`DictMethods` needs what
+``MutableMapping`` needs, plus ``copy``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any, TypeVar
+
+import numpy as np
+
+D = TypeVar("D", bound="DictMethods")
+
+
+class DictMethods(MutableMapping[str, Any]):
+    """A MutableMapping of text keys with dict's remaining methods."""
+
+    @abstractmethod
+    def copy(self: D) -> D: ...
+
+    @classmethod
+    def fromkeys(cls: type[D], keys: Iterable[str], value: Any = None, **options: Any) -> D:
+        """A new SoftDict of ``keys``, each holding ``value`` (the same object), as dict.fromkeys: one batched
+        update (key by key where a subclass overrides ``__setitem__``). ``options`` go to the constructor."""
+        d = cls(**options)
+        if type(d).__setitem__ is _core_setitem(cls):
+            d.update(dict.fromkeys(keys, value))
+        else:
+            for key in keys:
+                d[key] = value
+        return d
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any mapping with the same keys and equal values (arrays compared by value)."""
+        if not isinstance(other, Mapping) or len(other) != len(self):
+            return False
+        return all(k in other and _equal(v, other[k]) for k, v in self.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __or__(self: D, other: Any) -> D:
+        """A copy with ``other``'s pairs added (the same encoder and parameters), as ``dict | other``."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self: D, other: Any) -> D:
+        """``other | d`` for a mapping ``other``: a SoftDict of ``other``'s pairs, then ``d``'s."""
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        merged = self.copy()
+        merged.clear()
+        merged.update(other)
+        merged.update(self)
+        return merged
+
+    def __ior__(self: D, other: Any) -> D:
+        """``d |= other``: update in place with a mapping or (key, value) pairs, as for dict."""
+        self.update(other)
+        return self
+
+
+def _core_setitem(cls: type) -> Any:
+    """The ``__setitem__`` softkv defines (the last definition in ``cls``'s bases inside softkv)."""
+    for base in reversed(cls.__mro__):
+        if "__setitem__" in vars(base) and base.__module__.startswith("softkv"):
+            return vars(base)["__setitem__"]
+    return None
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)

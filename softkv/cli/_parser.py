@@ -1,0 +1,111 @@
+"""The ``softkv`` command line, declared: commands, their options, and option types checked as Python checks them.
+
+Written with argparse: the standard library starts instantly and adds no
+dependency, which matters for a command whose answer takes a fraction of a
+second. Abbreviations are off, so an option is always named in full.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._version import __version__
+from ..io import ON_DUPLICATE
+
+__all__ = ["EXIT_INPUT", "EXIT_MISS", "EXIT_USAGE", "parser"]
+
+EXIT_INPUT, EXIT_USAGE, EXIT_MISS = 1, 2, 3
+
+
+# Option types: argparse names the option and the value when one of these raises.
+def _param(name: str, words: tuple[str, ...] = ("auto",), whole: bool = False) -> Any:
+    """An argparse type for the read parameter ``name``: the text as a number (or one of ``words``), checked by
+    :class:`softkv.params.Params` exactly as a value set in Python is ("none" is None)."""
+    from ..params import Params
+
+    def parse(text: str) -> Any:
+        value: Any = text
+        if text not in words:
+            try:
+                value = int(text) if whole else float(text)
+            except ValueError:
+                pass  # Params says what is wrong with it
+        value = None if value == "none" and "none" in words else value
+        try:
+            Params.make(**{name: value})
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return "none" if value is None else value  # "none" stays distinct from "not given" until _open
+
+    parse.__name__ = name
+    return parse
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="softkv", description="A soft dictionary over a catalog file: exact keys, typos and descriptions.",
+        epilog="Exit codes: 0 done, 1 bad input, 2 bad usage, 3 a query matched no key.", allow_abbrev=False)
+    main_parser.add_argument("--version", action="version", version=f"softkv {__version__}")
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    query = commands.add_parser("query", help="answer queries with the keys behind each answer", allow_abbrev=False)
+    _source_options(query)
+    query.add_argument("query", nargs="+", help="one or more queries (quote each one)")
+    query.add_argument("--rows", type=_count, default=5, metavar="N", help="keys shown per query (default 5)")
+    query.add_argument("--json", action="store_true", help="one JSON object per query, for scripts")
+    query.add_argument("--plain", action="store_true",
+                       help="a plain-text table on a terminal too (a pipe always gets plain text)")
+    _read_options(query)
+
+    build = commands.add_parser("build", help="embed a catalog (or re-save a store) once, as a store file",
+                                allow_abbrev=False)
+    _source_options(build)
+    build.add_argument("-o", "--output", required=True, metavar="STORE", help="the store file to write")
+    _read_options(build)
+
+    compare = commands.add_parser("compare", help="hard against soft retrieval on test pairs", allow_abbrev=False)
+    _source_options(compare)
+    compare.add_argument("--pairs", required=True, metavar="FILE",
+                         help="a catalog of query -> expected value (the same value columns)")
+    _read_options(compare)
+
+    commands.add_parser("prepare", help="export the bundled model to ONNX now (once, about 10 s)")
+    return main_parser
+
+
+def _source_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("source", help="a catalog (.csv, .json, .jsonl) or a saved store (.softkv)")
+    command.add_argument("--key", metavar="COLUMN", help="the key column (default: the first)")
+    command.add_argument("--value", action="append", metavar="COLUMN",
+                         help="a value column (repeat for several; default: all the others)")
+    command.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="error",
+                         help="a key on several rows: refuse (default), keep the first or last row, or the mean")
+    command.add_argument("--encoder", choices=("minilm", "multilingual"),
+                         help="the bundled encoder (default minilm; for a store: re-encode with this one)")
+
+
+def _read_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--temperature", type=_param("temperature"), metavar="T",
+                         help="softmax temperature: 'auto' or a number > 0 (smaller: closer to the nearest key)")
+    command.add_argument("--top-k", dest="top_k", type=_param("top_k", (), whole=True), metavar="K",
+                         help="only the K best-scoring keys take weight")
+    command.add_argument("--threshold", type=_param("threshold", ("auto", "none")), metavar="X",
+                         help="a query whose best score is below X misses: 'auto' (chance level, the default), "
+                              "'none' (always answer) or a number")
+    command.add_argument("--spelling-weight", dest="spelling_weight", type=_param("spelling_weight"),
+                         metavar="W", help="spelling beside meaning: 'auto' (per query, the default) or 0 to 1")
+    command.add_argument("--mode", choices=("softmax", "sparsemax", "hard", "mean"),
+                         help="how scores become weights (default softmax)")
+
+

@@ -1,0 +1,141 @@
+"""What the ``softkv`` command prints for a query: a table people can read, or JSON for scripts.
+
+The table lists the keys with the most weight, heaviest first; for a query
+that names a key, the key and then its nearest neighbours by score, marked
+as context (they take no weight). Vector values are shown under their
+column names, numbers to four significant digits (no float noise: 2565, not
+2564.999). :func:`as_json` gives one object per query: the answer, whether
+it missed, and the weights and scores of the keys shown.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._display import Table, number, short
+from ..read import LookupResult, by_weight
+
+__all__ = ["Row", "as_json", "print_rich", "result_table", "rows_of"]
+
+
+class Row(NamedTuple):
+    """One line of the table: a key, its weight and score, its value, and whether it is only context."""
+
+    key: str
+    weight: float
+    score: float
+    value: Any
+    context: bool
+
+
+def rows_of(result: LookupResult, n: int) -> list[Row]:
+    """The ``n`` rows to show, by weight then score: an exact hit's key, then its nearest neighbours."""
+    chosen = by_weight(result.weight_array, result.score_array)[:n]
+    return [Row(result.keys[r], float(result.weight_array[r]), float(result.score_array[r]),
+                result.row_value(int(r)), bool(result.exact and i > 0)) for i, r in enumerate(chosen)]
+
+
+def formatted(value: Any, names: tuple[str, ...] | None = None) -> list[str]:
+    """A value as table cells: one per named component of a vector, else one."""
+    array = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if names and array is not None and array.dtype.kind in "fiu" and array.shape == (len(names),):
+        return [number(x) for x in array]
+    if isinstance(value, (float, np.floating)):
+        return [number(value)]
+    if isinstance(value, str):
+        return [value if len(value) <= 40 else value[:37] + "..."]
+    return [short(value, 40)]
+
+
+def headline(result: LookupResult, names: tuple[str, ...] | None) -> str:
+    query = repr(result.query) if isinstance(result.query, str) else "vector query"
+    if result.missed:
+        return f"{query}: no match ({result.reason})"
+    cells = formatted(result.value, names)
+    answer = ", ".join(f"{name} {cell}" for name, cell in zip(names, cells)) if len(cells) > 1 and names else cells[0]
+    how = "exact key" if result.exact else f"blend of {len(result.keys)} keys, temperature {result.temperature:.3g}"
+    return f"{query} -> {answer}  ({how})"
+
+
+def result_table(result: LookupResult, n: int, names: tuple[str, ...] | None) -> Table:
+    """The headline, then the ``n`` rows: key, weight, score and the value's cells (a neighbour shown for
+    context is marked "~" and explained below)."""
+    width = len(formatted(result.row_value(0), names))
+    value_header = list(names) if names and width == len(names) else ["value"]
+    header = ("key", "weight", "score", *value_header)
+    body = tuple((("~ " if row.context else "") + row.key, f"{row.weight:.3f}", f"{row.score:.3f}",
+                  *formatted(row.value, names)) for row in rows_of(result, n))
+    numeric = frozenset(i for i in range(1, len(header)) if all(_is_number(cells[i]) for cells in body))
+    notes = ("(~ nearest other keys, for context: an exact key takes all the weight)",) if (
+        result.exact and len(body) > 1) else ()
+    return Table(header, body, numeric, headline(result, names), notes)
+
+
+def print_rich(table: Table) -> None:
+    """The table through rich (a terminal with the ``[cli]`` extra): the same cells, aligned by rich."""
+    from rich.console import Console
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    shown = RichTable(box=None, padding=(0, 1))
+    for i, column in enumerate(table.header):
+        shown.add_column(column, justify="right" if i in table.right else "left", no_wrap=i == 0, overflow="fold")
+    for row in table.rows:
+        shown.add_row(*(Text(cell) for cell in row))  # cells are text, never rich markup
+    console = Console()
+    console.print(table.title, markup=False, highlight=False)
+    console.print(shown)
+    for note in table.notes:
+        console.print("  " + note, markup=False, highlight=False)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can hold it (arrays and tuples as lists, numbers to 6 significant digits, non-finite
+    numbers as null)."""
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (np.floating, float)):  # float32 weights blend to about 6 digits: 74, not 74.00002706
+        return float(f"{float(value):.6g}") if math.isfinite(float(value)) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return repr(value)
+
+
+def as_json(result: LookupResult, n: int, names: tuple[str, ...] | None) -> str:
+    """One line of JSON: query, answer (by column name for named vectors), miss, exact, nearest, and the
+    weights and scores of the ``n`` keys shown."""
+    answer = None if result.missed else _plain(result.value)
+    if names and isinstance(answer, list) and len(answer) == len(names):
+        answer = dict(zip(names, answer))
+    shown = rows_of(result, n)
+    record = {
+        "query": _plain(result.query),
+        "answer": answer,
+        "miss": bool(result.missed),
+        "reason": result.reason,
+        "exact": bool(result.exact),
+        "nearest": result.nearest,
+        "temperature": _plain(result.temperature),
+        "p_miss": _plain(result.p_miss),
+        "weights": {row.key: _plain(row.weight) for row in shown},
+        "scores": {row.key: _plain(row.score) for row in shown},
+    }
+    return json.dumps(record, ensure_ascii=False)

@@ -1,0 +1,158 @@
+"""What unrelated text scores: the yardstick that gives scores the same meaning for every encoder.
+
+Cosines of one encoder sit in a narrow band (multilingual-e5: unrelated words
+around 0.84), of another in a wide one (MiniLM: around 0.24), so a cosine says
+little on its own. :data:`BACKGROUND_TEXTS` are 258 everyday words and phrases
+(a few in other languages), unrelated to any particular catalog. A query's
+similarities to them show what "unrelated" looks like for that query and that
+encoder; a score is then the number of standard deviations above it
+(:mod:`softkv.scoring`). :class:`Background` holds the texts' embeddings under
+one encoder and the spread of the similarities between them, measured once
+per encoder and kept (in memory, and in saved stores).
+
+>>> from softkv.encoders import FunctionEncoder
+>>> b = Background.of(FunctionEncoder(lambda texts: [[1.0, float(len(t))] for t in texts]))
+>>> b.embeddings.shape, round(b.meaning_spread, 3)
+((258, 2), 0.007)
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import attention
+from ..encoders import encode_checked
+
+__all__ = ["BACKGROUND_TEXTS", "Background", "spelling_background"]
+
+BACKGROUND_TEXTS: tuple[str, ...] = (
+    "weather", "rain", "sunshine", "morning coffee", "a cup of tea", "breakfast", "dinner party", "football match",
+    "basketball", "swimming pool", "mountain hiking", "holiday", "train station", "airport security", "bicycle",
+    "motorcycle", "computer", "keyboard", "smartphone", "software update", "password", "email", "newspaper",
+    "library", "homework", "teacher", "hospital", "doctor appointment", "medicine", "headache", "happiness",
+    "anger", "friendship", "birthday", "wedding", "music concert", "guitar", "piano lesson", "movie theater",
+    "television", "garden", "flowers", "tree", "river", "ocean waves", "desert", "forest", "snow", "winter coat",
+    "summer", "autumn leaves", "spring cleaning", "kitchen", "refrigerator", "sofa", "bed", "window", "door",
+    "roof", "house", "apartment", "rent", "salary", "bank account", "credit card", "shopping", "supermarket",
+    "bread", "cheese", "apple pie", "chicken soup", "rice", "pasta", "pizza", "chocolate cake", "ice cream",
+    "water bottle", "wine glass", "beer", "orange juice", "dog", "cat", "horse", "bird song", "fish", "insect",
+    "butterfly", "elephant", "lion", "monkey", "city", "village", "street", "bridge", "tower", "castle", "church",
+    "museum", "painting", "sculpture", "poetry", "novel", "history", "mathematics", "physics", "chemistry",
+    "biology", "philosophy", "language", "grammar", "vocabulary", "question", "answer", "meeting", "deadline",
+    "project", "office", "manager", "employee", "company", "factory", "engine", "electricity", "battery", "lamp",
+    "light switch", "clock", "watch", "calendar", "week", "month", "year", "yesterday", "tomorrow", "north",
+    "south", "left", "right", "up", "down", "big", "small", "fast", "slow", "hot", "cold", "old", "new", "good",
+    "bad", "beautiful", "ugly", "heavy", "light", "strong", "weak", "clean", "dirty", "quiet", "noisy", "running",
+    "walking", "sleeping", "cooking", "reading", "writing", "singing", "dancing", "laughing", "crying", "thinking",
+    "learning", "working", "playing", "building", "driving", "flying", "sailing", "fishing", "hunting", "climbing",
+    "jumping", "the quick brown fox", "how are you", "thank you very much", "see you later", "good night",
+    "what time is it", "where is the station", "I am hungry", "it is raining", "let us go", "quantum mechanics",
+    "tax return", "insurance policy", "job interview", "parking lot", "traffic jam", "washing machine",
+    "vacuum cleaner", "toothbrush", "shampoo", "umbrella", "sunglasses", "backpack", "suitcase", "passport",
+    "ticket", "map", "compass", "candle", "mirror", "pillow", "blanket", "scissors", "hammer", "nail",
+    "screwdriver", "ladder", "bucket", "rope", "chain", "glue", "paper", "pencil", "eraser", "notebook", "envelope",
+    "stamp", "gift", "toy", "ball", "puzzle", "game", "chess", "cards", "dice", "lottery", "prize", "medal",
+    "trophy", "champion", "team", "coach", "referee", "stadium", "Haus", "maison", "casa", "Buch", "livre", "libro",
+    "Wasser", "eau", "agua", "Freund", "ami", "amigo",
+)
+
+
+MAX_BACKGROUND_DIM = 1 << 16
+"""The widest embeddings a background is kept for (258 rows of 2**16 floats: 67 MB); wider encoders (a
+LexicalEncoder of up to 2**20 hashed n-grams) read without one, as an encoder that cannot embed the texts."""
+
+
+@dataclass(frozen=True)
+class Background:
+    """The background texts under one encoder: their embeddings (R, d) and the spread of their cosines."""
+
+    embeddings: np.ndarray  # (R, d) float32
+    meaning_spread: float  # standard deviation of the cosines between two different background texts
+    _spreads: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, encoder: Any) -> Background | bool:
+        """The background of ``encoder``: encoded once per encoder object, then kept.
+
+        False for an encoder that cannot embed the background texts (one that
+        knows a fixed vocabulary): reads have no yardstick then, so no default
+        threshold, and a RuntimeWarning says so once.
+        """
+        with _lock:
+            try:
+                found = _cache.get(encoder)
+            except TypeError:  # an encoder that cannot be weakly referenced is measured each time it is asked
+                found = None
+        if found is None:
+            try:
+                probe = encode_checked(encoder, list(BACKGROUND_TEXTS[:1]))
+                if probe.shape[1] > MAX_BACKGROUND_DIM:
+                    raise ValueError(f"its embeddings are {probe.shape[1]:,} wide, past {MAX_BACKGROUND_DIM:,}")
+                found = cls.measure(encode_checked(encoder, list(BACKGROUND_TEXTS)))
+            except (ValueError, TypeError, KeyError, LookupError) as error:
+                warnings.warn(f"softkv could not embed its background texts with {encoder!r} ({error}); reads with "
+                              "it score raw similarities and miss only below a threshold you set", RuntimeWarning,
+                              stacklevel=3)
+                found = False
+            with _lock:
+                try:
+                    _cache[encoder] = found
+                except TypeError:
+                    pass
+        return found
+
+    @classmethod
+    def measure(cls, embeddings: Any) -> Background:
+        """The background of its embeddings (as stored with a saved SoftDict, or just encoded)."""
+        vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-30)
+        cosines = unit @ unit.T
+        pairs = cosines[np.triu_indices(len(unit), 1)]
+        return cls(vectors, max(float(pairs.std()), 1e-6))
+
+    def spread(self, scoring: str) -> float:
+        """The standard deviation of ``scoring`` between two different background texts (cosine: meaning_spread)."""
+        if scoring == "cosine":
+            return self.meaning_spread
+        if scoring not in self._spreads:
+            pairs = attention.scores(self.embeddings, self.embeddings, scoring)
+            self._spreads[scoring] = max(float(pairs[np.triu_indices(len(pairs), 1)].std()), 1e-12)
+        return self._spreads[scoring]
+
+    def mean_score(self, Q: np.ndarray, scoring: str) -> np.ndarray:
+        """Each query's mean ``scoring`` against the background texts, (B, 1)."""
+        mean: np.ndarray = attention.scores(Q, self.embeddings, scoring).mean(axis=1, keepdims=True)
+        return mean
+
+
+_cache: weakref.WeakKeyDictionary[Any, Background | bool] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+SPELLING_BACKGROUND = (0.07100655138492584, 0.06804608553647995)
+"""What :func:`measure_spelling_background` gives: it depends only on the background texts and the spelling
+score, so it is measured once here rather than in every process (80 ms of a cold start); a test re-measures it."""
+
+
+def spelling_background() -> tuple[float, float]:
+    """The mean and standard deviation of the spelling similarity between two background texts (any encoder).
+
+    >>> [round(x, 3) for x in spelling_background()]
+    [0.071, 0.068]
+    """
+    return SPELLING_BACKGROUND
+
+
+def measure_spelling_background() -> tuple[float, float]:
+    """:data:`SPELLING_BACKGROUND`, measured: the spelling similarity of every pair of background texts."""
+    from ..spelling import LexicalIndex
+
+    index = LexicalIndex()
+    texts = list(BACKGROUND_TEXTS)
+    index.add(texts)
+    pairs = index.table(texts).spelling(texts)[np.triu_indices(len(texts), 1)]
+    return float(pairs.mean()), float(pairs.std())

@@ -1,0 +1,315 @@
+"""The softkv command over catalog files and stores: no row lost silently, readable output, clear errors."""
+
+import csv
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from softkv.cli import EXIT_MISS, main, parser
+from softkv.datasets import cars_records
+from softkv.errors import CatalogError
+from softkv.io import read_catalog
+
+
+@pytest.fixture
+def catalogs(tmp_path):
+    (tmp_path / "products.csv").write_text(
+        "name,price,kg\noak chair,89,6.5\noffice chair,249,14\nchef knife,59,0.2\nkettle,29,1.1\n")
+    (tmp_path / "fruit.json").write_text(json.dumps({"apple": 10, "banana": 5, "chair": 2}))
+    (tmp_path / "kinds.jsonl").write_text("\n".join(json.dumps({"k": k, "v": v}) for k, v in
+                                                   [("apple", "fruit"), ("banana", "fruit"), ("chair", "furniture")]))
+    (tmp_path / "pairs.csv").write_text("query,price,kg\na seat,150,10\nsomething sharp,60,0.3\n")
+    (tmp_path / "twice.csv").write_text("name,price\nkettle,30\nchair,80\nkettle,20\nkettle,40\n")
+    return tmp_path
+
+
+def run(capsys, *arguments):
+    code = main([str(a) for a in arguments])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---- reading catalogs ----
+def test_catalog_formats(catalogs):
+    assert read_catalog(catalogs / "products.csv")["kettle"] == [29.0, 1.1]
+    assert read_catalog(catalogs / "products.csv", values=["price"])["kettle"] == 29.0
+    assert read_catalog(catalogs / "fruit.json") == {"apple": 10.0, "banana": 5.0, "chair": 2.0}
+    assert read_catalog(catalogs / "kinds.jsonl")["chair"] == "furniture"
+    assert read_catalog(catalogs / "products.csv").value_columns == ["price", "kg"]
+
+
+def test_a_key_on_several_rows_is_an_error_naming_them_unless_told_what_to_keep(catalogs):
+    with pytest.raises(CatalogError, match=r"1 key is on more than one row: 'kettle' \(lines 2, 4, 5\)"):
+        read_catalog(catalogs / "twice.csv")
+    assert read_catalog(catalogs / "twice.csv", on_duplicate="first")["kettle"] == 30.0
+    assert read_catalog(catalogs / "twice.csv", on_duplicate="last")["kettle"] == 40.0
+    mean = read_catalog(catalogs / "twice.csv", on_duplicate="mean")
+    assert mean["kettle"] == 30.0 and mean.duplicates == {"kettle": 3} and mean.n_rows == 4 and len(mean) == 2
+    (catalogs / "kinds2.csv").write_text("name,kind\nkettle,kitchen\nkettle,garden\n")
+    with pytest.raises(CatalogError, match="needs numbers"):
+        read_catalog(catalogs / "kinds2.csv", on_duplicate="mean")
+    (catalogs / "twice.json").write_text('{"kettle": 1, "kettle": 2}')
+    with pytest.raises(CatalogError, match=r"'kettle' \(entries 1, 2\)"):
+        read_catalog(catalogs / "twice.json")
+    with pytest.raises(ValueError, match="on_duplicate must be one of"):
+        read_catalog(catalogs / "twice.csv", on_duplicate="max")
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("quote.csv", 'name,price\napple,1\n"banana,2\nchair,3\n', "quote.csv, line 4: not valid CSV"),
+        ("ragged.csv", "name,price\napple,1\nbanana\n", "ragged.csv, line 3: 1 cells where the header has 2"),
+        ("header.csv", "name,price,kg\n", "header.csv: no records (only the header ['name', 'price', 'kg'])"),
+        ("empty.csv", "", "empty.csv: empty file"),
+        ("gap.csv", "name,price\napple,\n", "gap.csv, line 2, column 'price': empty cell"),
+        ("nan.csv", "name,a,b\napple,1,nan\n", "nan.csv, line 2, column 'b': 'nan' is not a finite number"),
+        ("null.json", '[{"name": "apple", "price": 1}, {"name": "pear", "price": null}]',
+         "null.json, record 2, column 'price': empty cell (a null)"),
+        ("nokey.json", '[{"name": null, "price": 1}]', "nokey.json, record 1, column 'name': the key is empty"),
+        ("scalar.json", "3", "a JSON catalog is an object of key -> value or a list of records, not a int"),
+        ("list.json", "[[1, 2]]", "list.json, record 1: a record is a JSON object"),
+        ("broken.jsonl", '{"k": "a", "v": 1}\n{"k": "b", "v": \n', "broken.jsonl, line 2: not valid JSON"),
+        ("binary.csv", b"\xf5\x00\xff", "binary.csv: not UTF-8 text"),
+    ],
+)
+def test_malformed_catalogs_name_the_file_the_row_and_the_column(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(CatalogError) as error:
+        read_catalog(path)
+    assert message in str(error.value)
+
+
+# ---- what a query prints ----
+def test_a_blend_is_sorted_by_weight_with_numbers_to_four_digits(catalogs, minilm, capsys):
+    code, out, _ = run(capsys, "query", catalogs / "products.csv", "something to sit on", "--rows", "3")
+    assert code == 0
+    head, columns, *rows = out.splitlines()
+    assert head.startswith("'something to sit on' -> price ") and ", kg " in head
+    assert columns.split() == ["key", "weight", "score", "price", "kg"]
+    weights = [float(row.split()[-4]) for row in rows]
+    assert weights == sorted(weights, reverse=True) and len(rows) == 3
+    assert rows[0].split()[:2] == ["office", "chair"] or rows[0].split()[:2] == ["oak", "chair"]
+
+
+def test_an_exact_key_shows_the_key_then_its_nearest_neighbours_marked(catalogs, minilm, capsys):
+    code, out, _ = run(capsys, "query", catalogs / "products.csv", "oak chair")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "'oak chair' -> price 89, kg 6.5  (exact key)"
+    assert lines[2].split()[:3] == ["oak", "chair", "1.000"]
+    assert lines[3].split()[:3] == ["~", "office", "chair"]  # the nearest other key, for context
+    assert "nearest other keys, for context" in lines[-1]
+
+
+def test_a_miss_says_so_and_exits_with_its_own_code(catalogs, minilm, capsys):
+    code, out, _ = run(capsys, "query", catalogs / "fruit.json", "quantum chromodynamics")
+    assert code == EXIT_MISS and out.startswith("'quantum chromodynamics': no match (best score")
+    code, out, _ = run(capsys, "query", catalogs / "fruit.json", "quantum chromodynamics", "--threshold", "none")
+    assert code == 0 and out.startswith("'quantum chromodynamics' -> ")
+
+
+def test_json_gives_one_object_per_query(catalogs, minilm, capsys):
+    code, out, _ = run(capsys, "query", catalogs / "products.csv", "oak chair", "a sharp thing", "zxqv", "--json",
+                       "--rows", "2")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == EXIT_MISS and [r["query"] for r in records] == ["oak chair", "a sharp thing", "zxqv"]
+    assert records[0]["answer"] == {"price": 89.0, "kg": 6.5} and records[0]["exact"] is True
+    assert records[1]["nearest"] == "chef knife" and len(records[1]["weights"]) == 2
+    assert records[2]["miss"] is True and records[2]["answer"] is None and "threshold" in records[2]["reason"]
+
+
+def test_options_set_the_read(catalogs, minilm, capsys):
+    store = catalogs / "kinds.softkv"
+    assert run(capsys, "build", catalogs / "kinds.jsonl", "-o", store)[0] == 0
+    code, out, _ = run(capsys, "query", store, "sofa", "--temperature", "0.05", "--top-k", "2", "--mode",
+                       "sparsemax", "--spelling-weight", "0")
+    assert code == 0 and out.startswith("'sofa' -> furniture  (blend of 3 keys, temperature 0.05)")
+
+
+# ---- usage ----
+def test_every_option_has_help_text():
+    commands = parser()._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        for action in command._actions:
+            assert action.help, f"softkv {name} {action.dest} has no help"
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--temperature", "hot"], 'argument --temperature: temperature must be "auto" or a finite number > 0, got '
+                                   "'hot'"),
+        (["--temperature", "-1"], 'argument --temperature: temperature must be "auto" or a finite number > 0'),
+        (["--rows", "-2"], "argument --rows: must be a whole number >= 1, got '-2'"),
+        (["--rows", "0"], "argument --rows: must be a whole number >= 1, got '0'"),
+        (["--top-k", "0"], "argument --top-k: top_k must be None (all keys) or an integer >= 1, got 0"),
+        (["--top-k", "none"], "argument --top-k: top_k must be None (all keys) or an integer >= 1, got 'none'"),
+        (["--threshold", "high"], 'argument --threshold: threshold must be "auto" (miss when no key beats chance)'),
+        (["--spelling-weight", "2"], 'argument --spelling-weight: spelling_weight must be "auto" or a number '
+                                     "from 0 (meaning only) to 1"),
+        (["--top", "3"], "unrecognized arguments: --top 3"),
+    ],
+)
+def test_bad_numbers_get_argparses_message_naming_the_option(catalogs, capsys, arguments, message):
+    with pytest.raises(SystemExit) as exit:
+        main(["query", str(catalogs / "fruit.json"), "fruit", *arguments])
+    assert exit.value.code == 2 and message in capsys.readouterr().err
+
+
+# ---- build ----
+def test_build_reports_duplicates_handled_and_writes_with_the_umask(catalogs, minilm, capsys):
+    old = os.umask(0o022)
+    try:
+        code, out, _ = run(capsys, "build", catalogs / "twice.csv", "-o", catalogs / "twice.softkv",
+                           "--on-duplicate", "mean")
+        mode = stat.S_IMODE((catalogs / "twice.softkv").stat().st_mode)
+        os.umask(0o077)
+        run(capsys, "build", catalogs / "fruit.json", "-o", catalogs / "private.softkv")
+        private = stat.S_IMODE((catalogs / "private.softkv").stat().st_mode)
+    finally:
+        os.umask(old)
+    assert code == 0 and mode == 0o644 and private == 0o600
+    assert out.startswith("2 keys (scalar) from 4 rows of ")
+    assert "1 key was on several rows (3 rows): kept the mean" in out
+    code, _, err = run(capsys, "build", catalogs / "twice.csv", "-o", catalogs / "x.softkv")
+    assert code == 1 and "--on-duplicate" in err and not (catalogs / "x.softkv").exists()
+
+
+def test_build_checks_the_output_before_encoding(catalogs, capsys):
+    code, _, err = run(capsys, "build", catalogs / "products.csv", "-o", catalogs / "missing" / "x.softkv")
+    assert code == 1 and "the folder" in err and "does not exist" in err
+    code, _, err = run(capsys, "build", catalogs / "products.csv", "-o", catalogs)
+    assert code == 1 and "is a folder" in err
+
+
+def test_build_takes_a_store_to_save_again_with_other_parameters(catalogs, minilm, capsys):
+    first, second = catalogs / "a.softkv", catalogs / "b.softkv"
+    assert run(capsys, "build", catalogs / "products.csv", "-o", first)[0] == 0
+    code, out, _ = run(capsys, "build", first, "-o", second, "--temperature", "0.07", "--threshold", "none")
+    assert code == 0 and out.startswith(f"4 keys (array of shape (2,)) from {first}")
+    from softkv import SoftDict
+
+    again = SoftDict.load(second)
+    assert again.temperature == 0.07 and again.threshold is None and again.value_names == ("price", "kg")
+
+
+# ---- compare ----
+def test_compare_prints_the_harness_table(catalogs, minilm, capsys):
+    code, out, _ = run(capsys, "compare", catalogs / "products.csv", "--pairs", catalogs / "pairs.csv")
+    assert code == 0 and out.startswith("2 pairs; MAE:")
+    assert all(m in out for m in ("hard", "soft", "kNN", "calibrated", "sparsemax"))
+
+
+def test_compare_refuses_pairs_of_another_width(catalogs, minilm, capsys):
+    (catalogs / "scalar.csv").write_text("query,price\na seat,150\n")
+    code, _, err = run(capsys, "compare", catalogs / "products.csv", "--pairs", catalogs / "scalar.csv")
+    assert code == 1 and "the catalog's values have 2 numbers each, the pairs 1 (price)" in err
+
+
+# ---- errors never show a traceback ----
+MALFORMED = [
+    ["query", "{dir}/missing.csv", "x"],
+    ["query", "{dir}/products.csv", "x", "--value", "colour"],
+    ["query", "{dir}/bad.csv", "x"],
+    ["query", "{dir}/products.txt", "x"],
+    ["query", "{dir}/fruit.json", "   "],
+    ["query", "{dir}/twice.csv", "x"],
+    ["query", "{dir}", "x"],
+    ["query", "{dir}/fake.softkv", "x"],
+    ["query", "/dev/zero.csv", "x"],
+    ["build", "{dir}/products.csv", "-o", "/nonexistent/dir/x.softkv"],
+    ["build", "{dir}/header.csv", "-o", "{dir}/y.softkv"],
+    ["build", "{dir}/fake.softkv", "-o", "{dir}/y.softkv"],
+    ["compare", "{dir}/products.csv", "--pairs", "{dir}/missing.csv"],
+    ["query", "{dir}/fruit.json", "x", "--key", "nope"],
+    ["query", "{dir}/fruit.softkv", "x", "--value", "price"],
+]
+
+
+@pytest.mark.parametrize("arguments", MALFORMED, ids=[" ".join(a[:2]) + f" {i}" for i, a in enumerate(MALFORMED)])
+def test_user_errors_exit_1_with_a_message_never_a_traceback(catalogs, minilm, capsys, arguments):
+    (catalogs / "bad.csv").write_text("name,a,b\nx,1,two\n")
+    (catalogs / "products.txt").write_text("x")
+    (catalogs / "header.csv").write_text("name,price\n")
+    (catalogs / "fake.softkv").write_bytes(b"PK\x03\x04 not really a store")
+    from softkv import SoftDict
+
+    SoftDict({"apple": 1.0}, encoder=minilm).save(catalogs / "fruit.softkv")
+    code, _, err = run(capsys, *[a.format(dir=catalogs) for a in arguments])
+    assert code == 1 and err.startswith("softkv ") and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_the_console_script_runs_in_a_fresh_process(catalogs):
+    out = subprocess.run([sys.executable, "-m", "softkv", "query", str(catalogs / "fruit.json"), "fruit"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "banana" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "softkv", "build", str(catalogs / "twice.csv"), "-o",
+                          str(catalogs / "t.softkv")], capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "more than one row" in out.stderr
+    assert subprocess.run([sys.executable, "-m", "softkv"], capture_output=True).returncode == 2
+
+
+# ---- a real catalog: vega-datasets' cars, as a new user would use it ----
+def test_a_real_catalog_goes_through_build_query_and_compare(tmp_path, minilm, capsys):
+    rows = cars_records()
+    catalog = tmp_path / "cars.csv"
+    with catalog.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    store = tmp_path / "cars.softkv"
+    code, _, err = run(capsys, "build", catalog, "-o", store)
+    assert code == 1 and "56 keys are on more than one row" in err
+    assert "'chevrolet chevelle malibu' (lines 2, 36)" in err
+    code, out, _ = run(capsys, "build", catalog, "-o", store, "--on-duplicate", "mean")
+    assert code == 0 and out.startswith("300 keys (array of shape (4,)) from 392 rows")
+    assert "56 keys were on several rows (148 rows): kept the mean of each" in out
+
+    code, out, _ = run(capsys, "query", store, "toyota corona", "toyta corola", "lada", "--json")
+    exact, typo, nonsense = (json.loads(line) for line in out.splitlines())
+    corona = [r for r in rows if r["Name"] == "toyota corona"]
+    assert exact["exact"] and exact["answer"]["Horsepower"] == pytest.approx(
+        sum(r["Horsepower"] for r in corona) / len(corona))
+    assert list(exact["scores"])[1].startswith("toyota")  # the nearest other keys, by score
+    assert typo["nearest"] == "toyota corolla" and not typo["miss"]
+    assert nonsense["miss"] and code == EXIT_MISS
+
+    code, out, _ = run(capsys, "query", store, "toyota corona", "--rows", "4")
+    table = out.splitlines()[1:5]
+    assert table[0].split()[:3] == ["key", "weight", "score"] and "Weight_in_lbs" in table[0]
+    scores = [float(line.split()[-5]) for line in table[2:]]
+    assert scores == sorted(scores, reverse=True) and all(line.lstrip().startswith("~") for line in table[2:])
+    assert "2564.999" not in out and "." not in table[1].split()[-2]  # weights in lbs: whole numbers, no noise
+
+    (tmp_path / "pairs.csv").write_text(
+        "query,Miles_per_Gallon,Horsepower,Weight_in_lbs,Acceleration\n"
+        "toyta corola,31,74,2237,16.3\nford pintoo,23,86,2366,16.3\n")
+    code, out, _ = run(capsys, "compare", store, "--pairs", tmp_path / "pairs.csv")
+    assert code == 0 and out.startswith("2 pairs; MAE:")
+
+
+def test_the_readme_session_on_cars_is_what_the_command_prints(tmp_path, minilm, capsys, monkeypatch):
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    session = readme.split("$ softkv build cars.csv -o cars.softkv\n", 1)[1].split("```", 1)[0]
+    rows = cars_records()
+    with (tmp_path / "cars.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    monkeypatch.chdir(tmp_path)  # the session's relative paths
+    run(capsys, "build", "cars.csv", "-o", "cars.softkv", "--on-duplicate", "mean")
+    commands = re.findall(r"\$ softkv (query [^\n]+)\n(.*?)(?=\n\$ |\Z)", session, re.S)
+    assert len(commands) == 3
+    for command, expected in commands:
+        code, out, _ = run(capsys, *shlex.split(command))
+        assert out.rstrip("\n") == expected.rstrip("\n"), command

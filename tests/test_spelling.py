@@ -1,0 +1,149 @@
+"""Spelling similarity, and how the default score adds spelling beyond chance to meaning."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rapidfuzz import process, utils
+from rapidfuzz.distance import OSA
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from softkv import SoftDict
+from softkv.read import SPREAD_PSEUDO_COUNT, measure_spelling_background, spelling_background
+from softkv.spelling import NGRAM_RANGE, LexicalIndex, char_wb_ngrams
+
+KEYS = ["United States", "United Kingdom", "Germany", "chair", "table", "banana split", "apple pie"]
+QUERIES = ["Untied Staets", "germny", "chiar", "banana", "kingdom united", "zzz"]
+
+
+def reference(keys, queries):
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, sublinear_tf=True).fit(keys)
+    return (vectorizer.transform(queries) @ vectorizer.transform(keys).T).toarray()
+
+
+def reference_spelling(keys, queries):
+    """The spelling similarity from scratch: the mean of rapidfuzz's OSA and the length-scaled TF-IDF cosine."""
+    edits = process.cdist(queries, keys, scorer=OSA.normalized_similarity, processor=utils.default_process)
+    lengths = lambda texts: np.array([max(len(t.strip()), 1) for t in texts], dtype=float)  # noqa: E731
+    q, k = lengths(queries)[:, None], lengths(keys)[None, :]
+    ngrams = reference(keys, queries) * np.sqrt(np.minimum(q, k) / np.maximum(q, k))
+    return (edits + ngrams) / 2
+
+
+def test_the_stored_spelling_background_is_what_measuring_it_gives():
+    assert measure_spelling_background() == pytest.approx(spelling_background(), rel=1e-6)
+
+
+def test_the_posting_list_sum_in_steps_equals_one_dense_product(monkeypatch):
+    import softkv.spelling
+
+    names = [f"{word} {i}" for i, word in enumerate(["chair", "table", "banana split", "apple pie"] * 30)]
+    index = LexicalIndex()
+    index.add(names)
+    texts = ["chiar 3", "banana", "apple pie 17", "zzz"] * 5
+    in_one_step = index.similarity(texts, names)
+    table = index.table(names)
+    rows = softkv.spelling._tfidf_rows(table._frequencies(texts), table._idf, index.n_features)
+    dense_queries = np.zeros((len(texts), index.n_features), dtype=np.float32)
+    dense_queries[np.repeat(np.arange(len(texts)), np.diff(rows.indptr)), rows.indices] = rows.data
+    keys = table._matrix
+    dense_keys = np.zeros((index.n_features, len(names)), dtype=np.float32)
+    dense_keys[np.repeat(np.arange(index.n_features), np.diff(keys.indptr)), keys.indices] = keys.data
+    np.testing.assert_allclose(in_one_step, dense_queries @ dense_keys, atol=1e-6)
+    monkeypatch.setattr(softkv.spelling, "POSTINGS_PER_STEP", 7)  # many steps, some of one posting list
+    np.testing.assert_allclose(index.similarity(texts, names), in_one_step, atol=1e-6)
+
+
+def test_incremental_index_equals_a_tfidf_refitted_from_scratch():
+    index = LexicalIndex()
+    index.add(KEYS[:3])
+    index.add(KEYS[3:] + ["temporary"])
+    index.remove("temporary")
+    np.testing.assert_allclose(index.similarity(QUERIES, KEYS), reference(KEYS, QUERIES), atol=1e-5)
+    shuffled = KEYS[::-1]
+    np.testing.assert_allclose(index.similarity(QUERIES, shuffled), reference(KEYS, QUERIES)[:, ::-1], atol=1e-5)
+
+
+def test_spelling_is_the_mean_of_edits_and_length_scaled_ngrams():
+    index = LexicalIndex()
+    index.add(KEYS)
+    np.testing.assert_allclose(index.spelling(QUERIES, KEYS), reference_spelling(KEYS, QUERIES), atol=1e-5)
+    ratio = np.array([[min(len(q), len(k)) / max(len(q), len(k)) for k in KEYS] for q in QUERIES])
+    np.testing.assert_allclose(index.ngrams(QUERIES, KEYS), index.similarity(QUERIES, KEYS) * np.sqrt(ratio),
+                               rtol=1e-6)
+    index.add(["judge", "man judge"])
+    assert index.ngrams(["amn judge"], ["judge", "man judge"]).argmax() == 1  # not the short key inside it
+
+
+def test_a_softdict_keeps_its_spelling_index_current(counting):
+    d = SoftDict({k: float(i) for i, k in enumerate(KEYS[:4])}, encoder=counting, spelling_weight=1.0,
+                 temperature=0.01)
+    assert d.lookup("chiar").nearest == "chair"
+    d.update({k: 9.0 for k in KEYS[4:]})
+    del d["chair"]
+    memory, _ = d.snapshot()  # its spelling table: the index as it stands after the writes
+    np.testing.assert_allclose(memory.spelling(QUERIES), reference_spelling(memory.keys, QUERIES), atol=1e-5)
+    assert d.lookup("banan split").nearest == "banana split"
+
+
+def test_the_default_adds_spelling_beyond_chance_to_meaning(minilm):
+    keys = {"chair": 1.0, "banana": 2.0, "orange": 3.0, "table": 4.0, "umbrella": 5.0}
+    meaning, default = SoftDict(keys, spelling_weight=0, threshold=None), SoftDict(keys, threshold=None)
+    assert default.spelling_weight == "auto"
+    assert meaning.lookup("chiar").nearest != "chair"  # the encoder alone misses this typo
+    assert default.lookup("chiar").nearest == "chair" and default.lookup("umbrela").nearest == "umbrella"
+    assert default.lookup("fruit").nearest in ("banana", "orange")  # meaning still counts
+    # score = cosine + spread * max(0, z_s - sqrt(2 ln N)): worked out here from the pieces
+    memory, _ = default.snapshot()
+    spelling = memory.spelling(["chiar"])[0]
+    median = np.median(spelling)
+    mad = 1.4826 * np.median(np.abs(spelling - median))
+    n, prior, (mean, spread) = len(spelling), SPREAD_PSEUDO_COUNT, spelling_background()
+    centre = (n * median + prior * mean) / (n + prior)
+    sd = math.sqrt((n * mad**2 + prior * spread**2) / (n + prior))
+    evidence = np.maximum((spelling - centre) / sd - math.sqrt(2 * math.log(n)), 0)
+    expected = meaning.lookup("chiar").score_array + memory.background.meaning_spread * evidence
+    np.testing.assert_allclose(default.lookup("chiar").score_array, expected, atol=1e-5)
+
+
+def test_a_query_with_no_spelling_beyond_chance_reads_as_meaning_alone(counting):
+    keys = {"apple": 10.0, "banana": 5.0, "chair": 2.0}
+    default = SoftDict(keys, encoder=counting, threshold=None)
+    meaning = SoftDict(keys, encoder=counting, spelling_weight=0, threshold=None)
+    r, expected = default.lookup("fruit"), meaning.lookup("fruit")
+    assert r.weights == pytest.approx(expected.weights) and r.value == pytest.approx(expected.value)
+
+
+def test_a_fixed_spelling_weight_is_the_old_mix_checked_and_saved(tmp_path, counting):
+    with pytest.raises(ValueError, match="from 0 .* to 1"):
+        SoftDict(encoder=counting, spelling_weight=1.5)
+    with pytest.raises(ValueError, match='"auto" or a number'):
+        SoftDict(encoder=counting, spelling_weight="on")
+    half = SoftDict({"north wind": 1.0, "south wind": 2.0, "chair": 3.0}, encoder=counting, spelling_weight=0.5)
+    meaning = SoftDict(dict(half), encoder=counting, spelling_weight=0.0, threshold=None)
+    memory, _ = half.snapshot()
+    for query in ["nort wind", "sofa", "chiar"]:
+        expected = 0.5 * meaning.lookup(query).score_array + 0.5 * memory.spelling([query])[0]
+        np.testing.assert_allclose(half.lookup(query).score_array, expected, atol=1e-5)
+        assert half.lookup(query).p_miss is None  # raw similarities: no default threshold
+    with pytest.raises(ValueError, match="needs scoring='cosine'"):
+        half.scoring = "dot"  # refused when set, not at the next read
+    assert half.scoring == "cosine"
+    loaded = SoftDict.load(half.save(tmp_path / "h.softkv"), encoder=counting)
+    assert loaded.spelling_weight == 0.5 and loaded["chiar"] == pytest.approx(half["chiar"])
+
+
+def test_the_default_works_with_every_scoring(counting):
+    keys = {"north wind": 1.0, "south wind": 2.0, "chair": 3.0, "table": 4.0, "lamp": 5.0}
+    for scoring in ("cosine", "dot", "scaled_dot", "neg_l2"):
+        d = SoftDict(keys, encoder=counting, scoring=scoring, threshold=None)
+        assert d.lookup("nort wind").nearest == "north wind", scoring  # random vectors: spelling decides
+
+
+@given(st.text(alphabet=st.sampled_from(list("aAbé ñ\t\n-.xyZ")), max_size=30),
+       st.sampled_from([(1, 3), (2, 3), (2, 4)]))
+def test_ngrams_are_cut_as_scikit_learn_cuts_them(text, ngram_range):
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
+    assert char_wb_ngrams(text, ngram_range) == analyzer(text)
