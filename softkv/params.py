@@ -95,6 +95,14 @@ def check_spelling_weight(name: str, value: Any) -> float | str:
     raise ValueError(f'{name} must be "auto" or a number from 0 (meaning only) to 1 (spelling only), got {value!r}')
 
 
+def check_exact_match(name: str, value: Any) -> bool | str:
+    if isinstance(value, bool) or (isinstance(value, str) and value == "strict"):
+        return value
+    error = ValueError if isinstance(value, str) else TypeError
+    raise error(f'{name} must be True (a key up to case, accents and whitespace), "strict" (the key itself) '
+                f"or False (keys read softly too), got {value!r}")
+
+
 def check_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -171,9 +179,12 @@ class Params:
         index).
     scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}, default "cosine"
         The similarity of embeddings; see :func:`softkv.attention.scores`.
-    exact_match : bool, default True
-        A query equal to a key (or an alias) returns that key's value as
-        stored. False makes keys blend like any other query.
+    exact_match : True, "strict" or False, default True
+        A query that names a key (or an alias) returns that key's value as
+        stored: True also when it differs from the name only in case, accents
+        and whitespace ("APPLE", "Crème brûlée ") and no name of another key
+        folds alike; "strict" only for the name itself; False makes keys blend
+        like any other query.
     spelling_weight : "auto" or float in [0, 1], default "auto"
         How spelling (:mod:`softkv.lexical`) counts beside meaning for a text
         query. "auto": per query, as much as the query is a spelling variant
@@ -214,7 +225,8 @@ class Params:
     threshold: float | str | None = _param(
         "auto", check_threshold, 'the score cutoff: below it a read misses; "auto": when no key beats chance')
     scoring: str = _param("cosine", check_scoring, 'similarity: "cosine", "dot", "scaled_dot" or "neg_l2"')
-    exact_match: bool = _param(True, check_bool, "a query equal to a key (or alias) returns its stored value")
+    exact_match: bool | str = _param(
+        True, check_exact_match, 'a query naming a key (or alias) returns its stored value: up to case, or "strict"')
     spelling_weight: float | str = _param(
         "auto", check_spelling_weight, 'spelling beside meaning: "auto" per query, or a fixed mix weight 0 to 1')
     mode: str = _param("softmax", check_mode, 'how scores become weights: "softmax", "sparsemax", "hard" or "mean"')

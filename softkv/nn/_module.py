@@ -181,7 +181,10 @@ class SoftKVMemory(nn.Module):
             return torch.tensor(self.fixed_spelling, dtype=self.key_embeddings.dtype)
         return torch.sigmoid(self.spelling_logit)
 
-    def _with_spelling(self, S: torch.Tensor, spelling: torch.Tensor | None) -> torch.Tensor:
+    def _with_spelling(self, S: torch.Tensor, spelling: torch.Tensor | None,
+                       scale: torch.Tensor | None = None) -> torch.Tensor:
+        if scale is not None:
+            S = S * scale
         if spelling is None:
             return S
         weight = self.spelling_weight
@@ -190,33 +193,41 @@ class SoftKVMemory(nn.Module):
         weight = weight.to(S.device)
         return (1 - weight) * S + weight * spelling
 
-    def scores(self, queries: torch.Tensor, spelling: torch.Tensor | None = None) -> torch.Tensor:
-        """Scores (B, N), as :func:`softkv.scoring.score`: meaning mixed with ``spelling`` (B, N + A), best name."""
+    def scores(self, queries: torch.Tensor, spelling: torch.Tensor | None = None,
+               scale: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores (B, N), as :func:`softkv.read.score`: ``scale`` (B, 1) times meaning, with ``spelling``
+        (B, N + A) added (or mixed, for a fixed weight), each entry scored as its best name."""
         if self.query_projection is not None:
             queries = queries @ self.query_projection.T
         n_keys = self.key_embeddings.shape[0]
         S = F.similarity(queries, self.key_embeddings, self.scoring)
         if spelling is not None:
             spelling = torch.as_tensor(spelling, dtype=S.dtype, device=S.device)
-        S = self._with_spelling(S, None if spelling is None else spelling[:, :n_keys])
+        if scale is not None:
+            scale = torch.as_tensor(scale, dtype=S.dtype, device=S.device).reshape(-1, 1)
+        S = self._with_spelling(S, None if spelling is None else spelling[:, :n_keys], scale)
         if self.alias_embeddings.shape[0]:
             S_alias = self._with_spelling(F.similarity(queries, self.alias_embeddings, self.scoring),
-                                          None if spelling is None else spelling[:, n_keys:])
+                                          None if spelling is None else spelling[:, n_keys:], scale)
             index = self.alias_rows.to(S.device)[None, :].expand(S.shape[0], -1)
             S = S.scatter_reduce(1, index, S_alias, reduce="amax", include_self=True)
         return S
 
-    def weights(self, S: torch.Tensor, exclude: torch.Tensor | None = None,
-                exact: torch.Tensor | None = None) -> torch.Tensor:
-        """Weights (B, N) from scores, as :func:`softkv.weighing.weigh`.
+    def weights(self, S: torch.Tensor, exclude: torch.Tensor | None = None, exact: torch.Tensor | None = None,
+                cutoff: Any = None) -> torch.Tensor:
+        """Weights (B, N) from scores, as :func:`softkv.read.weigh`.
 
         ``exclude`` (B,) holds a key row per query to leave out (-1: none);
         ``exact`` (B,) the row a query names exactly (-1: none), which then
-        takes all the weight.
+        takes all the weight; with a threshold (``cutoff`` (B,) for "auto"),
+        a query that some key beats weighs only the keys that beat it.
         """
         keep = F.kept(S, exclude)
         temperature = self._temperature(S, keep)
         keep = F.keep_top_k(S, keep, self.top_k)
+        level = self._level(cutoff, S)
+        if level is not None:
+            keep = F.keep_beyond(S, keep, level)
         W = F.normalize(S, keep, temperature, self.mode)
         if exact is not None:
             exact = torch.as_tensor(exact, device=S.device)
@@ -226,29 +237,38 @@ class SoftKVMemory(nn.Module):
                 W = W.index_put((rows,), one_hot)
         return W
 
+    def _level(self, cutoff: Any, S: torch.Tensor) -> torch.Tensor | None:
+        """The threshold of each query (B, 1): the module's own, or the given cutoffs for "auto" (None: none)."""
+        threshold = self.threshold if self.threshold != "auto" else cutoff
+        if threshold is None:
+            return None
+        return torch.as_tensor(threshold, dtype=S.dtype, device=S.device).reshape(-1, 1).expand(S.shape[0], 1)
+
     def _temperature(self, S: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         """The temperature of each row (B, 1): fixed, or std(kept scores) / ln(N + 1) as in softmax's "auto"."""
         return F.temperatures(S, keep, self.log_temperature.exp(), self.auto_temperature)
 
     def read(self, queries: Any, spelling: Any = None, exclude: Any = None, exact: Any = None,
-             cutoff: Any = None) -> ModuleRead:
+             cutoff: Any = None, scale: Any = None) -> ModuleRead:
         """The whole read: answers, weights and scores of the last hop, p_miss and misses.
 
         ``queries`` are embeddings (B, d), or, for a module made by
         ``SoftDict.to_module``, texts: then the dict's encoder embeds them and
-        the dict's own code gives their spelling, exact keys and cutoffs.
-        ``cutoff`` (B,) is each query's threshold when ``threshold="auto"``.
+        the dict's own code gives their spelling, scale, exact keys and
+        cutoffs. ``cutoff`` (B,) is each query's threshold when
+        ``threshold="auto"``; ``scale`` (B, 1) the default score's factor of
+        the meaning similarity.
         """
         if isinstance(queries, (list, tuple)) and queries and all(isinstance(q, str) for q in queries):
             if self.text_inputs is None:
                 raise TypeError("this module reads embeddings; a module made by SoftDict.to_module reads text too")
-            queries, spelling, exact, cutoff = self.text_inputs(list(queries))
+            queries, spelling, exact, cutoff, scale = self.text_inputs(list(queries))
         query = torch.as_tensor(queries, dtype=self.key_embeddings.dtype, device=self.key_embeddings.device)
         if query.ndim == 1:
             query = query[None, :]
         for hop in range(self.hops):
-            S = self.scores(query, spelling)
-            W = self.weights(S, exclude, exact)
+            S = self.scores(query, spelling, scale)
+            W = self.weights(S, exclude, exact, cutoff)
             read = W @ self.values / W.sum(dim=1, keepdim=True)
             if hop < self.hops - 1:
                 query = query + self.hop_projections[hop](read)
@@ -260,10 +280,9 @@ class SoftKVMemory(nn.Module):
         named = torch.zeros(S.shape[0], dtype=torch.bool, device=S.device)
         if exact is not None:
             named = torch.as_tensor(exact, device=S.device) >= 0
-        threshold = self.threshold if self.threshold != "auto" else cutoff
+        threshold = self._level(cutoff, S)
         if threshold is None:
             return None, torch.zeros_like(named)
-        threshold = torch.as_tensor(threshold, dtype=S.dtype, device=S.device).reshape(-1, 1).expand(S.shape[0], 1)
         keep = F.kept(S, exclude)
         temperature = self._temperature(S, keep)
         keep = F.keep_top_k(S, keep, self.top_k)
@@ -271,10 +290,10 @@ class SoftKVMemory(nn.Module):
         best = S.masked_fill(~keep, -math.inf).max(dim=1).values
         return p_miss, ~named & (best < threshold[:, 0])
 
-    def forward(self, queries: Any, spelling: Any = None, exclude: Any = None,
-                exact: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, queries: Any, spelling: Any = None, exclude: Any = None, exact: Any = None,
+                cutoff: Any = None, scale: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Read the memory: (values (B, *value_shape), weights of the last hop (B, N))."""
-        found = self.read(queries, spelling, exclude, exact)
+        found = self.read(queries, spelling, exclude, exact, cutoff, scale)
         return found.values, found.weights
 
     def extra_repr(self) -> str:

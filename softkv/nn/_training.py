@@ -141,20 +141,30 @@ class TextInputs:
     memory: Memory
     params: Params
 
-    def __call__(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+    def __call__(self, texts: list[str]) -> tuple[Any, ...]:
         Q = embed_queries(self.memory.encoder, self.memory.dim, texts)
-        spelling, _, exact, cutoff = module_inputs(self.memory, self.params, texts, Q)
-        return Q, spelling, exact, cutoff
+        found = module_inputs(self.memory, self.params, texts, Q)
+        return Q, found.spelling, found.exact, found.cutoff, found.scale
+
+
+@dataclass(frozen=True)
+class ModuleInputs:
+    """What the module takes besides the query embeddings, in its row order (:func:`module_inputs`)."""
+
+    spelling: np.ndarray | None  # (B, N + A) added to (or mixed with) the similarities
+    scale: np.ndarray | None  # (B, 1) the default score's factor of the similarities
+    exclude: np.ndarray  # (B,) a key row to leave out, -1 for none
+    exact: np.ndarray  # (B,) the row a query names, -1 for none
+    cutoff: np.ndarray | None  # (B,) the default threshold of each query
+
+    def arrays(self) -> tuple[Any, ...]:
+        return self.spelling, self.scale, self.exclude, self.exact, self.cutoff
 
 
 def module_inputs(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
-                  leave_out_own: bool = False) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray | None]:
-    """What the module takes besides the query embeddings Q, in its row order: spelling (B, N + A), exclude,
-    exact and cutoff (B,).
-
-    Computed by the dict's own code (:func:`softkv.read.text_features`).
-    ``leave_out_own`` hides from a query that is a key its own key.
-    """
+                  leave_out_own: bool = False) -> ModuleInputs:
+    """What the module takes besides the query embeddings Q, in its row order: computed by the dict's own code
+    (:func:`softkv.read.text_features`). ``leave_out_own`` hides from a query that is a key its own key."""
     order = _order(memory)
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
@@ -167,7 +177,7 @@ def module_inputs(memory: Memory, params: Params, queries: Sequence[Any], Q: np.
     exclude = np.full(len(queries), -1, dtype=np.int64)
     if leave_out_own:
         exclude, exact = exact, np.full(len(queries), -1, dtype=np.int64)
-    return spelling, exclude, exact, features.cutoff
+    return ModuleInputs(spelling, features.scale, exclude, exact, features.cutoff)
 
 
 def module_update(module: Any, memory: Memory) -> Update:
@@ -251,14 +261,14 @@ def fit(
     learn = _check_learn(learn)
     targets = _check_pairs(memory, queries, targets, validation_fraction)
     target_device = _check_device(device)
-    spelling, exclude, exact, _ = module_inputs(memory, params, queries, Q, leave_out_own=True)
+    inputs = module_inputs(memory, params, queries, Q, leave_out_own=True)
     if "temperature" in learn and params.temperature == "auto":  # start where "auto" reads these queries
-        leave_out = LeaveOut.one_key_each(_memory_rows(memory, exclude), len(memory))
+        leave_out = LeaveOut.one_key_each(_memory_rows(memory, inputs.exclude), len(memory))
         params = params.replace(temperature=median_temperature(score(memory, params, queries, Q, leave_out)))
     module = to_module(memory, params, learn=learn).to(target_device)
     if not dict(module.named_parameters()):
         raise ValueError("learn is empty: nothing to train")
-    splits = _splits((Q, spelling, exclude, exact, targets), validation_fraction, seed, module.key_embeddings.device)
+    splits = _splits((Q, *inputs.arrays(), targets), validation_fraction, seed, module.key_embeddings.device)
     threads = torch.get_num_threads()
     torch.set_num_threads(_training_threads(threads, len(Q), len(memory), Q.shape[1]))
     try:
@@ -272,7 +282,8 @@ def fit(
 
 
 def _splits(arrays: tuple[Any, ...], validation_fraction: float, seed: int, device: Any) -> dict[str, tuple[Any, ...]]:
-    """The (queries, spelling, exclude, exact, targets) arrays cut at random into "train" and "validation" tensors."""
+    """The (queries, spelling, scale, exclude, exact, cutoff, targets) arrays cut at random into "train" and
+    "validation" tensors."""
     order = np.random.default_rng(seed).permutation(len(arrays[0]))
     n_val = max(1, int(round(validation_fraction * len(order))))
 
@@ -312,8 +323,8 @@ def _train(module: Any, splits: dict[str, tuple[Any, ...]], learn: tuple[str, ..
            learning_rate: float, patience: int, projection_decay: float) -> FitHistory:
     """Adam in one or two stages (the temperature first), keeping the state with the best validation loss."""
     def loss_on(name: str) -> Any:
-        query, spelling, exclude, exact, target = splits[name]
-        predicted, _ = module(query, spelling, exclude, exact)
+        query, spelling, scale, exclude, exact, cutoff, target = splits[name]
+        predicted, _ = module(query, spelling, exclude, exact, cutoff, scale)
         loss = ((predicted - target) ** 2).mean()
         if name == "train" and projection_decay and module.query_projection is not None:
             identity = torch.eye(module.query_projection.shape[0], device=module.key_embeddings.device)

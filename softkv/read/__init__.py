@@ -19,26 +19,19 @@ query embeddings, an index) in the private ``_reader``.
 """
 
 from ._background import BACKGROUND_TEXTS, Background, measure_spelling_background, spelling_background
+from ._evidence import FALSE_RATE, TAIL_SHARE, chance_max
 from ._index import ANN_MIN_KEYS, IVFIndex
 from ._pipeline import DEFAULT_CHUNK_BYTES, Readable, embed_queries, read
 from ._results import BatchResult, LookupResult, by_weight, effective_keys, entropy
-from ._scoring import (
-    SPREAD_PSEUDO_COUNT,
-    LeaveOut,
-    Scores,
-    TextFeatures,
-    chance_max,
-    score,
-    text_features,
-    text_queries,
-)
+from ._scoring import LeaveOut, Scores, TextFeatures, score, text_features, text_queries
 from ._weighing import Answers, Weights, answer, median_temperature, weigh
 
 __all__ = [
     "ANN_MIN_KEYS",
     "BACKGROUND_TEXTS",
     "DEFAULT_CHUNK_BYTES",
-    "SPREAD_PSEUDO_COUNT",
+    "FALSE_RATE",
+    "TAIL_SHARE",
     "Answers",
     "Background",
     "BatchResult",

@@ -29,7 +29,7 @@ import numpy as np
 from .. import attention
 from ..encoders import encode_checked
 
-__all__ = ["BACKGROUND_TEXTS", "Background", "spelling_background"]
+__all__ = ["BACKGROUND_TEXTS", "Background", "background_spelling", "spelling_background"]
 
 BACKGROUND_TEXTS: tuple[str, ...] = (
     "weather", "rain", "sunshine", "morning coffee", "a cup of tea", "breakfast", "dinner party", "football match",
@@ -145,6 +145,28 @@ def spelling_background() -> tuple[float, float]:
     [0.071, 0.068]
     """
     return SPELLING_BACKGROUND
+
+
+_table: Any = None
+
+
+def background_spelling(texts: list[str]) -> np.ndarray:
+    """The spelling similarity of each text to each background text, (len(texts), R): how well those texts are
+    spelled like unrelated ones (the background's n-gram table is made once per process).
+
+    >>> background_spelling(["weathr"]).argmax(), BACKGROUND_TEXTS[0]
+    (np.int64(0), 'weather')
+    """
+    global _table
+    if _table is None:
+        from ..spelling import LexicalIndex
+
+        index = LexicalIndex()
+        index.add(list(BACKGROUND_TEXTS))
+        with _lock:
+            _table = _table or index.table(list(BACKGROUND_TEXTS))
+    found: np.ndarray = _table.spelling(texts)
+    return found
 
 
 def measure_spelling_background() -> tuple[float, float]:

@@ -193,7 +193,7 @@ def _join(parts: list[Weights], dense: np.ndarray | None) -> Weights:
     if isinstance(cutoff, np.ndarray):
         cutoff = cat("cutoff")
     return Weights(dense, cat("top_rows"), cat("top_weights"), cat("temperatures"), cat("nearest_rows"),
-                   cat("best_scores"), cat("exact_rows"), cat("p_miss"), cat("missed"), cutoff)
+                   cat("best_scores"), cat("exact_rows"), cat("p_miss"), cat("missed"), cutoff, cat("confidence"))
 
 
 def _join_answers(parts: list[Answers]) -> Answers:

@@ -102,6 +102,10 @@ class LookupResult:
         With a cutoff: the weight a "none of these" slot scored at the cutoff
         would take beside the keys (0 for an exact key). High means a blend
         of weak matches, low a confident answer.
+    confidence : float
+        The nearest key's weight once such a slot has taken its share,
+        weight * (1 - p_miss): high when one key beats both chance and the
+        other keys (1 for an exact key), low for a miss or a close call.
 
     Derived: ``weights`` and ``scores`` (dicts, heaviest or best first),
     ``nearest``, ``nearest_score``, ``entropy``, ``effective_keys``,
@@ -119,6 +123,7 @@ class LookupResult:
     missed: bool = False
     cutoff: float | None = None
     p_miss: float | None = None
+    confidence: float = float("nan")
     row_values: Sequence[Any] = field(default=(), repr=False)
     category_weights: dict[Any, float] | None = field(default=None, repr=False)
     opaque: bool = field(default=False, repr=False)
@@ -187,9 +192,7 @@ class LookupResult:
         """One line: the query and its answer, or "no match" and why."""
         if self.missed:
             return f"{query_text(self.query)}: no match ({self.reason})"
-        how = "exact key" if self.exact else f"temperature {self.temperature:.3g}"
-        if self.p_miss is not None:
-            how += f", p_miss {self.p_miss:.3f}"
+        how = "exact key" if self.exact else f"temperature {self.temperature:.3g}, confidence {self.confidence:.2f}"
         return (f"{query_text(self.query)} -> {short(self.value, 60)}  ({how}, {len(self.keys)} keys, "
                 f"effective {self.effective_keys:.2f})")
 
@@ -234,11 +237,11 @@ class BatchResult:
     nearest, nearest_rows
         The best-scoring key of each query (the key named, for an exact
         query), and its column.
-    temperatures, exact, missed, p_miss, cutoff, best_scores : ndarray
+    temperatures, exact, missed, p_miss, confidence, cutoff, best_scores : ndarray
         (n_queries,) per query: the temperature used, whether it named a key,
         whether it missed, the weight of a "none of these" slot at the cutoff
-        (None without a cutoff), the cutoff (None: always answers) and the
-        best score.
+        (None without a cutoff), the nearest key's weight beside that slot,
+        the cutoff (None: always answers) and the best score.
     categories, category_weights
         For categorical values: the distinct values and the
         (n_queries, n_categories) weight each query gives them.
@@ -280,6 +283,12 @@ class BatchResult:
     @property
     def p_miss(self) -> np.ndarray | None:
         return self.read_weights.p_miss
+
+    @property
+    def confidence(self) -> np.ndarray:
+        found = self.read_weights.confidence
+        assert found is not None
+        return found
 
     @property
     def cutoff(self) -> np.ndarray | None:
@@ -350,7 +359,8 @@ class BatchResult:
         return LookupResult(
             self.queries[i], value, self.keys, weights[i], scores[i], float(self.temperatures[i]), exact_row >= 0,
             bool(self.missed[i]), None if cutoff is None else float(cutoff[i]),
-            None if p_miss is None else float(p_miss[i]), self.row_values, distribution, self.opaque)
+            None if p_miss is None else float(p_miss[i]), float(self.confidence[i]), self.row_values, distribution,
+            self.opaque)
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:
         """The first n queries with their answers ("no match" for a miss) and nearest keys."""

@@ -4,46 +4,17 @@
 
 - meaning: the similarity of the query embeddings to the key embeddings
   (``params.scoring``; a query projection first, when the dict has one);
-- spelling, for text queries (:mod:`softkv.lexical`);
+- spelling, for text queries (:mod:`softkv.spelling`);
 - aliases: an entry scores as its best name (the key or any alias);
-- exact keys: the row a query names exactly, when ``params.exact_match``;
+- exact keys: the row a query names (up to case, accents and whitespace, or
+  exactly: ``params.exact_match``);
 - leave-out: (query, key) pairs masked to -inf, as if the key were not there
   (leave-one-key-out and k-fold evaluation; see :class:`LeaveOut`).
 
-How meaning and spelling combine (``spelling_weight="auto"``, the default).
-Both are measured against what unrelated text scores, so that they weigh the
-same for every encoder:
-
-- meaning: the similarity sim(q, k) itself. Its yardstick: the query's mean
-  similarity to the background texts (:data:`softkv.background.BACKGROUND_TEXTS`)
-  and the spread of similarities between two background texts, measured once
-  per encoder. (sim - mean) / spread is how many standard deviations above
-  unrelated text a key is.
-- spelling: z_s = (s(q, k) - centre) / sd, the spelling similarity
-  standardised against the query's own similarities to every name: robustly
-  (the median, and 1.4826 times the median absolute deviation), so that a
-  typo's own outlying score does not widen its yardstick, and both shrunk
-  towards the background's mean and spread by :data:`SPREAD_PSEUDO_COUNT`
-  names, so that a dict of three keys has sensible ones.
-- Among N names, the largest of N unrelated scores is about sqrt(2 ln N)
-  standard deviations (the expected maximum of N normal draws), so a spelling
-  score below that is what chance gives, and says nothing. Above it, the name
-  is a spelling variant of the query, and each further standard deviation
-  counts as one standard deviation of meaning:
-
-      score = sim(q, k) + spread * max(0, z_s - sqrt(2 ln N))
-
-  A description shares no distinctive spelling with any key and reads by
-  meaning; a typo, an abbreviation by letters or a transliteration stands out
-  in spelling and wins even where the encoder does not see it.
-- The same yardstick gives the default cutoff of each query: a read misses
-  when no key scores above mean + spread * sqrt(2 ln N), the best that N
-  unrelated keys would reach.
-
-Scores stay in the similarity's own units (cosine for cosine), so a fixed
-temperature or threshold means what it meant. A number
-``spelling_weight=w`` mixes raw similarities instead, (1 - w) * cosine +
-w * spelling (the previous default, w = 0.5), with no default cutoff.
+How meaning and spelling combine, and the default cutoff
+(``spelling_weight="auto"``, ``threshold="auto"``): :mod:`softkv.read._evidence`.
+A number ``spelling_weight=w`` mixes raw similarities instead,
+(1 - w) * cosine + w * spelling, with no default cutoff.
 
 Nothing else in softkv computes scores for a read: the dict, calibration,
 the comparison harness, the estimators and the command all come here, and the
@@ -52,7 +23,6 @@ torch module (:mod:`softkv.nn`) is tested against it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,22 +32,9 @@ import numpy as np
 from .. import attention
 from ..params import Params
 from ..store import Memory
-from ._background import spelling_background
+from ._evidence import auto_evidence
 
-__all__ = ["SPREAD_PSEUDO_COUNT", "LeaveOut", "Scores", "TextFeatures", "chance_max", "mix",
-           "score", "score_approximately", "text_features"]
-
-SPREAD_PSEUDO_COUNT = 10
-"""How many names' worth of weight the background's spelling centre and spread have beside the query's own."""
-
-
-def chance_max(n_names: int) -> float:
-    """sqrt(2 ln N): about how many standard deviations the best of N unrelated scores reaches.
-
-    >>> round(chance_max(3), 2), round(chance_max(1000), 2)
-    (1.48, 3.72)
-    """
-    return math.sqrt(2.0 * math.log(max(n_names, 1)))
+__all__ = ["LeaveOut", "Scores", "TextFeatures", "mix", "score", "score_approximately", "text_features"]
 
 
 @dataclass(frozen=True)
@@ -161,17 +118,18 @@ def text_queries(queries: Sequence[Any]) -> list[str] | None:
 
 @dataclass(frozen=True)
 class TextFeatures:
-    """What a score takes from the text of the queries besides their embeddings (the torch module takes it too).
+    """What a score takes from the queries besides their embedded similarity to each name (the torch module
+    takes it too): each name scores ``scale * sim + spelling`` (the default), or the fixed mix
+    ``(1 - weight) * sim + weight * spelling`` of raw similarities.
 
-    ``spelling`` (B, N + A), keys in row order then aliases: what spelling adds
-    to each name's score (the default: spread * evidence, in the similarity's
-    units), or for a fixed weight the raw spelling similarity; None when
-    spelling does not count.
+    ``spelling`` (B, N + A) has keys in row order, then aliases; None when
+    spelling does not count (then the score is ``scale * sim``).
     """
 
     weight: float  # a fixed mix's spelling weight (0 for the default and for meaning alone)
+    scale: np.ndarray | None  # (B, 1) the default's factor of the similarity (None: 1)
     spelling: np.ndarray | None
-    exact_rows: np.ndarray  # (B,) the row each query names exactly, -1 for none
+    exact_rows: np.ndarray  # (B,) the row each query names, -1 for none
     cutoff: np.ndarray | None  # (B,) the default threshold (None without a background or with a fixed mix)
 
 
@@ -180,47 +138,21 @@ def text_features(memory: Memory, params: Params, queries: Sequence[Any], Q: np.
 
     Spelling counts for text that the memory's encoder embeds: a memory
     without an encoder is only ever read by vectors (its keys, read as
-    queries, too).
+    queries, too). Without the encoder's background (one that cannot embed
+    the background texts) the default reads by meaning alone, with no cutoff.
     """
     texts = text_queries(queries)
-    n_names = len(memory) + len(memory.alias_names)
     weight = 0.0 if params.spelling_weight == "auto" else float(params.spelling_weight)  # Params checked cosine
-    background = memory.background if weight == 0 else None
-    readable = texts is not None and memory.spelling is not None and memory.encoder is not None
-    spelling = cutoff = None
-    if background is not None:
-        spread = background.spread(params.scoring)
-        if params.threshold == "auto":
-            cutoff = (background.mean_score(Q, params.scoring) + spread * chance_max(n_names))[:, 0]
-    if readable and (weight > 0 or (background is not None and params.spelling_weight == "auto")):
-        assert texts is not None
-        spelling = memory.spelling(texts)
-        if weight == 0:
-            spelling = spelling_evidence(spelling)
-            spelling *= spread
+    scale = spelling = cutoff = None
+    if weight > 0:
+        if texts is not None and memory.spelling is not None and memory.encoder is not None:
+            spelling = memory.spelling(texts)
+    elif params.spelling_weight == "auto" and memory.background is not None:
+        scale, spelling, cutoff = auto_evidence(memory, params, texts, Q, memory.background)
     exact_rows = np.full(len(queries), -1, dtype=np.int64)
     if params.exact_match and texts is not None:
-        exact_rows[:] = [memory.row_named(text) for text in texts]
-    return TextFeatures(weight, spelling, exact_rows, cutoff)
-
-
-def spelling_evidence(spelling: np.ndarray) -> np.ndarray:
-    """max(0, z_s - sqrt(2 ln N)) of each name: its spelling beyond what chance gives among N names, in place.
-
-    >>> spelling_evidence(np.array([[0.69, 0.05, 0.05, 0.05, 0.05]])).round(1)  # "chiar" among five keys
-    array([[9.5, 0. , 0. , 0. , 0. ]])
-    """
-    n_names, prior = spelling.shape[1], SPREAD_PSEUDO_COUNT
-    median = np.median(spelling, axis=1, keepdims=True)
-    deviation = 1.4826 * np.median(np.abs(spelling - median), axis=1, keepdims=True)  # the sd, were they normal
-    background_mean, background_sd = spelling_background()
-    centre = (n_names * median + prior * background_mean) / (n_names + prior)
-    variance = (n_names * deviation**2 + prior * background_sd**2) / (n_names + prior)
-    spelling -= centre
-    spelling /= np.sqrt(variance)
-    spelling -= chance_max(n_names)
-    np.maximum(spelling, 0.0, out=spelling)
-    return spelling
+        exact_rows[:] = [memory.exact_row(text, params.exact_match) for text in texts]
+    return TextFeatures(weight, scale, spelling, exact_rows, cutoff)
 
 
 def score(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
@@ -251,6 +183,8 @@ def _names_scores(memory: Memory, params: Params, Q: np.ndarray, K: np.ndarray, 
     """The scores of some names (keys, or aliases from column ``first`` of the features) against Q."""
     S = attention.scores(Q, K, params.scoring, key_inverse_norms=inverse_norms,
                          unit_keys=memory.unit_keys if first == 0 else False, out=out)
+    if features.scale is not None:
+        S *= features.scale
     if features.spelling is not None:
         spelling = features.spelling[:, first:first + S.shape[1]]
         S = mix(S, spelling, features.weight) if features.weight > 0 else np.add(S, spelling, out=S)
@@ -273,5 +207,5 @@ def score_approximately(memory: Memory, params: Params, queries: Sequence[Any], 
     texts = text_queries(queries)
     exact_rows = np.full(n_queries, -1, dtype=np.int64)
     if params.exact_match and texts is not None:
-        exact_rows[:] = [memory.row_named(text) for text in texts]
+        exact_rows[:] = [memory.exact_row(text, params.exact_match) for text in texts]
     return Scores(S, exact_rows, None, n_keys, (S_k, rows), sample)

@@ -46,6 +46,7 @@ class Weights:
     p_miss: np.ndarray | None  # (B,) with a threshold: the weight of a null slot scored at it
     missed: np.ndarray  # (B,) no key reached the threshold (or no key was left to see)
     cutoff: Any = None  # the threshold these weights were read with: a number, (B,) per query, or None
+    confidence: np.ndarray | None = None  # (B,) the nearest key's weight beside a null slot at the cutoff
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,19 @@ class Answers:
     category_weights: np.ndarray | None  # (B, n_categories)
 
 
+NEGLIGIBLE = 1e-6
+"""A key whose weight is below this share of the heaviest key's takes no weight at all: a read whose weight is
+all but on one key returns that key's value."""
+
+
 def weigh(scores: Scores, params: Params, out: np.ndarray | None = None, keep_dense: bool = True) -> Weights:
     """The :class:`Weights` of ``scores`` read with ``params``.
 
-    ``out`` (B, N) receives dense weights (it may be ``scores.combined``
-    itself, when the scores are not needed afterwards); ``keep_dense=False``
-    with top_k keeps only the k weights of each query.
+    With a cutoff, a query that some key beats weighs only the keys that beat
+    it: a key at chance level takes no weight (the temperature is still that
+    of all N scores). ``out`` (B, N) receives dense weights (it may be
+    ``scores.combined`` itself, when the scores are not needed afterwards);
+    ``keep_dense=False`` with top_k keeps only the k weights of each query.
     """
     cutoff = scores.cutoff if params.threshold == "auto" else params.threshold
     n_queries, n_keys = scores.shape
@@ -77,8 +85,22 @@ def weigh(scores: Scores, params: Params, out: np.ndarray | None = None, keep_de
     missed = ~exact & (nothing | (best < cutoff if cutoff is not None else False))
     _put_exact(scores.exact_rows, exact | nothing, dense, top_rows, top_weights, p_miss)
     nearest[exact] = scores.exact_rows[exact]
+    confidence = _confidence(dense, top_rows, top_weights, nearest, p_miss)
     return Weights(dense, top_rows, top_weights, np.asarray(T, dtype=np.float64)[:, 0], nearest, best,
-                   scores.exact_rows, p_miss, missed, cutoff)
+                   scores.exact_rows, p_miss, missed, cutoff, confidence)
+
+
+def _beyond_chance(S: np.ndarray, cutoff: Any, best: np.ndarray) -> np.ndarray | None:
+    """(B, k) True for the keys a query weighs: those at its cutoff or above when its best is (None: all)."""
+    if cutoff is None:
+        return None
+    level = np.broadcast_to(np.asarray(cutoff, dtype=np.float64), (len(S),))[:, None]
+    return (S >= level) | (best < level[:, 0])[:, None]
+
+
+def _temperature(S: np.ndarray, params: Params) -> Any:
+    """The temperature to weigh with: "auto" resolved over all the scores (before any is left out)."""
+    return attention.auto_temperature(S) if params.temperature == "auto" else params.temperature
 
 
 def _sparse(scores: Scores, params: Params, top_k: int | None, cutoff: Any, out: np.ndarray | None,
@@ -92,15 +114,19 @@ def _sparse(scores: Scores, params: Params, top_k: int | None, cutoff: Any, out:
             if temperature == "auto":
                 assert scores.sample is not None
                 temperature = attention.auto_temperature(scores.sample, n_keys=n_keys)
-            top_weights, T = attention.normalize(S_k, temperature, params.mode)
         else:
             assert S is not None and top_k is not None
-            top_weights, top_rows, T = attention.top_k_weights(S, params.temperature, top_k, params.mode)
-            S_k = np.take_along_axis(S, top_rows, axis=1)
-    best_in_top = S_k.argmax(axis=1)
-    nearest = top_rows[np.arange(n_queries), best_in_top]
-    best = S_k[np.arange(n_queries), best_in_top]
-    p_miss = _p_miss(cutoff, S_k, T)
+            temperature = _temperature(S, params)
+            S_k, top_rows = attention.top_k_rows(S, top_k)
+        best_in_top = S_k.argmax(axis=1)
+        nearest = top_rows[np.arange(n_queries), best_in_top]
+        best = S_k[np.arange(n_queries), best_in_top]
+        p_miss = _p_miss(cutoff, S_k, temperature if not isinstance(temperature, str) else
+                         attention.auto_temperature(S_k))
+        keep = _beyond_chance(S_k, cutoff, best)
+        top_weights, T = attention.normalize(S_k if keep is None else np.where(keep, S_k, -np.inf), temperature,
+                                             params.mode)
+    top_weights = _without_negligible(top_weights)
     dense = None
     if keep_dense or out is not None:  # S is not needed any more: out may be S itself
         dense = np.zeros((n_queries, n_keys), dtype=np.float32) if out is None else out
@@ -116,18 +142,53 @@ def _dense(scores: Scores, params: Params, cutoff: Any, out: np.ndarray | None) 
     assert S is not None
     nearest = S.argmax(axis=1)
     best = S[np.arange(len(S)), nearest]
+    keep = _beyond_chance(S, cutoff, best)
+    temperature = params.temperature if keep is None else _temperature(S, params)
+    p_miss = None
+    if keep is not None:
+        if cutoff is not None:  # beside every key, before the chance ones go
+            p_miss = _p_miss(cutoff, S, np.broadcast_to(np.asarray(temperature, dtype=np.float64), (len(S), 1)))
+        target = out if out is not None else np.empty_like(S)
+        np.copyto(target, np.where(keep, S, -np.inf).astype(S.dtype, copy=False))
+        S, out = target, target
     if params.mode == "softmax":
-        dense, T, sums = attention.stable_softmax(S, params.temperature, out=out)
-        p_miss = None if cutoff is None else attention.null_probability_of(
-            best, sums, np.asarray(T, dtype=np.float64)[:, 0], cutoff)
-        return dense, T, nearest, best, p_miss
+        dense, T, sums = attention.stable_softmax(S, temperature, out=out)
+        if p_miss is None and cutoff is not None:
+            p_miss = attention.null_probability_of(best, sums, np.asarray(T, dtype=np.float64)[:, 0], cutoff)
+        return _without_negligible(dense), T, nearest, best, p_miss
     with np.errstate(invalid="ignore", divide="ignore"):
-        dense, T = attention.normalize(S, params.temperature, params.mode)
-    p_miss = _p_miss(cutoff, S, T)
+        dense, T = attention.normalize(S, temperature, params.mode)
+    p_miss = _p_miss(cutoff, S, T) if p_miss is None else p_miss
     if out is not None:
         out[...] = dense
         dense = out
-    return dense, T, nearest, best, p_miss
+    return _without_negligible(dense), T, nearest, best, p_miss
+
+
+def _without_negligible(W: np.ndarray) -> np.ndarray:
+    """``W`` with weights below :data:`NEGLIGIBLE` of their row's heaviest set to 0 and the rows renormalised,
+    in place."""
+    heaviest = W.max(axis=1, keepdims=True)
+    small = (W < NEGLIGIBLE * heaviest) & (W > 0)
+    if small.any():
+        W[small] = 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            W /= np.where(heaviest > 0, W.sum(axis=1, keepdims=True), 1.0)
+    return W
+
+
+def _confidence(dense: np.ndarray | None, top_rows: np.ndarray | None, top_weights: np.ndarray | None,
+                nearest: np.ndarray, p_miss: np.ndarray | None) -> np.ndarray:
+    """The nearest key's weight when a "none of these" slot at the cutoff takes its share: w * (1 - p_miss)."""
+    rows = np.arange(len(nearest))
+    if top_weights is not None:
+        assert top_rows is not None
+        weight = np.where(top_rows == nearest[:, None], top_weights, 0.0).sum(axis=1)
+    else:
+        assert dense is not None
+        weight = dense[rows, nearest].astype(np.float64)
+    confidence: np.ndarray = weight if p_miss is None else weight * (1.0 - p_miss)
+    return confidence
 
 
 def _p_miss(cutoff: Any, competing: np.ndarray, T: np.ndarray) -> np.ndarray | None:

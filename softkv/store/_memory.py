@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..spelling import fold
 from ._checks import check_vectors
 from ._values import CATEGORICAL, NUMERIC, OPAQUE, ValueSpec, mixed_kinds_message
 
@@ -91,6 +92,7 @@ class Memory:
     owner_of: Mapping[str, str]  # alias -> key
     aliases_of: Mapping[str, list[str]]  # key -> its aliases, in the order they were added
     spelling: Any  # a callable: texts -> (B, N + A) similarities
+    folded: Any = None  # a callable: a folded text -> the one key a name folds to, or None (none, or several)
     projection: np.ndarray | None = None
     encoder: Any = None
     background: Any = None  # the encoder's softkv.background.Background: the yardstick of the default score
@@ -104,6 +106,15 @@ class Memory:
     @property
     def dim(self) -> int | None:
         return int(self.embeddings.shape[1]) if len(self.keys) else None
+
+    def exact_row(self, text: str, match: bool | str = True) -> int:
+        """The row of the key ``text`` names, -1 for none: exactly (``match="strict"``), or also up to case,
+        accents and whitespace when the names that fold alike are all names of one key (``True``)."""
+        row = self.row_named(text)
+        if row >= 0 or match is not True or self.folded is None:
+            return row
+        entry = self.folded(fold(text))
+        return -1 if entry is None else self.row_of[entry]
 
     def row_named(self, name: str) -> int:
         """The row of the key that ``name`` is (a key or an alias of one), or -1."""

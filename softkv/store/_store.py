@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from .. import attention
-from ..spelling import LexicalIndex, SpellingTable
+from ..spelling import LexicalIndex, SpellingTable, fold
 from ._checks import check_key, check_projection, check_vectors
 from ._memory import Memory, Update
 from ._rows import Rows, objects
@@ -92,6 +92,7 @@ class Store:
         self.categories = CategoryTable.empty()
         self._lexical: LexicalIndex | None = None  # made on the first spelling read, then kept current
         self._spelling: tuple[int, SpellingTable] | None = None
+        self._folded: tuple[int, dict[str, str | None]] | None = None
         self._derived_cache: tuple[int, bool, np.ndarray] | None = None
 
     def clear(self) -> None:
@@ -130,6 +131,16 @@ class Store:
     def entry_of(self, name: str) -> str | None:
         """The key that ``name`` is (a key itself, or an alias of one), or None."""
         return name if name in self.values else self.owner_of.get(name)
+
+    def entry_named(self, text: object, match: bool | str = True) -> str | None:
+        """The key ``text`` names: :meth:`entry_of`, and with ``match=True`` also a name it equals up to case,
+        accents and whitespace when only names of one key fold alike; None for a non-text or ``match=False``."""
+        if not isinstance(text, str) or match is False:
+            return None
+        key = self.entry_of(text)
+        if key is None and match is True and len(self.keys):
+            key = self.folded_entries().get(fold(text))
+        return key
 
     # ---- writes ----
     def unembedded(self, keys: Sequence[str], aliases: Mapping[str, Sequence[str]],
@@ -319,6 +330,7 @@ class Store:
             owner_of=dict(self.owner_of) if copy else self.owner_of,
             aliases_of={key: list(names) for key, names in self.aliases_of.items()} if copy else self.aliases_of,
             spelling=(self.spelling_table().spelling if spelling else None) if copy else _LazySpelling(self),
+            folded=dict(self.folded_entries()).get if copy else _LazyFolded(self),
             projection=self.projection,
             encoder=encoder,
             background=background,
@@ -338,6 +350,18 @@ class Store:
             cached = self._derived_cache = (self.version, unit, rows)
         return cached[1], cached[2]
 
+    def folded_entries(self) -> dict[str, str | None]:
+        """Each name folded (case, accents, whitespace) -> the key it names, or None where names of two keys
+        fold alike (no exact match then), for this version. O(names) once per version."""
+        with self._spelling_lock:
+            if self._folded is None or self._folded[0] != self.version:
+                found: dict[str, str | None] = {}
+                for name in self.keys.names + self.aliases.names:
+                    key, folded = self.entry_of(name), fold(name)
+                    found[folded] = key if found.get(folded, key) == key else None
+                self._folded = (self.version, found)
+            return self._folded[1]
+
     def spelling_table(self) -> SpellingTable:
         """The spelling side of the score for every name (keys in row order, then aliases), for this version."""
         with self._spelling_lock:  # readers share the store: one of them builds, the others wait for it
@@ -347,6 +371,16 @@ class Store:
                     self._lexical.add(self.keys.names + self.aliases.names)
                 self._spelling = (self.version, self._lexical.table(self.keys.names + self.aliases.names))
             return self._spelling[1]
+
+
+@dataclass(frozen=True)
+class _LazyFolded:
+    """The key a folded text names, from the store's current table of folded names, made on first use."""
+
+    store: Store = field(repr=False)
+
+    def __call__(self, folded: str) -> str | None:
+        return self.store.folded_entries().get(folded)
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def compare(d: Any, queries: Sequence[Any] | None = None, targets: Any = None,
         raise ValueError("compare needs a SoftDict with at least 3 keys")
     report = calibrate(memory, params)
     metric = report.metric
-    tuned = [Params.make(**{**params.as_dict(), **chosen, "threshold": None}) for chosen, _ in report.candidates]
+    tuned = [Params.make(**{**params.as_dict(), **chosen}) for chosen, _ in report.candidates]
     errors = [error for _, error in report.candidates]
 
     def best(mode: str) -> Params:
@@ -147,7 +147,7 @@ def compare(d: Any, queries: Sequence[Any] | None = None, targets: Any = None,
     right = _intended(memory, keys, queries)
     rows = []
     for name, setting, description in methods:
-        batch = read(memory, setting.replace(threshold=None), queries, Q, leave_out=leave_out, on_miss="ignore")
+        batch = read(memory, setting, queries, Q, leave_out=leave_out, on_miss="ignore")
         row = {"method": name, "setting": description, **value_error(memory, batch.values, targets)}
         if right is not None:
             row.update(_retrieval_metrics(batch, right))
@@ -155,7 +155,7 @@ def compare(d: Any, queries: Sequence[Any] | None = None, targets: Any = None,
     median = median_temperature(score(memory, params, queries, Q, leave_out))
     curve = []
     for factor in CURVE_FACTORS:
-        batch = read(memory, params.replace(temperature=median * factor, mode="softmax", threshold=None), queries,
+        batch = read(memory, params.replace(temperature=median * factor, mode="softmax"), queries,
                      Q, leave_out=leave_out, keep_weights=False, on_miss="ignore")
         curve.append((median * factor, value_error(memory, batch.values, targets)[metric]))
     return Comparison(rows, metric, curve)

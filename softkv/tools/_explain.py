@@ -64,6 +64,7 @@ class Explanation:
     missed: bool  # the best score is below the threshold (d[q] would raise KeyError)
     cutoff: float | None  # the threshold the query was read with
     p_miss: float | None
+    confidence: float  # the nearest key's weight beside a null slot at the cutoff (1 for an exact key)
     temperature: float  # as read ("auto" resolved)
     margin: float | None  # best score minus second best (None with one key)
     colder: Any  # the answer at half the temperature
@@ -106,7 +107,7 @@ class Explanation:
             lines.append(f"margin between the two best scores: {self.margin:.3f}")
         if self.cutoff is not None:
             miss = "" if self.p_miss is None else f", p_miss {self.p_miss:.3f}"
-            lines.append(f"threshold {self.cutoff:.3f}{miss}")
+            lines.append(f"threshold {self.cutoff:.3f}{miss}, confidence {self.confidence:.3f}")
         if not self.exact and self.mode in ("softmax", "sparsemax"):
             lines.append(f"at half the temperature: {short(self.colder, 40)}; at double: {short(self.warmer, 40)}")
             half = self.half_weight_temperature
@@ -155,6 +156,7 @@ def explain(memory: Memory, params: Params, query: Any, Q: np.ndarray, k: int = 
         missed=bool(weights.missed[0]),
         cutoff=None if cutoff is None else float(cutoff),
         p_miss=None if weights.p_miss is None else float(weights.p_miss[0]),
+        confidence=float(weights.confidence[0]) if weights.confidence is not None else float("nan"),
         temperature=T,
         margin=float(best_two[0] - best_two[1]) if len(best_two) == 2 else None,
         colder=_answer_at(memory, params, scores, T / 2),

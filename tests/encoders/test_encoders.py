@@ -90,7 +90,7 @@ def test_a_fresh_process_answers_from_a_saved_store_without_importing_torch(tmp_
         "print(round(d['fruit'], 1), 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["5.7", "False"]
+    assert out.stdout.split() == ["5.8", "False"]
 
 
 @pytest.mark.slow

@@ -18,11 +18,12 @@ def seed(minilm):
     return SoftDict(SEED)
 
 
-def test_fruit_blends_apple_and_banana_above_chair(seed):
+def test_fruit_blends_apple_and_banana_and_chair_at_chance_takes_no_weight(seed):
     r = seed.lookup("fruit")
     w = r.weights
-    assert w["apple"] > w["chair"] and w["banana"] > w["chair"]
+    assert "chair" not in w and r.scores["chair"] < r.cutoff < r.scores["apple"] < r.scores["banana"]
     assert w["apple"] >= 0.05 and w["banana"] >= 0.05, "the default temperature must leave a real blend"
+    assert seed.lookup("fruit", on_miss="ignore").weights == w
     assert SEED["chair"] < seed["fruit"] < max(SEED["apple"], SEED["banana"])
     assert r.nearest in ("apple", "banana") and 1.2 < r.effective_keys < 3
 

@@ -10,7 +10,7 @@ VECTORS = {"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [0.7, 0.7], "q": [1.0, 0.2]}
 
 
 def test_scalar_blend_is_a_float_equal_to_the_weighted_sum():
-    d = SoftDict({"a": 10, "b": 2}, encoder=table_encoder(VECTORS))
+    d = SoftDict({"a": 10, "b": 2}, encoder=table_encoder(VECTORS), threshold=None)
     r = d.lookup("q")
     assert isinstance(d["q"], float)
     assert d["q"] == pytest.approx(10 * r.weights["a"] + 2 * r.weights["b"])
@@ -43,7 +43,8 @@ def test_matrix_values_keep_their_shape():
 
 
 def test_categorical_answer_is_the_heaviest_value_with_its_distribution():
-    d = SoftDict({"a": "left", "c": "left", "b": "right"}, encoder=table_encoder(VECTORS), temperature=0.3)
+    d = SoftDict({"a": "left", "c": "left", "b": "right"}, encoder=table_encoder(VECTORS), temperature=0.3,
+                 threshold=None)
     r = d.lookup("q")
     by_key = r.weights
     assert r.distribution == pytest.approx({"left": by_key["a"] + by_key["c"], "right": by_key["b"]})
