@@ -1,7 +1,11 @@
 """The dev benchmark of benchmarks/quality.py: catalogs from packages, every kind of query, each reported apart.
 
 Catalogs (keys from ``softkv.datasets``, all from installed packages): US states,
-countries, currencies, cars, xkcd colours, emoji names, US airports. Kinds of query:
+countries, currencies, cars, xkcd colours, emoji names, US airports; and, widened for
+what the first set under-measured: a vocabulary (emoji names among 3,000 common English
+words), people (FEBRL's synthetic records), the 600 most populous cities (GeoNames),
+world airports by IATA code, pip's commands (an intent catalog), and a table of commands
+in opposite pairs. Kinds of query:
 
 - typo: one or two random edits of a key (seeded);
 - abbreviation: US state postal and AP abbreviations ("CA", "Calif."), ISO currency codes ("JPY"),
@@ -10,10 +14,19 @@ countries, currencies, cars, xkcd colours, emoji names, US airports. Kinds of qu
   Portuguese, Dutch, Polish and Turkish (CLDR, via babel);
 - description: written here by hand (no package has them): "the color of grass", "a small japanese
   car", "the main airport of Boston"; a key is right when its name says so (the rules below);
-- category: emoji subgroup names ("animal mammal") over the emoji names; measured by the weight on
+- category: emoji subgroup names ("animal mammal") over the emoji names, and over the vocabulary,
+  whose common words are real-word spelling neighbours ("tool" and "stool"); measured by the weight on
   the subgroup's members;
+- variant: a dirty copy of a person's record ("sophie manson" for "sophie mason"), and a city's other
+  names in Latin script ("Nueva York", "Canton");
+- initialism: two to four capitals naming a city ("NYC", "BJS"), an airport ("LHR") or a country ("DE");
+- paraphrase: a request for one of pip's commands in other words (written here by hand), and a
+  command in other words among keys in opposite pairs ("switch dark mode off"), where the opposite key
+  ("enable dark mode") is also counted;
 - unrelated: names from another catalog's domain, which must miss ("London Heathrow Airport" over US
-  airports, car names over countries).
+  airports, car names over countries), and common short words over the cities ("test");
+- not in catalog: queries of the catalog's own domain that it does not hold, which must miss: people
+  held out of the table, smaller cities, requests pip has no command for.
 
 A key that is also a query is never used as a query (it would be an exact hit).
 """
@@ -27,7 +40,10 @@ from dataclasses import dataclass, field
 
 from softkv import datasets
 
-KINDS = ("typo", "abbreviation", "other language", "description", "category", "unrelated")
+KINDS = ("typo", "abbreviation", "other language", "description", "category", "variant", "initialism",
+         "paraphrase", "unrelated", "not in catalog")
+MISSES = ("unrelated", "not in catalog")
+"""The kinds whose queries must miss."""
 
 
 @dataclass
@@ -38,10 +54,16 @@ class Task:
     kind: str
     queries: list[str] = field(default_factory=list)
     right: list[set[str]] = field(default_factory=list)
+    opposite: list[str | None] = field(default_factory=list)  # the key that means the opposite, if any
 
-    def add(self, query: str, right: set[str]) -> None:
+    def add(self, query: str, right: set[str], opposite: str | None = None) -> None:
         self.queries.append(query)
         self.right.append(right)
+        self.opposite.append(opposite)
+
+    @property
+    def must_miss(self) -> bool:
+        return self.kind in MISSES
 
 
 def _words(*words: str) -> Callable[[str], bool]:
@@ -129,18 +151,132 @@ AIRPORT_CODES = {"JFK": "John F Kennedy Intl (New York)", "LAX": "Los Angeles In
                  "BOS": "Gen Edw L Logan Intl (Boston)"}
 
 
+PIP_REQUESTS = {  # a request in other words -> pip's command for it (written here by hand)
+    "add the requests library to my environment": "install", "put numpy on this machine": "install",
+    "set up the packages in requirements.txt": "install",
+    "fetch the wheel files without installing them": "download", "get the source archive of flask": "download",
+    "remove django": "uninstall", "get rid of a library I no longer use": "uninstall",
+    "write my dependencies to a requirements file": "freeze", "pin every installed version": "freeze",
+    "dump the environment as JSON": "inspect",
+    "what libraries do I have": "list", "which packages are outdated": "list",
+    "details about the installed version of pandas": "show", "where is this package installed": "show",
+    "are my dependencies consistent": "check", "find broken requirements": "check",
+    "change the default index url": "config", "edit pip.conf": "config",
+    "look for a package on pypi": "search", "find packages by name": "search",
+    "clear the downloaded wheels": "cache", "how much space do cached wheels take": "cache",
+    "which versions of a package does the index offer": "index",
+    "build a wheel for my project": "wheel", "make binary distributions of my requirements": "wheel",
+    "sha256 of this archive": "hash", "compute a digest for a package file": "hash",
+    "set up tab completion for my shell": "completion",
+    "print platform details for a bug report": "debug",
+    "how do I use the install command": "help",
+}
+PIP_OUT_OF_SCOPE = [  # requests of the same domain that pip has no command for: each must miss
+    "publish my package to pypi", "create a virtual environment", "upgrade python itself", "run my test suite",
+    "format my code", "build the documentation", "check my code style", "start a web server", "open a python shell",
+    "create a conda environment", "profile my program", "log in to my pypi account", "create a new project folder",
+    "count the lines of code", "rename my package", "compile a c extension by hand", "deploy to production",
+    "convert a notebook to a script", "make an executable from my script", "vendor a library into my repo",
+]
+OPPOSITE_COMMANDS = [  # (key, its opposite): commands of a voice assistant or an app
+    ("turn on the lights", "turn off the lights"), ("lock the front door", "unlock the front door"),
+    ("subscribe to the newsletter", "unsubscribe from the newsletter"), ("enable dark mode", "disable dark mode"),
+    ("mute the microphone", "unmute the microphone"), ("start recording", "stop recording"),
+    ("open the garage door", "close the garage door"), ("increase the volume", "decrease the volume"),
+    ("connect to bluetooth", "disconnect from bluetooth"), ("show notifications", "hide notifications"),
+    ("pause the music", "resume the music"), ("follow this account", "unfollow this account"),
+    ("accept the meeting invitation", "decline the meeting invitation"), ("pin this message", "unpin this message"),
+    ("arm the alarm", "disarm the alarm"), ("zoom in", "zoom out"), ("raise the blinds", "lower the blinds"),
+    ("add to favorites", "remove from favorites"), ("turn on wifi", "turn off wifi"),
+    ("block this number", "unblock this number"),
+]
+OPPOSITE_REQUESTS = {  # a request in other words -> the key meant (its pair is the opposite)
+    "switch the lights on": "turn on the lights", "kill the lights": "turn off the lights",
+    "secure the front door": "lock the front door", "let me in through the front door": "unlock the front door",
+    "sign me up for the newsletter": "subscribe to the newsletter",
+    "stop the emails": "unsubscribe from the newsletter",
+    "I don't want your newsletter any more": "unsubscribe from the newsletter",
+    "use the dark theme": "enable dark mode", "switch dark mode off": "disable dark mode",
+    "go back to the light theme": "disable dark mode",
+    "silence my mic": "mute the microphone", "let them hear me again": "unmute the microphone",
+    "begin capturing video": "start recording", "end the recording": "stop recording",
+    "let the car out of the garage": "open the garage door", "shut the garage": "close the garage door",
+    "make it louder": "increase the volume", "turn it down": "decrease the volume",
+    "pair my headphones": "connect to bluetooth", "unpair my headphones": "disconnect from bluetooth",
+    "let me see my alerts": "show notifications", "stop showing alerts": "hide notifications",
+    "hold the song": "pause the music", "keep playing the song": "resume the music",
+    "stop following them": "unfollow this account", "get their posts in my feed": "follow this account",
+    "say yes to the meeting": "accept the meeting invitation",
+    "say no to the meeting": "decline the meeting invitation",
+    "keep this message at the top": "pin this message", "take this message off the top": "unpin this message",
+    "activate the security system": "arm the alarm", "switch the security system off": "disarm the alarm",
+    "make it bigger": "zoom in", "make it smaller": "zoom out",
+    "pull the blinds up": "raise the blinds", "pull the blinds down": "lower the blinds",
+    "star this": "add to favorites", "unstar this": "remove from favorites",
+    "switch wifi off": "turn off wifi", "get me online": "turn on wifi",
+    "stop this caller from reaching me": "block this number",
+    "allow calls from this number again": "unblock this number",
+}
+
+
 def catalogs() -> dict[str, dict[str, object]]:
     """Catalog name -> key -> value (the values matter only for the examples)."""
     states = datasets.us_states()
+    emoji = datasets.emoji_subgroups()
     return {
         "US states": {name: names[0] for name, names in states.items()},
         "countries": dict.fromkeys(datasets.countries(), 1.0),
         "currencies": {name: code for name, (code, _) in datasets.currencies().items()},
         "cars": dict(datasets.cars()),
         "xkcd colours": dict(datasets.xkcd_colors()),
-        "emoji": dict(datasets.emoji_subgroups()),
+        "emoji": dict(emoji),
         "US airports": dict(datasets.airports()),
+        "vocabulary": {**dict.fromkeys(datasets.common_words(3000), "word"), **emoji},
+        "people": _people()[0],
+        "cities": _cities()[0],
+        "world airports": {name: code for code, name in _airport_codes().items()},
+        "pip commands": {summary: name for name, summary in datasets.pip_commands().items()},
+        "opposite commands": {key: i for i, key in enumerate(k for pair in OPPOSITE_COMMANDS for k in pair)},
     }
+
+
+def _people(held_out: float = 0.2, seed: int = 0) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """FEBRL: the catalog (the names of 80% of the originals -> their id), the held-out originals' names, and
+    each copy's name -> its original's id."""
+    records = datasets.people()
+    originals = {r["id"].rsplit("-", 1)[0]: f"{r['given_name']} {r['surname']}" for r in records
+                 if r["id"].endswith("-org")}
+    counts: dict[str, int] = {}
+    for name in originals.values():
+        counts[name] = counts.get(name, 0) + 1
+    unique = {rec: name for rec, name in sorted(originals.items()) if counts[name] == 1}  # one person per name
+    rng = random.Random(seed)
+    out = set(rng.sample(sorted(unique), int(held_out * len(unique))))
+    copies = {f"{r['given_name']} {r['surname']}": r["id"].split("-dup-")[0] for r in records if "-dup-" in r["id"]}
+    catalog = {name: rec for rec, name in unique.items() if rec not in out}
+    return catalog, {name: rec for rec, name in unique.items() if rec in out}, copies
+
+
+def _cities(n: int = 600) -> tuple[dict[str, tuple[float, float]], list[dict[str, object]], list[str]]:
+    """The ``n`` most populous cities (one per name) -> their location, their records, and smaller cities'
+    names (ranks 3n to 5n) that the catalog does not hold."""
+    found, seen = [], set()
+    for city in datasets.cities():
+        if city["name"] not in seen:
+            seen.add(city["name"])
+            found.append(city)
+    catalog = {str(c["name"]): c["location"] for c in found[:n]}
+    return catalog, found[:n], [str(c["name"]) for c in found[3 * n:5 * n]]  # type: ignore[misc]
+
+
+def _airport_codes(n: int = 1500, seed: int = 0) -> dict[str, str]:
+    """``n`` airports with IATA codes (a seeded sample of those with distinct names)."""
+    by_name: dict[str, str] = {}
+    for code, name in datasets.airport_codes().items():
+        by_name.setdefault(name, code)
+    codes = sorted(by_name.values())
+    chosen = set(random.Random(seed).sample(codes, n))
+    return {code: name for name, code in by_name.items() if code in chosen}
 
 
 def tasks(seed: int = 0, n_typos: int = 100, n_unrelated: int = 60, n_language: int = 300) -> list[Task]:
@@ -159,6 +295,8 @@ def tasks(seed: int = 0, n_typos: int = 100, n_unrelated: int = 60, n_language: 
     out += _named(found, rng, n_language)
     out += _described(found)
     out += _unrelated(found, rng, n_unrelated)
+    out += _entities(found, rng)
+    out += _requests(found)
     return [task for task in out if task.queries]
 
 
@@ -197,10 +335,90 @@ def _described(found: dict[str, dict[str, object]]) -> list[Task]:
         out.append(task)
     categories = Task("emoji", "category")
     emoji = found["emoji"]
+    vocabulary = Task("vocabulary", "category")
     for group in sorted(set(emoji.values())):
+        members = {name for name, g in emoji.items() if g == group}
         if group.replace("-", " ") not in emoji:  # a name that is a key is an exact hit, not a category query
-            categories.add(group.replace("-", " "), {name for name, g in emoji.items() if g == group})
-    return out + [categories]
+            categories.add(group.replace("-", " "), members)
+        if group.replace("-", " ") not in found["vocabulary"]:
+            vocabulary.add(group.replace("-", " "), members)
+    return out + [categories, vocabulary]
+
+
+def _entities(found: dict[str, dict[str, object]], rng: random.Random, n: int = 300) -> list[Task]:
+    """People and cities: variants, initialisms, typos, and names of the domain that the catalog lacks."""
+    catalog, held_out, copies = _people()
+    variants, absent = Task("people", "variant"), Task("people", "not in catalog")
+    by_id = {rec: name for name, rec in catalog.items()}
+    held = {rec: name for name, rec in held_out.items()}
+    for copy, rec in sorted(copies.items()):
+        if copy in by_id.values() or copy in held.values():
+            continue  # a copy equal to a name of the table is an exact hit (or another person)
+        if rec in by_id:
+            variants.add(copy, {by_id[rec]})
+        elif rec in held:
+            absent.add(copy, set())
+    out = [_sampled(variants, rng, n), _sampled(absent, rng, n // 2)]
+    cities, records, smaller = _cities()
+    names = {name.casefold() for name in cities}
+    typos, other, initials = Task("cities", "typo"), Task("cities", "variant"), Task("cities", "initialism")
+    owners: dict[str, set[str]] = {}
+    for city in records:
+        for alias in city["other_names"]:  # type: ignore[attr-defined]
+            owners.setdefault(alias, set()).add(str(city["name"]))
+    for alias, owner in sorted(owners.items()):
+        if len(owner) > 1 or alias.casefold() in names:
+            continue  # another city's name, or shared: not a variant of one city
+        if 2 <= len(alias) <= 4 and alias.isupper() and alias.isalpha():
+            initials.add(alias, owner)
+        elif len(alias) > 4 and " " not in alias.strip() and alias.casefold() != next(iter(owner)).casefold():
+            other.add(alias, owner)
+    for key in rng.sample(sorted(cities), 100):
+        typos.add(datasets.typo(key, rng, edits=1 + len(typos.queries) % 2), {key})
+    absent_cities = Task("cities", "not in catalog")
+    for name in smaller:
+        if name.casefold() not in names:
+            absent_cities.add(name, set())
+    short = Task("cities", "unrelated")
+    for word in datasets.common_words(400):
+        if 3 <= len(word) <= 5 and word.casefold() not in names:
+            short.add(word, set())
+    out += [typos, _sampled(other, rng, n), _sampled(initials, rng, n), _sampled(absent_cities, rng, n // 2),
+            _sampled(short, rng, 100)]
+    airports = Task("world airports", "initialism")
+    for name, code in found["world airports"].items():
+        airports.add(str(code), {name})
+    countries = Task("countries", "initialism")
+    for code, name in datasets.country_codes().items():
+        if name in found["countries"]:
+            countries.add(code, {name})
+    return out + [_sampled(airports, rng, n), countries]
+
+
+def _requests(found: dict[str, dict[str, object]]) -> list[Task]:
+    """pip's commands asked for in other words, requests it has no command for, and commands with opposites."""
+    summary = {name: key for key, name in found["pip commands"].items()}
+    asked, absent = Task("pip commands", "paraphrase"), Task("pip commands", "not in catalog")
+    for request, command in PIP_REQUESTS.items():
+        asked.add(request, {summary[command]})
+    for request in PIP_OUT_OF_SCOPE:
+        absent.add(request, set())
+    opposite = {a: b for pair in OPPOSITE_COMMANDS for a, b in (pair, pair[::-1])}
+    paired = Task("opposite commands", "paraphrase")
+    for request, key in OPPOSITE_REQUESTS.items():
+        paired.add(request, {key}, opposite[key])
+    return [asked, absent, paired]
+
+
+def _sampled(task: Task, rng: random.Random, n: int) -> Task:
+    """At most ``n`` of a task's queries, a seeded sample in their order."""
+    if len(task.queries) <= n:
+        return task
+    keep = sorted(rng.sample(range(len(task.queries)), n))
+    out = Task(task.catalog, task.kind)
+    for i in keep:
+        out.add(task.queries[i], task.right[i], task.opposite[i])
+    return out
 
 
 def _unrelated(found: dict[str, dict[str, object]], rng: random.Random, n: int) -> list[Task]:
@@ -214,6 +432,11 @@ def _unrelated(found: dict[str, dict[str, object]], rng: random.Random, n: int) 
         "xkcd colours": list(found["cars"]),
         "emoji": list(found["US airports"]),
         "US airports": datasets.world_airports(),
+        "vocabulary": list(found["US airports"]),
+        "people": list(found["xkcd colours"]),
+        "world airports": list(found["cars"]),
+        "pip commands": list(found["emoji"]),
+        "opposite commands": list(found["countries"]),
     }
     out = []
     for catalog, pool in sources.items():
