@@ -26,7 +26,7 @@ catalog = SoftDict(
 )
 fields = ("price", "kg", "rating")
 
-for query in ["something to sit on at work", "kitchen equipment for cooking", "gear for a mountain walk"]:
+for query in ["something to sit on at work", "kitchen equipment for cooking", "clothes for hiking in the rain"]:
     r = catalog.lookup(query)
     blended = {field: round(float(x), 1) for field, x in zip(fields, r.value)}
     print(f"{query!r}: {blended}")
@@ -34,7 +34,7 @@ for query in ["something to sit on at work", "kitchen equipment for cooking", "g
         print(f"    {weight:5.2f}  {key}  (score {score:.2f})")
 
 # Many queries at once: one encoder call and one matrix product.
-batch = catalog.lookup_many(["a seat", "a coffee maker", "a light"])
+batch = catalog.lookup_many(["a seat", "a coffee maker", "a lamp"])
 print()
 print(batch)
 print("weights matrix:", batch.weight_array.shape, "columns:", batch.keys[:3], "...")
