@@ -2,13 +2,16 @@
 
 ``fromkeys``, ``==``, ``|`` and ``|=`` behave as for dict: they
 touch keys exactly and never read softly. :class:`DictMethods` needs what
-``MutableMapping`` needs, plus ``copy``.
+``MutableMapping`` needs, plus ``_build`` and ``_state``, from which
+``copy``, ``copy.copy``, ``copy.deepcopy`` and pickling derive.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, MutableMapping
+from copy import deepcopy
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -19,8 +22,30 @@ D = TypeVar("D", bound="DictMethods")
 class DictMethods(MutableMapping[str, Any]):
     """A MutableMapping of text keys with dict's remaining methods."""
 
+    @classmethod
     @abstractmethod
-    def copy(self: D) -> D: ...
+    def _build(cls: type[D], contents: Any, encoder: Any, params: dict[str, Any]) -> D:
+        """A new dict holding ``contents`` (what :meth:`_state` gives), read by ``encoder`` with ``params``."""
+
+    @abstractmethod
+    def _state(self) -> tuple[Any, Any, dict[str, Any]]:
+        """(contents, encoder, params): all a copy is built from, taken at one moment."""
+
+    def copy(self: D) -> D:
+        """A shallow copy (also ``copy.copy``): its own keys, embeddings (copied, not recomputed), parameters
+        and lock; the same encoder and value objects. ``copy.deepcopy`` copies the values too (the encoder is
+        still shared), and a pickle holds contents, parameters and encoder (a bundled encoder by its name),
+        never a lock or a model session. O(N d)."""
+        return type(self)._build(*self._state())
+
+    __copy__ = copy
+
+    def __deepcopy__(self: D, memo: dict[int, Any]) -> D:
+        contents, encoder, params = self._state()
+        return type(self)._build(replace(contents, stored=deepcopy(contents.stored, memo)), encoder, params)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self)._build, self._state()
 
     @classmethod
     def fromkeys(cls: type[D], keys: Iterable[str], value: Any = None, **options: Any) -> D:

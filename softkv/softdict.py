@@ -250,10 +250,9 @@ class SoftDict(DictMethods):
         with self._lock.writing():
             self._store.clear()
 
-    def copy(self) -> SoftDict:
-        """A shallow copy sharing the encoder; embeddings are copied, not recomputed. O(N d)."""
+    def _state(self) -> tuple[Contents, Encoder | None, dict[str, Any]]:
         memory, params = self.snapshot(spelling=False, measure=False)
-        return type(self)._build(memory.contents(), self._reader.encoder, params.as_dict())
+        return memory.contents(), self._reader.encoder, params.as_dict()
 
     # ---- soft reads ----
     def __getitem__(self, query: Any) -> Any:
