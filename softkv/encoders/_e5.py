@@ -25,15 +25,6 @@ class MultilingualEncoder:
     name = "multilingual-e5-small"
     bundled = "multilingual"
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        """Pickled and deep-copied by its settings, without its model session (loaded again on first use);
-        the process's shared instance comes back as the shared instance."""
-        from ._registry import _bundled, bundled_encoder
-
-        if _bundled.get(self.bundled) is self:
-            return bundled_encoder, (self.bundled,)
-        return type(self), (self.batch_size,)
-
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
         self._model: Any = None

@@ -106,15 +106,6 @@ class MiniLMEncoder:
     name = "all-MiniLM-L6-v2"
     bundled = "minilm"
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        """Pickled and deep-copied by its settings, without its model session (loaded again on first use);
-        the process's shared instance comes back as the shared instance."""
-        from ._registry import _bundled, bundled_encoder
-
-        if _bundled.get(self.bundled) is self:
-            return bundled_encoder, (self.bundled,)
-        return type(self), (self.backend, self.batch_size)
-
     def __init__(self, backend: str | None = None, batch_size: int = 32) -> None:
         backend = backend or os.environ.get("SOFTKV_BACKEND") or ("onnx" if onnx_available() else "torch")
         if backend not in ("onnx", "torch"):

