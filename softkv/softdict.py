@@ -220,7 +220,7 @@ class SoftDict(DictMethods):
         value = self._store.values.get(key, _MISSING) if isinstance(key, str) else _MISSING
         if value is _MISSING:
             self._write({key: default}, only_new=True)
-            value = self._store.values[key]
+            value = self._store.values.get(key, default)  # a concurrent write may have evicted it since
         return value
 
     def __delitem__(self, key: str) -> None:  # an exact key and its aliases, O(d); KeyError if it is not a key

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from softkv import SoftDict
+from tests.conftest import table_encoder
 
 
 def test_behaves_as_a_dict_for_exact_keys(counting):
@@ -104,3 +105,15 @@ def test_a_softdict_built_from_another_reuses_its_embeddings(counting):
     assert dict(target) == {"b": 2, "a": 1} and counting.calls == [["a", "b"], ["b"]]
     np.testing.assert_array_equal(target.key_embeddings, counting.encode(["b", "a"]))
     assert SoftDict(source, encoder=counting) == source and len(counting.calls) == 3
+
+
+def test_setdefault_returns_what_it_stored_when_another_write_evicts_it_at_once(monkeypatch):
+    d = SoftDict(encoder=table_encoder({"k": [1.0, 0.0], "other": [0.0, 1.0]}), max_keys=1)
+    write = d._write
+
+    def racing(pairs, **options):  # another thread's write lands between setdefault's write and its read
+        write(pairs, **options)
+        write({"other": 2})
+
+    monkeypatch.setattr(d, "_write", racing)
+    assert d.setdefault("k", 1) == 1 and list(d) == ["other"]
