@@ -121,8 +121,7 @@ def _sparse(scores: Scores, params: Params, top_k: int | None, cutoff: Any, out:
         best_in_top = S_k.argmax(axis=1)
         nearest = top_rows[np.arange(n_queries), best_in_top]
         best = S_k[np.arange(n_queries), best_in_top]
-        p_miss = _p_miss(cutoff, S_k, temperature if not isinstance(temperature, str) else
-                         attention.auto_temperature(S_k))
+        p_miss = _p_miss(cutoff, S_k, temperature)  # "auto" is resolved above, on every branch
         keep = _beyond_chance(S_k, cutoff, best)
         top_weights, T = attention.normalize(S_k if keep is None else np.where(keep, S_k, -np.inf), temperature,
                                              params.mode)
