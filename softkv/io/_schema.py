@@ -1,75 +1,115 @@
 """The save format's manifest and array members, checked whole before anything is built from them.
 
 A store is a file people pass around, and its checksums only catch damage:
-anyone can write a file whose checksums match. So every field of the
-manifest is checked against the schema below, every size derived from the
-file is bounded, and every ``.npy`` header is read and checked (dtype, shape,
-byte count) before its array is allocated. Anything wrong raises
-:class:`FormatError` naming the member and the problem.
+anyone can write a file whose checksums match. So the manifest is decoded
+once into a :class:`Manifest`, every field checked against the schema below
+in one pass (an unknown field is refused), every size derived from the file
+is bounded, and every ``.npy`` header is read by numpy's own header reader
+with its size limit and checked (dtype, shape, byte count) before its array
+is allocated. Anything wrong raises :class:`FormatError` naming the member
+and the problem.
 
-Limits (version 1): at most :data:`MAX_KEYS` keys and as many aliases,
-embeddings of width at most :data:`MAX_DIM`, values of at most
-:data:`MAX_VALUE_SIZE` numbers, a lexical encoder of at most 2**20 features
-and n-grams of 1 to 8 characters, nested tuple values at most
-:data:`MAX_DEPTH` deep, and a file of at most :data:`MAX_FILE_BYTES`.
+Limits: at most :data:`MAX_KEYS` keys and as many aliases, embeddings of
+width at most :data:`MAX_DIM`, values of at most :data:`MAX_VALUE_SIZE`
+numbers, a lexical encoder of at most 2**20 features and n-grams of 1 to 8
+characters, nested values at most :data:`MAX_DEPTH` deep, ``.npy`` headers of
+at most :data:`MAX_NPY_HEADER` bytes, a manifest of at most
+:data:`MAX_MANIFEST_BYTES` and a file of at most :data:`MAX_FILE_BYTES`.
 """
 
 from __future__ import annotations
 
-import ast
+import io
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import FormatError
 
-__all__ = ["MAX_DIM", "MAX_FILE_BYTES", "MAX_KEYS", "check_manifest", "check_npy_header", "value_from_json",
-           "value_to_json"]
+__all__ = ["MAX_DIM", "MAX_FILE_BYTES", "MAX_KEYS", "MAX_MANIFEST_BYTES", "Manifest", "read_manifest", "read_npy",
+           "value_from_json", "value_to_json"]
 
 MAX_KEYS = 100_000_000
 MAX_DIM = 1 << 20
 MAX_VALUE_SIZE = 1 << 20
 MAX_DEPTH = 32
+MAX_NPY_HEADER = 10_000  # numpy's own default for headers it reads from files it does not trust
+MAX_MANIFEST_BYTES = 1 << 30
 MAX_FILE_BYTES = 1 << 36  # 64 GiB
 ENCODER_KINDS = ("bundled", "sentence-transformers", "lexical", "custom")
 VALUE_KINDS = (None, "numeric", "categorical", "opaque")
 ARRAY_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
                 "float32", "float64")
-MEMBER_DTYPES = {"embeddings.npy": "<f4", "values.npy": "<f8", "query_projection.npy": "<f4",
-                 "alias_embeddings.npy": "<f4", "background.npy": "<f4"}
+VALUE_DTYPES = tuple(np.dtype(name).newbyteorder("<").str for name in ARRAY_DTYPES if name != "bool")
+MEMBER_DTYPES = {"embeddings.npy": ("<f4",), "values.npy": VALUE_DTYPES, "query_projection.npy": ("<f4",),
+                 "alias_embeddings.npy": ("<f4",), "background.npy": ("<f4",)}
+FIELDS = frozenset({"format", "version", "keys", "value_kind", "value_shape", "values", "params", "encoder",
+                    "aliases", "usage", "arrays"})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest, checked: what a save holds besides its arrays (values decoded unless in ``values.npy``)."""
+
+    version: int
+    keys: list[str]
+    value_kind: str | None
+    value_shape: tuple[int, ...] | None
+    values: list[Any] | None
+    params: dict[str, Any]
+    encoder: dict[str, Any] | None
+    aliases: dict[str, list[str]]
+    usage: list[str] | None
+    arrays: dict[str, str]
+
+    @property
+    def n_aliases(self) -> int:
+        return sum(len(names) for names in self.aliases.values())
 
 
 def _fail(path: Any, problem: str) -> FormatError:
     return FormatError(f"{path}: {problem}")
 
 
-def check_manifest(path: Any, manifest: Any, version: int) -> None:
-    """Every field of a version-``version`` manifest, against the schema; FormatError for the first wrong one."""
+def read_manifest(path: Any, manifest: Any, version: int) -> Manifest:
+    """Every field of a manifest of at most version ``version``, against the schema, in one pass; FormatError for
+    the first wrong one."""
     if not isinstance(manifest, dict) or manifest.get("format") != "softkv":
         raise _fail(path, "not a softkv save")
     found = manifest.get("version")
     if not isinstance(found, int) or isinstance(found, bool) or found < 1:
-        raise _fail(path, f"invalid format version {found!r}")
+        raise _fail(path, f"invalid format version {found!r:.40}")
     if found > version:
         raise FormatError(f"{path} was written by a newer softkv (format version {found}); this softkv reads up to "
                           f"version {version}: upgrade softkv to load it")
+    unknown = sorted(set(manifest) - FIELDS)
+    if unknown:
+        raise _fail(path, f"the manifest has fields a softkv save does not: {', '.join(map(repr, unknown[:5]))}")
     keys = manifest.get("keys")
     if not isinstance(keys, list) or len(keys) > MAX_KEYS or not all(isinstance(k, str) for k in keys) or len(
             set(keys)) != len(keys):
         raise _fail(path, f"keys must be a list of at most {MAX_KEYS:,} distinct strings")
-    _check_arrays(path, manifest.get("arrays"))
-    if not isinstance(manifest.get("params"), dict):
+    arrays = _check_arrays(path, manifest.get("arrays"))
+    params = manifest.get("params")
+    if not isinstance(params, dict):
         raise _fail(path, "parameters missing")
-    _check_values(path, manifest, len(keys))
-    _check_aliases(path, manifest.get("aliases", {}), set(keys))
-    usage = manifest.get("usage", keys)
-    if not isinstance(usage, list) or len(usage) != len(keys) or set(usage) != set(keys):
+    values = _check_values(path, manifest, len(keys))
+    aliases = _check_aliases(path, manifest.get("aliases", {}), set(keys))
+    usage = manifest.get("usage")
+    if usage is not None and (not isinstance(usage, list) or len(usage) != len(keys) or set(usage) != set(keys)):
         raise _fail(path, "usage must list every key once (the order of use of a bounded dict)")
-    _check_encoder(path, manifest.get("encoder"))
+    max_keys = params.get("max_keys")
+    if isinstance(max_keys, int) and not isinstance(max_keys, bool) and len(keys) > max_keys:
+        raise _fail(path, f"it holds {len(keys):,} keys but max_keys is {max_keys:,}: a SoftDict never holds more "
+                          "keys than its max_keys, and loading would have to drop some")
+    shape = manifest.get("value_shape")
+    return Manifest(found, keys, manifest.get("value_kind"), None if shape is None else tuple(shape), values, params,
+                    _check_encoder(path, manifest.get("encoder")), aliases, usage, arrays)
 
 
-def _check_arrays(path: Any, arrays: Any) -> None:
+def _check_arrays(path: Any, arrays: Any) -> dict[str, str]:
     if not isinstance(arrays, dict) or "embeddings.npy" not in arrays:
         raise _fail(path, "the manifest lists no embeddings")
     unknown = sorted(set(arrays) - set(MEMBER_DTYPES))
@@ -78,16 +118,20 @@ def _check_arrays(path: Any, arrays: Any) -> None:
     for name, digest in arrays.items():
         if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise _fail(path, f"the checksum of {name} is not a SHA-256 hex digest")
+    return arrays
 
 
-def _check_values(path: Any, manifest: dict[str, Any], n_keys: int) -> None:
+def _check_values(path: Any, manifest: dict[str, Any], n_keys: int) -> list[Any] | None:
+    """The values decoded from the manifest (None when they are in values.npy), each checked once."""
     kind, shape = manifest.get("value_kind"), manifest.get("value_shape")
     if kind not in VALUE_KINDS:
         raise _fail(path, f"value_kind must be one of {VALUE_KINDS}, got {kind!r:.60}")
     if kind is None:
         if n_keys:
             raise _fail(path, f"{n_keys} keys but no value kind")
-        return
+        if manifest.get("values", []) != []:
+            raise _values_refused(path, n_keys)
+        return []
     if kind == "numeric":
         if not isinstance(shape, list) or len(shape) > 8 or not all(
                 isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_VALUE_SIZE for n in shape) or (
@@ -97,14 +141,22 @@ def _check_values(path: Any, manifest: dict[str, Any], n_keys: int) -> None:
         raise _fail(path, f"{kind} values have no value_shape ([])")
     values = manifest.get("values")
     stored_as_json = "values.npy" not in manifest["arrays"]
-    if stored_as_json != isinstance(values, list) or (isinstance(values, list) and len(values) != n_keys):
-        raise _fail(path, f"values must be a list of {n_keys} items exactly when they are scalars or categories")
-    if not stored_as_json and (kind != "numeric" or shape == []):
-        raise _fail(path, "values.npy holds numeric arrays only")
-    for item in values or ():
-        if kind == "numeric" and shape == [] and not _finite_number(item):
-            raise _fail(path, f"a scalar value must be a finite number, got {item!r:.60}")
-        value_from_json(item, path)
+    if not stored_as_json:
+        if kind != "numeric" or shape == [] or values is not None:
+            raise _fail(path, "values.npy holds numeric arrays only, and then the manifest lists no values")
+        return None
+    if not isinstance(values, list) or len(values) != n_keys:
+        raise _values_refused(path, n_keys)
+    if kind == "numeric" and shape == []:
+        for item in values:
+            if not _finite_number(item):
+                raise _fail(path, f"a scalar value must be a finite number, got {item!r:.60}")
+        return list(values)
+    return [value_from_json(item, path) for item in values]
+
+
+def _values_refused(path: Any, n_keys: int) -> FormatError:
+    return _fail(path, f"values must be a list of {n_keys} items exactly when they are not numeric arrays")
 
 
 def _finite_number(item: Any) -> bool:
@@ -126,7 +178,14 @@ def value_to_json(key: str, value: Any, depth: int = 0) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         raise TypeError(f"value for key {key!r} holds {value!r}; it cannot be saved")
-    if value is None or isinstance(value, str | bool | int | float):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise TypeError(f"value for key {key!r} holds a lone surrogate ({value!r:.40}), which no file can hold "
+                            "as UTF-8 text; it cannot be saved") from None
+        return value
+    if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, tuple | list):
         return {type(value).__name__: [value_to_json(key, item, depth + 1) for item in value]}
@@ -141,6 +200,14 @@ def value_to_json(key: str, value: Any, depth: int = 0) -> Any:
         f"value for key {key!r} is a {type(value).__name__}; a save holds str, numbers, bool, None, and tuples, "
         "lists, dicts and numeric arrays of them, and never pickles: store a name for such a value instead "
         "(e.g. the name of a handler, kept in a plain dict)")
+
+
+_ELEMENT = {  # what value_to_json writes for an element of an array of each dtype (by its first letter)
+    "b": lambda x: isinstance(x, bool),
+    "i": lambda x: isinstance(x, int) and not isinstance(x, bool),
+    "u": lambda x: isinstance(x, int) and not isinstance(x, bool),
+    "f": lambda x: isinstance(x, int | float) and not isinstance(x, bool),
+}
 
 
 def value_from_json(item: Any, path: Any = "the manifest", depth: int = 0) -> Any:
@@ -169,9 +236,7 @@ def value_from_json(item: Any, path: Any = "the manifest", depth: int = 0) -> An
         dtype, shape, data = body["dtype"], body["shape"], body["data"]
         if dtype in ARRAY_DTYPES and isinstance(shape, list) and len(shape) <= 8 and all(
                 isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_VALUE_SIZE for n in shape) and (
-                isinstance(data, list) and len(data) == math.prod(shape) and all(
-                isinstance(x, int | float) and not isinstance(x, bool) or dtype == "bool" and isinstance(x, bool)
-                for x in data)):
+                isinstance(data, list) and len(data) == math.prod(shape) and all(map(_ELEMENT[dtype[0]], data))):
             try:
                 array = np.array(data, dtype=dtype).reshape(shape)
             except (OverflowError, ValueError) as error:
@@ -181,7 +246,7 @@ def value_from_json(item: Any, path: Any = "the manifest", depth: int = 0) -> An
     raise _fail(path, f"unreadable value in manifest: {item!r:.60}")
 
 
-def _check_aliases(path: Any, aliases: Any, keys: set[str]) -> None:
+def _check_aliases(path: Any, aliases: Any, keys: set[str]) -> dict[str, list[str]]:
     if not isinstance(aliases, dict) or not all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(n, str) for n in v)
             for k, v in aliases.items()):
@@ -191,12 +256,13 @@ def _check_aliases(path: Any, aliases: Any, keys: set[str]) -> None:
         raise _fail(path, f"aliases name keys that are not in the file: {sorted(set(aliases) - keys)[:3]}")
     if len(set(names)) != len(names) or set(names) & keys or len(names) > MAX_KEYS:
         raise _fail(path, "every name must be unique: an alias is shared, repeated or equal to a key")
+    return aliases
 
 
-def _check_encoder(path: Any, found: Any) -> None:
+def _check_encoder(path: Any, found: Any) -> dict[str, Any] | None:
     """The encoder's identity: None, or kind, name, width and a fingerprint of that width, plus the kind's fields."""
     if found is None:
-        return
+        return None
     if not isinstance(found, dict) or found.get("kind") not in ENCODER_KINDS:
         raise _fail(path, f"the encoder must be null or an object whose kind is one of {ENCODER_KINDS}")
     dim, vector = found.get("dim"), found.get("fingerprint")
@@ -218,30 +284,27 @@ def _check_encoder(path: Any, found: Any) -> None:
             raise _fail(path, "a lexical encoder's ngram_range must be [low, high] with 1 <= low <= high <= 8")
         if n_features != dim:
             raise _fail(path, "a lexical encoder's n_features must equal its width")
+    return found
 
 
-def check_npy_header(path: Any, name: str, data: bytes, shape: tuple[int | None, ...]) -> None:
-    """The header of ``.npy`` member ``name``: its dtype, a shape matching ``shape`` (None: any size, bounded)
-    and a byte count that matches, read before the array is allocated."""
-    if data[:6] != b"\x93NUMPY" or len(data) < 10:
-        raise _fail(path, f"{name} is not a .npy array")
-    major = data[6]
-    size_bytes = 2 if major == 1 else 4
-    if major not in (1, 2, 3):
-        raise _fail(path, f"{name}: unknown .npy version {major}")
-    header_length = int.from_bytes(data[8:8 + size_bytes], "little")
-    start = 8 + size_bytes
+def read_npy(path: Any, name: str, data: bytes, shape: tuple[int | None, ...]) -> np.ndarray:
+    """The array in ``.npy`` member ``name``: its header read by numpy's reader (at most MAX_NPY_HEADER bytes,
+    versions 1.0 and 2.0), its dtype, a shape matching ``shape`` (None: any size, bounded) and a byte count that
+    matches, all checked before the array is allocated."""
+    stream = io.BytesIO(data)
     try:
-        header = ast.literal_eval(data[start:start + header_length].decode("latin1"))
-    except (ValueError, SyntaxError, MemoryError, RecursionError) as error:
-        raise _fail(path, f"{name}: unreadable .npy header") from error
-    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
-        raise _fail(path, f"{name}: unreadable .npy header")
-    found = header["shape"]
-    if header["descr"] != MEMBER_DTYPES[name] or header["fortran_order"] is not False:
-        raise _fail(path, f"{name} must be C-ordered {MEMBER_DTYPES[name]}, got {header['descr']!r:.40}")
-    if not isinstance(found, tuple) or len(found) != len(shape) or not all(
-            isinstance(n, int) and (want is None and 0 <= n <= MAX_KEYS or n == want) for n, want in zip(found, shape)):
+        version = np.lib.format.read_magic(stream)
+        reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
+        found, fortran_order, dtype = reader(stream, max_header_size=MAX_NPY_HEADER)
+    except (ValueError, KeyError, TypeError, SyntaxError, OverflowError, RecursionError, MemoryError) as error:
+        raise _fail(path, f"{name} is not a .npy array of format 1.0 or 2.0 with a header of at most "
+                          f"{MAX_NPY_HEADER:,} bytes ({type(error).__name__})") from error
+    if dtype.str not in MEMBER_DTYPES[name] or fortran_order:
+        raise _fail(path, f"{name} must be C-ordered {' or '.join(MEMBER_DTYPES[name])}, got {dtype.str!r:.40}")
+    if len(found) != len(shape) or not all(want is None and 0 <= n <= MAX_KEYS or n == want
+                                           for n, want in zip(found, shape)):
         raise _fail(path, f"{name} has shape {found!r:.60}; expected {tuple('n' if n is None else n for n in shape)}")
-    if len(data) - start - header_length != math.prod(found) * np.dtype(MEMBER_DTYPES[name]).itemsize:
+    count, start = math.prod(found), stream.tell()
+    if len(data) - start != count * dtype.itemsize:
         raise _fail(path, f"{name}: its data does not match its shape {found}")
+    return np.frombuffer(data, dtype, count, start).reshape(found).copy()

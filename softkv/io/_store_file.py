@@ -11,14 +11,15 @@ The format (version 2) is a zip archive of uncompressed members:
   every array member;
 - ``manifest.sha256``: the SHA-256 of ``manifest.json``;
 - ``embeddings.npy`` (n_keys, d) float32, rows in key order;
-- ``values.npy`` (n_keys, *shape) float64, for array values;
+- ``values.npy`` (n_keys, *shape), for array values all of one dtype (kept: an int64 comes back exact);
 - ``query_projection.npy`` (d, d) float32, when the dict has one;
 - ``alias_embeddings.npy`` (n_aliases, d) float32, when the dict has aliases;
 - ``background.npy`` (258, d) float32: the encoder's embeddings of the
   background texts (:mod:`softkv.background`), so that a loaded dict encodes
   nothing before its first answer.
 
-Arrays are read with ``allow_pickle=False`` and JSON is plain data: loading
+Array headers are read by numpy's header reader with its size limit, the
+arrays from the bytes that follow, and JSON is plain data: loading
 never runs code. Saving writes a temporary file in the target's folder,
 fsyncs it and renames it over the target, so a crash leaves either the old
 file or the new one, never half of one. Anything wrong with a file raises
@@ -47,10 +48,10 @@ from ..encoders._registry import identity
 from ..errors import EncoderMismatchError, FormatError
 from ..params import Params
 from ..read import BACKGROUND_TEXTS, Background, Readable
-from ..store import Contents
+from ..store import Contents, check_vectors
 from ..store._values import NUMERIC
 from ._files import open_regular
-from ._schema import MAX_DIM, MAX_FILE_BYTES, check_manifest, check_npy_header, value_from_json, value_to_json
+from ._schema import MAX_DIM, MAX_FILE_BYTES, MAX_MANIFEST_BYTES, Manifest, read_manifest, read_npy, value_to_json
 
 T = TypeVar("T")
 FORMAT = "softkv"
@@ -138,9 +139,8 @@ def save(d: Readable, path: str | os.PathLike[str]) -> Path:
     arrays = {"embeddings.npy": memory.embeddings[rows] if keys else np.empty((0, 0), np.float32)}
     stored = [memory.stored[key] for key in keys]
     if spec is not None and spec.kind == NUMERIC and spec.shape != () and all(
-            isinstance(v, np.ndarray) for v in stored):
-        assert memory.numeric is not None
-        arrays["values.npy"] = memory.numeric[rows]  # arrays of numbers: one float64 member, not JSON
+            isinstance(v, np.ndarray) and v.dtype == stored[0].dtype for v in stored):
+        arrays["values.npy"] = np.stack(stored)  # arrays of numbers of one dtype: one member, in that dtype
     elif spec is not None:
         manifest["values"] = [value_to_json(key, value) for key, value in zip(keys, stored)]
     if memory.projection is not None:
@@ -220,8 +220,8 @@ def _remove_stale_temporaries(folder: Path, name: str) -> None:
 
 
 # ---- reading ----
-def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The manifest and arrays of a save, all checked (:mod:`softkv.manifest`); FormatError for anything wrong.
+def read_file(path: str | os.PathLike[str]) -> tuple[Manifest, dict[str, np.ndarray]]:
+    """The manifest and arrays of a save, all checked (:class:`Manifest`); FormatError for anything wrong.
 
     Only a regular file is read (a FIFO or a device, or a link to one, is
     refused before any byte is read), of at most ``MAX_FILE_BYTES``.
@@ -235,11 +235,14 @@ def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, n
                     raise FormatError(f"{path}: member {info.filename!r} is compressed or larger than the file")
             if "manifest.json" not in infos or "manifest.sha256" not in infos:
                 raise FormatError(f"{path} is not a softkv save (no manifest)")
+            if infos["manifest.json"].file_size > MAX_MANIFEST_BYTES:
+                raise FormatError(f"{path}: a manifest over {MAX_MANIFEST_BYTES:,} bytes")
             manifest_bytes = archive.read("manifest.json")
             if hashlib.sha256(manifest_bytes).hexdigest().encode("ascii") != archive.read("manifest.sha256"):
                 raise FormatError(f"{path}: the manifest does not match its checksum")
-            manifest = json.loads(manifest_bytes.decode("utf-8"), parse_constant=_refuse_constant)
-            check_manifest(path, manifest, VERSION)
+            manifest = read_manifest(path, json.loads(manifest_bytes.decode("utf-8"), parse_constant=_refuse_constant),
+                                     VERSION)
+            del manifest_bytes
             arrays = _read_arrays(path, archive, manifest)
     except FormatError:
         raise
@@ -254,10 +257,11 @@ def read_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, n
 def _open_regular(path: str | os.PathLike[str]) -> Any:
     """``path`` opened for reading if it is a regular file of at most MAX_FILE_BYTES."""
     opened = open_regular(path)
-    if opened is None or opened[1] > MAX_FILE_BYTES:
-        if opened is not None:
-            opened[0].close()
-        raise FormatError(f"{path} is not a regular file of at most {MAX_FILE_BYTES:,} bytes; a softkv save is one")
+    if opened is None:
+        raise FormatError(f"{path} is not a regular file (a folder, a device or a pipe); a softkv save is a file")
+    if opened[1] > MAX_FILE_BYTES:
+        opened[0].close()
+        raise FormatError(f"{path} is larger than any softkv save may be ({MAX_FILE_BYTES:,} bytes)")
     return opened[0]
 
 
@@ -265,21 +269,20 @@ def _refuse_constant(name: str) -> Any:
     raise FormatError(f"the manifest holds {name}; a save holds finite numbers only")
 
 
-def _read_arrays(path: Any, archive: zipfile.ZipFile, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+def _read_arrays(path: Any, archive: zipfile.ZipFile, manifest: Manifest) -> dict[str, np.ndarray]:
     """Each listed member: its checksum, then its header against the shape the manifest implies, then the array."""
-    n_keys, found = len(manifest["keys"]), manifest.get("encoder")
+    n_keys, found = len(manifest.keys), manifest.encoder
     width = found["dim"] if found is not None and n_keys else None
-    n_aliases = sum(len(group) for group in manifest.get("aliases", {}).values())
     arrays: dict[str, np.ndarray] = {}
-    for name in sorted(manifest["arrays"], key=lambda n: n != "embeddings.npy"):  # the width comes first
+    for name in sorted(manifest.arrays, key=lambda n: n != "embeddings.npy"):  # the width comes first
         data = archive.read(name)
-        if hashlib.sha256(data).hexdigest() != manifest["arrays"][name]:
+        if hashlib.sha256(data).hexdigest() != manifest.arrays[name]:
             raise FormatError(f"{path}: {name} does not match its checksum")
-        shape = {"embeddings.npy": (n_keys, width), "values.npy": (n_keys, *(manifest.get("value_shape") or ())),
-                 "query_projection.npy": (width, width), "alias_embeddings.npy": (n_aliases, width),
+        shape = {"embeddings.npy": (n_keys, width), "values.npy": (n_keys, *(manifest.value_shape or ())),
+                 "query_projection.npy": (width, width), "alias_embeddings.npy": (manifest.n_aliases, width),
                  "background.npy": (len(BACKGROUND_TEXTS), width)}[name]
-        check_npy_header(path, name, data, shape)
-        arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
+        arrays[name] = read_npy(path, name, data, shape)
+        del data
         if name == "embeddings.npy":
             width = arrays[name].shape[1] if n_keys else width
             if width is not None and width > MAX_DIM:
@@ -301,9 +304,9 @@ def load(path: str | os.PathLike[str], build: Callable[[Contents, Any, dict[str,
     ValueErrors. Nothing in a file is executed or fetched.
     """
     manifest, arrays = read_file(path)
-    keys = manifest["keys"]
-    values = _values_of(path, manifest, arrays, len(keys))
-    found = manifest.get("encoder")
+    keys = manifest.keys
+    values = manifest.values if manifest.values is not None else list(arrays["values.npy"])
+    found = manifest.encoder
     chosen = _encoder_from_identity(found, load_model) if encoder is None else as_encoder(encoder)
     keep_embeddings = True
     if chosen is not None and not check_fingerprint(found, chosen):
@@ -314,16 +317,12 @@ def load(path: str | os.PathLike[str], build: Callable[[Contents, Any, dict[str,
                 "would be meaningless. Pass the same encoder, or reencode=True to embed the keys again"
             )
         keep_embeddings = False  # every key is embedded again with the new encoder
-    aliases = manifest.get("aliases", {})
-    if not isinstance(aliases, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(n, str) for n in v) for k, v in aliases.items()
-    ):
-        raise FormatError(f"{path}: aliases must map keys to lists of names")
+    aliases = manifest.aliases
     embeddings = _embeddings_of(path, keys, aliases, arrays) if keep_embeddings else None
     background = _background_of(path, arrays.get("background.npy"), found) if keep_embeddings else None
     contents = Contents(dict(zip(keys, values)), embeddings, aliases, arrays.get("query_projection.npy"), background,
-                        manifest.get("usage", ()))
-    params = _params_of(path, manifest["params"])
+                        manifest.usage or ())
+    params = _params_of(path, manifest.params)
     try:
         return build(contents, chosen, params)
     except (TypeError, ValueError, KeyError) as error:
@@ -349,11 +348,10 @@ def _background_of(path: Any, vectors: np.ndarray | None, found: dict[str, Any] 
     """The encoder's background as saved (the yardstick of scores), checked; None to measure it again."""
     if vectors is None or found is None:
         return None
-    if vectors.dtype != np.float32 or vectors.shape != (len(BACKGROUND_TEXTS), found.get("dim")) or not np.isfinite(
-            vectors).all():
-        raise FormatError(f"{path}: background.npy must be ({len(BACKGROUND_TEXTS)}, {found.get('dim')}) finite "
-                          f"float32, got {vectors.dtype} {vectors.shape}")
-    return Background.measure(vectors)
+    try:  # the header fixed the dtype and shape: the numbers are bounded as embeddings are
+        return Background.measure(check_vectors(vectors, len(BACKGROUND_TEXTS), found["dim"], "background"))
+    except ValueError as error:
+        raise FormatError(f"{path}: background.npy: {error}") from error
 
 
 def _params_of(path: Any, saved: dict[str, Any]) -> dict[str, Any]:
@@ -362,16 +360,3 @@ def _params_of(path: Any, saved: dict[str, Any]) -> dict[str, Any]:
         return Params.make(**saved).as_dict()
     except (TypeError, ValueError) as error:
         raise FormatError(f"{path}: invalid parameters: {error}") from error
-
-
-def _values_of(path: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarray], n_keys: int) -> list[Any]:
-    if "values.npy" in arrays:
-        values = arrays["values.npy"]
-        shape = manifest.get("value_shape")
-        if values.dtype != np.float64 or values.shape[0] != n_keys or list(values.shape[1:]) != shape:
-            raise FormatError(f"{path}: values of shape {values.shape} do not fit {n_keys} keys of shape {shape}")
-        return list(values)
-    items = manifest.get("values", [])
-    if not isinstance(items, list) or len(items) != n_keys:
-        raise FormatError(f"{path}: expected {n_keys} values")
-    return [value_from_json(item, path) for item in items]

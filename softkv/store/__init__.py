@@ -13,6 +13,7 @@
   in its private ``_checks``.
 """
 
+from ._checks import check_vectors
 from ._lock import ReadWriteLock
 from ._memory import Contents, Memory, Update
 from ._store import Store
@@ -20,4 +21,5 @@ from ._transaction import write
 from ._usage import USED_WEIGHT, Usage
 from ._values import ValueSpec
 
-__all__ = ["USED_WEIGHT", "Contents", "Memory", "ReadWriteLock", "Store", "Update", "Usage", "ValueSpec", "write"]
+__all__ = ["USED_WEIGHT", "Contents", "Memory", "ReadWriteLock", "Store", "Update", "Usage", "ValueSpec",
+           "check_vectors", "write"]

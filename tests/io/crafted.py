@@ -26,7 +26,7 @@ N_FEATURES = 64  # a small lexical encoder: crafted stores stay a few KB
 
 def base_store(path: Path, kind: str = "scalar") -> Path:
     """A small valid store: three keys and an alias, scalar, vector or categorical values."""
-    values = {"scalar": [1.0, 2.0, 3.0], "vector": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+    values = {"scalar": [1.0, 2.0, 3.0], "vector": [np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.array([5.0, 6.0])],
               "categorical": ["red", ("a", 1), "blue"]}[kind]
     d = SoftDict(dict(zip(["apple", "banana", "chair"], values)), encoder=LexicalEncoder(n_features=N_FEATURES))
     d.add("United States", values[0], aliases=["USA"])
@@ -58,6 +58,12 @@ def npy(array: Any) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(array), allow_pickle=False)
     return buffer.getvalue()
+
+
+def npy_with_header_of(n_bytes: int) -> bytes:
+    """A version-2.0 .npy whose header claims to be ``n_bytes`` long (numpy reads at most 10,000)."""
+    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (4, 64), }" + b" " * n_bytes
+    return b"\x93NUMPY\x02\x00" + n_bytes.to_bytes(4, "little") + header[:n_bytes - 1] + b"\n"
 
 
 def npy_claiming(shape: tuple[int, ...], descr: str = "<f4", payload: bytes = b"\0" * 64) -> bytes:
@@ -103,6 +109,15 @@ CASES: dict[str, Change] = {
     "embeddings claiming a huge width": _array("embeddings.npy", lambda: npy_claiming((4, 2**40))),
     "values claiming a huge shape": _set(["value_shape"], [2**40]),
     "background claiming 10**9 rows": _array("background.npy", lambda: npy_claiming((10**9, W))),
+    "a 4 MB .npy header": _array("embeddings.npy", lambda: npy_with_header_of(4 << 20)),
+    "unknown manifest fields": lambda m, a: m.update(padding="x" * 100_000, more=[0] * 1000),
+    "max_keys below the number of keys": _set(["params", "max_keys"], 2),
+    "huge finite background rows": _array("background.npy", lambda: npy(np.full((258, W), 1e38, np.float32))),
+    "huge finite projection": _array("query_projection.npy", lambda: npy(np.eye(W, dtype=np.float32) * 1e20)),
+    "an int array value holding 1.5": lambda m, a: m["values"].__setitem__(
+        0, {"array": {"dtype": "int64", "shape": [1], "data": [1.5]}}),
+    "an int array value beyond int8": lambda m, a: m["values"].__setitem__(
+        0, {"array": {"dtype": "int8", "shape": [1], "data": [300]}}),
     # 5: malformed metadata and members
     "encoder is a list": _set(["encoder"], [1, 2]),
     "encoder without fingerprint": lambda m, a: m["encoder"].pop("fingerprint"),
@@ -118,6 +133,7 @@ CASES: dict[str, Change] = {
     "keys not strings": _set(["keys"], [1, 2, 3, 4]),
     "duplicate keys": _set(["keys"], ["apple", "apple", "chair", "United States"]),
     "object-dtype embeddings": _array("embeddings.npy", lambda: npy_claiming((4, W), "|O")),
+    "object-dtype values": _array("values.npy", lambda: npy_claiming((4, 2), "|O")),
     "float64 embeddings": _array("embeddings.npy", lambda: npy(np.zeros((4, W), np.float64))),
     "fortran-order embeddings": _array("embeddings.npy", lambda: npy(np.asfortranarray(np.ones((4, W), np.float32)))),
     "NaN embeddings": _array("embeddings.npy", lambda: npy(np.full((4, W), np.nan, np.float32))),

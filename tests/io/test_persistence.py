@@ -51,6 +51,31 @@ def test_every_kind_of_value_round_trips(tmp_path, data):
     assert isinstance(loaded.encoder, LexicalEncoder)
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "uint64", "float16", "float32", "float64"])
+def test_arrays_come_back_in_their_dtype_with_exact_values(tmp_path, dtype):
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else np.finfo(dtype)
+    extreme = np.array([info.max, info.min, 7], dtype=dtype)  # 2**63 - 1 and 2**64 - 1 are not float64s
+    d = SoftDict({"a": extreme, "b": np.array([1, 2, 3], dtype=dtype)}, encoder=LexicalEncoder())
+    loaded = SoftDict.load(d.save(tmp_path / "d.softkv"))
+    for key in d:
+        assert loaded[key].dtype == np.dtype(dtype) and loaded[key].tobytes() == d[key].tobytes()
+
+
+def test_arrays_of_several_dtypes_and_big_ints_come_back_exactly(tmp_path):
+    values = {"a": np.array([2**53 + 1, 7]), "b": np.array([1.5, 2.5], dtype=np.float32), "c": [2**62 + 1, 3]}
+    d = SoftDict(values, encoder=LexicalEncoder())
+    loaded = SoftDict.load(d.save(tmp_path / "d.softkv"))
+    assert loaded["a"].dtype == np.int64 and loaded["a"][0] == 2**53 + 1
+    assert loaded["b"].dtype == np.float32 and loaded["c"] == [2**62 + 1, 3] and type(loaded["c"][0]) is int
+
+
+def test_a_lone_surrogate_is_refused_when_saving_naming_the_key(tmp_path):
+    d = SoftDict({"a": "x\ud800", "b": "y"}, encoder=LexicalEncoder())
+    with pytest.raises(TypeError, match="key 'a' holds a lone surrogate"):
+        d.save(tmp_path / "d.softkv")
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_dict_without_encoder_round_trips(tmp_path):
     d = SoftDict.from_embeddings(["x", "y"], np.eye(2), [1.0, 2.0])
     loaded = SoftDict.load(d.save(tmp_path / "v.softkv"))

@@ -59,7 +59,8 @@ print("all refused within the limit")
 
 def test_stores_claiming_huge_sizes_are_refused_within_a_memory_limit(tmp_path):
     labels = ["huge n_features", "huge lexical width", "embeddings claiming 10**12 rows",
-              "embeddings claiming a huge width", "values claiming a huge shape", "background claiming 10**9 rows"]
+              "embeddings claiming a huge width", "values claiming a huge shape", "background claiming 10**9 rows",
+              "a 4 MB .npy header", "unknown manifest fields"]
     paths = [str(crafted(tmp_path, label)) for label in labels]
     script = LOAD_UNDER_A_MEMORY_LIMIT.format(root=str(ROOT), limit=1500 * 2**20)
     out = subprocess.run([sys.executable, "-c", script, *paths], capture_output=True, text=True, timeout=120)
