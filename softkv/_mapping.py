@@ -61,6 +61,8 @@ class DictMethods(MutableMapping[str, Any]):
 
     def __eq__(self, other: object) -> bool:
         """Equal to any mapping with the same keys and equal values (arrays compared by value)."""
+        if other is self:
+            return True
         if not isinstance(other, Mapping) or len(other) != len(self):
             return False
         return all(k in other and _equal(v, other[k]) for k, v in self.items())
@@ -91,6 +93,19 @@ class DictMethods(MutableMapping[str, Any]):
         return self
 
 
+def tell_each(callback: Any, evicted: list[tuple[str, Any]]) -> None:
+    """``callback(key, value)`` for every evicted pair, every one even when a call raises (the first error is
+    raised after the last call, so that no eviction goes untold)."""
+    errors = []
+    for key, value in evicted if callback is not None else ():
+        try:
+            callback(key, value)
+        except Exception as error:  # noqa: BLE001 - raised below, once every eviction is told
+            errors.append(error)
+    if errors:
+        raise errors[0]
+
+
 def _core_setitem(cls: type) -> Any:
     """The ``__setitem__`` softkv defines (the last definition in ``cls``'s bases inside softkv)."""
     for base in reversed(cls.__mro__):
@@ -100,6 +115,8 @@ def _core_setitem(cls: type) -> Any:
 
 
 def _equal(a: Any, b: Any) -> bool:
+    if a is b:  # as dict compares values (and so a dict holding itself equals itself)
+        return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return bool(np.array_equal(a, b))
     return bool(a == b)

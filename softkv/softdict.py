@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._display import dict_repr, dict_table
-from ._mapping import DictMethods
+from ._mapping import DictMethods, tell_each
 from .encoders import CachedEncoder, Encoder, as_encoder
 from .params import Parameter, Params
 from .read import DEFAULT_CHUNK_BYTES, BatchResult, LookupResult
@@ -425,6 +426,7 @@ class SoftDict(DictMethods):
         with self._lock.writing():
             self._store.projection = None if matrix is None else check_projection(matrix, self._store.width)
 
+    @reprlib.recursive_repr("SoftDict({...})")  # a dict holding itself, as dict's repr shows it
     def __repr__(self) -> str:
         return dict_repr(self._store.values, self._reader.encoder, self._params.changed())
 
@@ -441,9 +443,7 @@ class SoftDict(DictMethods):
 
     def _report_evictions(self, evicted: list[tuple[str, Any]]) -> None:  # with no lock held: on_evict may use d
         self.evictions += len(evicted)
-        if self._on_evict is not None:
-            for key, value in evicted:
-                self._on_evict(key, value)
+        tell_each(self._on_evict, evicted)
 
 
 __all__ = ["SoftDict"]

@@ -186,6 +186,9 @@ def _file_mode(path: Path) -> int:
 
 def _atomic_write(path: Path, members: dict[str, bytes]) -> None:
     folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():  # said here: mkstemp would name a temporary file the caller never asked for
+        raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist; create it first "
+                                "(Path(folder).mkdir(parents=True))")
     _remove_stale_temporaries(folder, path.name)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -316,6 +319,11 @@ def load(path: str | os.PathLike[str], build: Callable[[Contents, Any, dict[str,
                 f"{path} was embedded with {saved}, and the encoder given embeds differently; its similarities "
                 "would be meaningless. Pass the same encoder, or reencode=True to embed the keys again"
             )
+        if "query_projection.npy" in arrays:
+            raise EncoderMismatchError(
+                f"{path} has a query projection learned in its encoder's space, which means nothing in another's: "
+                "reencode=True cannot carry it. Load it with its own encoder, set d.query_projection = None and "
+                "save it, then load that with reencode=True (and learn a projection again with d.fit)")
         keep_embeddings = False  # every key is embedded again with the new encoder
     aliases = manifest.aliases
     embeddings = _embeddings_of(path, keys, aliases, arrays) if keep_embeddings else None

@@ -259,6 +259,7 @@ def fit(
     save.
     """
     learn = _check_learn(learn)
+    _check_schedule(epochs, learning_rate, patience, projection_decay)
     targets = _check_pairs(memory, queries, targets, validation_fraction)
     target_device = _check_device(device)
     inputs = module_inputs(memory, params, queries, Q, leave_out_own=True)
@@ -301,6 +302,17 @@ def fit_dict(d: Readable, queries: Sequence[Any], targets: Any, **options: Any) 
     history, update = fit(memory, params, list(queries), d.embed(queries), targets, **options)
     d.apply_update(update)
     return history
+
+
+def _check_schedule(epochs: Any, learning_rate: Any, patience: Any, projection_decay: Any) -> None:
+    """The training schedule's numbers, before any work: a NaN step size would train to NaN silently."""
+    for name, value in (("epochs", epochs), ("patience", patience)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    for name, value, low in (("learning_rate", learning_rate, "> 0"), ("projection_decay", projection_decay, ">= 0")):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or (
+                value < 0 or value == 0 and name == "learning_rate"):
+            raise ValueError(f"{name} must be a finite number {low}, got {value!r}")
 
 
 def _check_pairs(memory: Memory, queries: Sequence[Any], targets: Any, validation_fraction: float) -> np.ndarray:

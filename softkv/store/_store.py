@@ -48,6 +48,7 @@ from ._values import (
     OPAQUE,
     CategoryTable,
     ValueSpec,
+    check_shapes,
     check_value,
     is_hashable,
     join_spec,
@@ -162,6 +163,7 @@ class Store:
             check_key(key)
             if key in self.owner_of:
                 raise ValueError(f"{key!r} is an alias of {self.owner_of[key]!r}; it cannot be a key too")
+        check_shapes(self.spec, pairs)
         spec = join_spec(self.spec, pairs.values())
         if spec is not None and spec.kind == CATEGORICAL and self.spec is not None and self.spec.kind == NUMERIC and (
                 not all(is_hashable(v) for v in self.values.values())):

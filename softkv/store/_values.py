@@ -18,7 +18,7 @@ opaque) once, in O(N); the kind never narrows back while keys remain.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,24 @@ def join_spec(spec: ValueSpec | None, values: Iterable[Any]) -> ValueSpec | None
         else:
             spec = ValueSpec(CATEGORICAL)
     return spec
+
+
+def check_shapes(spec: ValueSpec | None, values: Mapping[str, Any]) -> None:
+    """A ValueError, naming the key and both shapes, when numeric arrays (or lists) of two shapes would be held
+    together: no kind blends them (only opaque holds them, where a soft read gives one key's value), so a vector
+    of another shape among vectors is refused rather than silently widened."""
+    if spec is not None and (spec.kind != NUMERIC or spec.shape == ()):
+        return
+    found = {key: infer_spec(value) for key, value in values.items()}
+    if not all(f.kind == NUMERIC and f.shape != () for f in found.values()) or all(
+            is_hashable(value) for value in values.values()):
+        return  # other kinds widen the dict as they always do; tuples of two shapes are categories
+    reference = spec.shape if spec is not None else next(iter(found.values())).shape
+    for key, f in found.items():
+        if f.shape != reference:
+            raise ValueError(f"value for key {key!r} is an array of shape {f.shape}, but the values held are arrays "
+                             f"of shape {reference}: a blend needs one shape. Reshape it, or keep such values in a "
+                             "SoftDict of their own")
 
 
 def check_value(key: str, value: Any, spec: ValueSpec) -> Any:

@@ -86,6 +86,10 @@ def test_fit_refuses_bad_input_and_changes_nothing(counting):
         d.fit(["x", "y"], [1.0, float("nan")])
     with pytest.raises(ValueError, match="learn takes any of"):
         d.fit(["x", "y"], [1.0, 2.0], learn=("metric",))
+    for option in ({"learning_rate": float("nan")}, {"learning_rate": 0}, {"projection_decay": -1.0},
+                   {"epochs": 0}, {"patience": 2.5}):
+        with pytest.raises(ValueError, match=f"{next(iter(option))} must be"):
+            d.fit(["x", "y"], [1.0, 2.0], **option)
     with pytest.raises(ValueError, match="torch device"):
         d.fit(["x", "y"], [1.0, 2.0], device="nowhere")
     if not torch.cuda.is_available():

@@ -1,5 +1,7 @@
 """Scalar, vector and categorical values, and what a blend of each returns."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -72,7 +74,6 @@ def test_booleans_are_categories_not_numbers():
     [
         (1.0, [1.0, 2.0], "opaque"),  # a list is not hashable: no categories
         (1.0, (1.0, 2.0), "categorical"),
-        ([1.0, 2.0], [1.0, 2.0, 3.0], "opaque"),
         ((1.0, 2.0), (1.0, 2.0, 3.0), "categorical"),
         ([1.0, 2.0], "text", "opaque"),
         (1.0, "text", "categorical"),
@@ -90,6 +91,19 @@ def test_values_of_another_kind_widen_the_dict_and_stay_exact(counting, first, s
     if kind == "opaque":
         with pytest.raises(TypeError, match="cannot be grouped by value"):
             _ = d.lookup("something else").distribution
+
+
+@pytest.mark.parametrize("first, other", [([1.0, 2.0], [1.0, 2.0, 3.0]), (np.ones(2), np.ones((2, 2)))])
+def test_a_vector_of_another_shape_among_vectors_is_refused_naming_the_key_and_both_shapes(counting, first, other):
+    d = SoftDict({"a": first, "b": first}, encoder=counting)
+    shape = np.shape(other)
+    with pytest.raises(ValueError, match=re.escape(f"key 'c' is an array of shape {shape}, but the values held are "
+                                                   "arrays of shape (2,)")):
+        d["c"] = other
+    with pytest.raises(ValueError, match="key 'y'"):
+        SoftDict({"x": first, "y": other}, encoder=counting)
+    assert list(d) == ["a", "b"] and d.value_kind == "array of shape (2,)" and len(counting.calls) == 1
+    assert np.allclose(d.lookup("something").value, first)  # still a blend
 
 
 @pytest.mark.parametrize(
