@@ -18,12 +18,28 @@ hands the same table to rich when it is installed.
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Table", "dict_repr", "dict_table", "number", "short"]
+__all__ = ["Table", "dict_repr", "dict_table", "number", "short", "visible"]
+
+_INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi overrides), surrogates, line/para separators
+_JOINERS = "\u200c\u200d"  # format characters that shape text (emoji sequences, Persian) and move nothing
+
+
+def visible(text: str) -> str:
+    r"""``text`` with every control, format or separator character shown as its escape, so that a key can
+    neither move the cursor, recolour the terminal nor reorder a line.
+
+    >>> print(visible("red\x1b[31m, \u202etxt.exe, tab\there, café"))
+    red\x1b[31m, \u202etxt.exe, tab\there, café
+    """
+    if text.isprintable():
+        return text
+    return "".join(ascii(c)[1:-1] if c not in _JOINERS and unicodedata.category(c) in _INVISIBLE else c for c in text)
 
 
 def number(value: Any, digits: int = 4) -> str:
@@ -72,14 +88,16 @@ class Table:
     lead: tuple[str, ...] = ()
 
     def text(self) -> str:
-        """The table aligned in columns two spaces apart, with its title and notes."""
-        widths = [max(len(cell) for cell in column) for column in zip(self.header, *self.rows)]
-        lines = [self.title] if self.title else []
-        lines += ["  " + line for line in self.lead]
+        """The table aligned in columns two spaces apart, with its title and notes (control characters shown as
+        escapes: :func:`visible`)."""
+        rows = [tuple(map(visible, row)) for row in [self.header, *self.rows]]
+        widths = [max(len(cell) for cell in column) for column in zip(*rows)]
+        lines = [visible(self.title)] if self.title else []
+        lines += ["  " + visible(line) for line in self.lead]
         lines += ["  " + "  ".join(cell.rjust(w) if i in self.right else cell.ljust(w)
                                    for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-                  for row in [self.header, *self.rows]]
-        lines += ["  " + note for note in self.notes]
+                  for row in rows]
+        lines += ["  " + visible(note) for note in self.notes]
         return "\n".join(lines)
 
     def html(self, css_class: str = "softkv") -> str:

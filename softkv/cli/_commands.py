@@ -39,6 +39,15 @@ def _is_store(path: Path) -> bool:
     return path.suffix.lower() == ".softkv" or (path.is_file() and zipfile.is_zipfile(path))
 
 
+def _holds_a_store(path: Path) -> bool:
+    """Whether ``path`` is a zip archive with a softkv manifest (what ``build`` may replace)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "manifest.json" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _open(args: argparse.Namespace, progress: bool = False) -> tuple[Any, Catalog | None, float]:
     """The SoftDict of ``args.source`` with the options' parameters, the catalog it came from (None for a store),
     and the seconds spent encoding."""
@@ -109,7 +118,7 @@ def _rich_available() -> bool:
 
 def _build(args: argparse.Namespace) -> int:
     output = Path(args.output)
-    _check_output(output)
+    _check_output(output, Path(args.source))
     d, catalog, seconds = _open(args, progress=True)
     path = d.save(output)
     found = f"{catalog.n_rows} rows of {args.source}" if catalog is not None else str(args.source)
@@ -123,8 +132,9 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output(output: Path) -> None:
-    """Refuse an output that cannot be written, before any encoding."""
+def _check_output(output: Path, source: Path) -> None:
+    """Refuse an output that cannot be written, or that would replace the input or any file but a store, before
+    any encoding."""
     folder = output.parent
     if not folder.is_dir():
         raise CatalogError(f"{output}: the folder {folder} does not exist")
@@ -134,6 +144,11 @@ def _check_output(output: Path) -> None:
         raise CatalogError(f"{output}: is a folder; name a file to write")
     if output.exists() and not output.is_file():
         raise CatalogError(f"{output}: exists and is not a regular file")
+    if output.exists() and source.exists() and os.path.samefile(output, source):
+        raise CatalogError(f"{output}: is the input; name another file to write the store to")
+    if output.exists() and not _holds_a_store(output):
+        raise CatalogError(f"{output}: exists and is not a softkv store (a catalog?); build replaces only a store: "
+                           "name another file, or remove it first")
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -181,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(COMMANDS[args.command](args))
     except BrokenPipeError:  # the reader stopped reading (| head): nothing left to say
         return 0
-    except (ValueError, KeyError, TypeError, OSError) as error:  # CatalogError and FormatError are ValueErrors
+    except (ValueError, KeyError, TypeError, OSError, RecursionError) as error:  # CatalogError is a ValueError
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"softkv {args.command}: {message}", file=sys.stderr)
+        return EXIT_INPUT
+    except MemoryError:
+        message = "out of memory: the input is larger than this machine can hold (split it, or use a store)"
         print(f"softkv {args.command}: {message}", file=sys.stderr)
         return EXIT_INPUT
     finally:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._display import Table, number, short
+from .._display import Table, number, short, visible
 from ..read import LookupResult, by_weight
 
 __all__ = ["Row", "as_json", "print_rich", "result_table", "rows_of"]
@@ -85,12 +85,12 @@ def print_rich(table: Table) -> None:
     for i, column in enumerate(table.header):
         shown.add_column(column, justify="right" if i in table.right else "left", no_wrap=i == 0, overflow="fold")
     for row in table.rows:
-        shown.add_row(*(Text(cell) for cell in row))  # cells are text, never rich markup
+        shown.add_row(*(Text(visible(cell)) for cell in row))  # cells are text, never rich markup
     console = Console()
-    console.print(table.title, markup=False, highlight=False)
+    console.print(visible(table.title), markup=False, highlight=False)
     console.print(shown)
     for note in table.notes:
-        console.print("  " + note, markup=False, highlight=False)
+        console.print("  " + visible(note), markup=False, highlight=False)
 
 
 def _is_number(text: str) -> bool:

@@ -28,6 +28,7 @@ softkv.errors.CatalogError: ...cars.csv: 1 key is on more than one row: 'corona'
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -103,7 +104,8 @@ def read_text(path: Path) -> str:
 
 
 def _csv_rows(path: Path, text: str) -> tuple[list[str], list[_Row]]:
-    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    # rows end at \n, \r\n or \r only (str.splitlines would also end them at U+2028 and other separators)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -141,7 +143,7 @@ def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], list[_Row
     found: list[tuple[str, Any]] = []
     try:
         if lines:
-            for n, line in enumerate(text.splitlines(), 1):
+            for n, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 may be inside a string
                 if line.strip():
                     try:
                         found.append((f"line {n}", _plain(json.loads(line, object_pairs_hook=_Pairs))))
@@ -158,6 +160,9 @@ def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], list[_Row
                                    f"not a {type(data).__name__}")
     except json.JSONDecodeError as error:
         raise CatalogError(f"{path}, line {error.lineno}: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise CatalogError(f"{path}: JSON nested too deep to read; a catalog's records are flat (column -> cell), "
+                           "a cell at most a few levels deep") from None
     rows = []
     for where, record in found:
         if not isinstance(record, dict):
@@ -193,7 +198,8 @@ def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: l
         raise CatalogError(f"{path}: no records" + (f" (only the header {columns})" if columns else ""))
     key = key or columns[0]
     values = list(values or [c for c in columns if c != key])
-    missing = [c for c in [key, *values] if c not in columns]
+    present = set(columns)  # a set: a catalog may have many thousand columns
+    missing = [c for c in [key, *values] if c not in present]
     if missing:
         raise CatalogError(f"{path}: no column {missing}; the columns are {columns}")
     if not values:

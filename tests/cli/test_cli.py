@@ -187,6 +187,52 @@ def test_build_checks_the_output_before_encoding(catalogs, capsys):
     assert code == 1 and "is a folder" in err
 
 
+def test_build_never_replaces_its_input_or_a_file_that_is_not_a_store(catalogs, capsys):
+    source = catalogs / "products.csv"
+    before = source.read_bytes()
+    code, _, err = run(capsys, "build", source, "-o", source)
+    assert code == 1 and "is the input" in err and source.read_bytes() == before
+    code, _, err = run(capsys, "build", source, "-o", catalogs / "pairs.csv")
+    assert code == 1 and "is not a softkv store" in err and (catalogs / "pairs.csv").read_text().startswith("query,")
+
+
+def test_keys_are_printed_as_text_never_markup_or_terminal_escapes(catalogs, capsys):
+    path = catalogs / "odd.json"
+    path.write_text(json.dumps({"Widget [/v2]": 1, "Widget [v2]": 2, "red\u001b[31m": 3, "\u202eexe.txt": 4}))
+    code, out, err = run(capsys, "query", path, "Widget [/v2]", "--plain", "--threshold", "none", "--rows", "4")
+    assert code == 0 and "Widget [/v2]" in out and "Widget [v2]" in out
+    assert "\x1b" not in out and "\u202e" not in out and "red\\x1b[31m" in out and "\\u202eexe.txt" in out
+    pytest.importorskip("rich")
+    from softkv._display import Table
+    from softkv.cli._report import print_rich
+
+    print_rich(Table(("key",), (("Widget [/v2]",), ("red\x1b[31m",)), title="Widget [b]bold[/b]"))
+    shown = capsys.readouterr().out
+    assert "Widget [/v2]" in shown and "[b]bold[/b]" in shown and "\x1b[31m" not in shown
+
+
+def test_catalog_errors_of_any_kind_are_one_line_and_exit_1(catalogs, capsys):
+    deep = catalogs / "deep.json"
+    deep.write_text('[{"key": "a", "value": ' + "[" * 100_000 + "]" * 100_000 + "}]")
+    code, out, err = run(capsys, "build", deep, "-o", catalogs / "deep.softkv")
+    assert code == 1 and err.count("\n") == 1 and "nested too deep" in err
+
+
+def test_catalog_rows_end_at_newlines_only(catalogs):
+    (catalogs / "sep.jsonl").write_text(json.dumps({"k": "a\u2028b", "v": 1}, ensure_ascii=False) + "\n"
+                                        + json.dumps({"k": "c", "v": 2}) + "\r\n")
+    assert read_catalog(catalogs / "sep.jsonl") == {"a\u2028b": 1.0, "c": 2.0}
+    (catalogs / "sep.csv").write_text('name,v\r\n"a\u2028b",1\r\nc,2\n', newline="")
+    assert read_catalog(catalogs / "sep.csv") == {"a\u2028b": 1.0, "c": 2.0}
+
+
+def test_a_catalog_of_many_columns_reads_in_linear_time(catalogs):
+    columns = [f"c{i}" for i in range(40_000)]
+    (catalogs / "wide.csv").write_text("name," + ",".join(columns) + "\nx," + ",".join(["1"] * 40_000) + "\n")
+    catalog = read_catalog(catalogs / "wide.csv")  # 23 s when every column was looked up in a list
+    assert len(catalog["x"]) == 40_000
+
+
 def test_build_takes_a_store_to_save_again_with_other_parameters(catalogs, minilm, capsys):
     first, second = catalogs / "a.softkv", catalogs / "b.softkv"
     assert run(capsys, "build", catalogs / "products.csv", "-o", first)[0] == 0
