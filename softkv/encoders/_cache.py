@@ -6,12 +6,17 @@ sentence), and keyed by the SHA-256 of each text. Rows are raw float32 bytes:
 nothing in the cache is ever executed. A different encoder gets a different
 file, so a cache can never hand one model's vectors to another.
 
-A cache is a file anyone could have written, so it is trusted for nothing:
-each row carries a checksum that binds its vector to its text and is read
-only if the checksum and the width match (a row moved to another text, or of
-another width, is encoded again and rewritten). A file that is not such a
-cache, or that stays locked, is set aside with a RuntimeWarning and texts are
-encoded without it: a broken cache costs time, never a wrong vector.
+What the cache guards against is damage, not an adversary: each row carries
+a checksum that binds its vector to its text and is read only if the
+checksum and the width match (a row moved to another text, truncated, or of
+another width, is encoded again and rewritten). The checksum has no secret,
+so someone who can write the cache file can plant a row with a valid
+checksum: keep ``cache_dir`` a folder only you can write, as for any file
+whose contents your program trusts. A cache file (or its journal) that is a
+symbolic link is never opened, so the cache writes nowhere but in
+``cache_dir``. A ``cache_dir`` that cannot be made or written, a file that is
+not such a cache, or one that stays locked, is set aside with a
+RuntimeWarning and texts are encoded without it.
 """
 
 from __future__ import annotations
@@ -69,11 +74,24 @@ class CachedEncoder:
         if self._path is None:
             vector = fingerprint(self.inner)
             digest = hashlib.sha256(vector.astype("<f4").tobytes()).hexdigest()[:20]
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
             self._width = int(vector.shape[0])
             self._path = self.cache_dir / f"embeddings-{digest}.sqlite"
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                self._set_aside(f"its folder cannot be made ({error.strerror or error})")
             self._guarded(self._create)
         return self._path
+
+    def _set_aside(self, why: str) -> None:
+        self._usable = False
+        warnings.warn(f"the embedding cache {self._path} is unusable: {why}; texts are encoded without it. "
+                      "Delete the file, or pass another cache_dir", RuntimeWarning, stacklevel=5)
+
+    def _linked(self) -> bool:
+        """Whether the cache file or one SQLite keeps beside it is a symbolic link (it would write elsewhere)."""
+        assert self._path is not None
+        return any(Path(f"{self._path}{suffix}").is_symlink() for suffix in ("", "-wal", "-shm", "-journal"))
 
     def _create(self, connection: sqlite3.Connection) -> None:
         connection.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (text_sha256 BLOB PRIMARY KEY, vector BLOB NOT NULL, "
@@ -87,6 +105,9 @@ class CachedEncoder:
         if not self._usable:
             return None
         assert self._path is not None
+        if self._linked():
+            self._set_aside("it is a symbolic link (or its journal is), and the cache writes only in cache_dir")
+            return None
         try:
             connection = sqlite3.connect(self._path, timeout=LOCK_TIMEOUT)
             try:
@@ -96,10 +117,7 @@ class CachedEncoder:
             finally:
                 connection.close()
         except sqlite3.Error as error:
-            self._usable = False
-            warnings.warn(f"the embedding cache {self._path} is unusable ({type(error).__name__}: {error}); "
-                          "texts are encoded without it. Delete the file, or pass another cache_dir",
-                          RuntimeWarning, stacklevel=4)
+            self._set_aside(f"{type(error).__name__}: {error}")
             return None
 
     def _read(self, connection: sqlite3.Connection, digests: list[bytes]) -> dict[bytes, np.ndarray]:

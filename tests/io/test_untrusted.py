@@ -198,6 +198,34 @@ def test_a_broken_embedding_cache_costs_time_never_a_wrong_vector(tmp_path):
         assert any("unusable" in str(w.message) for w in caught)
 
 
+def test_a_cache_never_follows_links_and_an_unusable_folder_only_warns(tmp_path):
+    from softkv.encoders import CachedEncoder
+
+    encoder = LexicalEncoder(n_features=64)
+    expected = encoder.encode(["apple", "pear"])
+    probe = CachedEncoder(encoder, tmp_path / "probe")
+    probe.encode(["x"])
+    name = probe.path.name
+    target = tmp_path / "precious.txt"
+    target.write_text("not yours to overwrite")
+    for linked in ("", "-wal"):  # the cache file, or its write-ahead log, is a link elsewhere
+        folder = tmp_path / f"linked{linked}"
+        folder.mkdir()
+        (folder / f"{name}{linked}").symlink_to(tmp_path / f"elsewhere{linked}.sqlite")
+        with pytest.warns(RuntimeWarning, match="symbolic link"):
+            np.testing.assert_array_equal(CachedEncoder(encoder, folder).encode(["apple", "pear"]), expected)
+        assert not (tmp_path / f"elsewhere{linked}.sqlite").exists()
+    a_file = tmp_path / "a file"
+    a_file.write_text("x")
+    unwritable = tmp_path / "locked"
+    unwritable.mkdir(mode=0o500)
+    for folder in (a_file, a_file / "below") + ((unwritable,) if os.geteuid() else ()):  # root writes anywhere
+        with pytest.warns(RuntimeWarning, match="unusable"):
+            d = SoftDict({"apple": 1.0, "pear": 2.0}, encoder=encoder, cache_dir=folder)
+        assert d["apple"] == 1.0 and a_file.read_text() == "x"
+    assert target.read_text() == "not yours to overwrite"
+
+
 @pytest.mark.parametrize("name, content", [
     ("quote.csv", 'name,price\napple,1\n"banana,2\nchair,3\n'),
     ("short.csv", "name,price\napple,1\nbanana\n"),
