@@ -1,4 +1,9 @@
-"""Untrusted stores and concurrent writers, at length: a crafted-store fuzz run and a stress run.
+"""Untrusted stores and concurrent writers, at length: crafted classes, a crafted-store fuzz run, stress runs.
+
+classes: every crafted class of tests/io/crafted.py, loaded once each: the
+file's size, the peak memory the load added (the process's high-water mark,
+reset before each load through /proc/self/clear_refs) against that size, the
+time to refuse it, and whether it was refused.
 
 fuzz: N crafted stores (tests/crafted.py: every case of the untrusted-store
 classes, and random fields of the manifest and headers of the arrays set to
@@ -11,7 +16,11 @@ stress: for S seconds, 8 readers and 2 writers on one SoftDict. Writers add
 keys with aliases and delete them; readers read soft and exact, check each
 batch against a blend recomputed from its own weights and values, and check
 snapshots for consistency (every alias resolves to a key, keys are unique).
-Run: python benchmarks/untrusted.py [--fuzz 2000] [--stress 60]
+mix: for M seconds, the threaded mix of tests/stress/mix.py (writers,
+deletes, setdefault, set_params(max_keys=...), copies, pickles, saves and
+loads, reads): states over max_keys, fabricated values, saves that fail to
+load and undocumented exceptions, which must all be 0.
+Run: python benchmarks/untrusted.py [--fuzz 2000] [--stress 60] [--mix 600]
 """
 
 from __future__ import annotations
@@ -32,7 +41,54 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from softkv import LexicalEncoder, SoftDict  # noqa: E402
 from softkv.errors import EncoderMismatchError, FormatError  # noqa: E402
-from tests.io.crafted import random_case  # noqa: E402
+from tests.io.crafted import CASES, crafted, random_case  # noqa: E402
+from tests.stress.mix import FAILURES, run_mix  # noqa: E402
+
+
+def _memory_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field))
+
+
+def classes() -> None:
+    """One load of each crafted class: its size, the memory the load added, the time, refused or not."""
+    folder = Path(tempfile.mkdtemp())
+    kinds = {"an int array value holding 1.5": "categorical", "an int array value beyond int8": "categorical",
+             "object-dtype values": "vector", "values claiming a huge shape": "vector"}
+    print(f"{'crafted class':42} {'file KB':>8} {'added MB':>9} {'x size':>7} {'ms':>7}  outcome")
+    worst_ratio, worst_ms = 0.0, 0.0
+    for label in sorted(CASES):
+        path = crafted(folder, label, kinds.get(label, "scalar"))
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # the high-water mark starts again from the current use
+        before = _memory_kb("VmRSS:")
+        start = time.perf_counter()
+        try:
+            SoftDict.load(path)
+            outcome = "LOADED"
+        except (FormatError, EncoderMismatchError) as error:
+            outcome = f"refused: {str(error).split(': ', 1)[-1][:50]}"
+        except Exception as error:  # noqa: BLE001 - a crash is what this looks for
+            outcome = f"CRASH {type(error).__name__}"
+        seconds = time.perf_counter() - start
+        added = max(_memory_kb("VmHWM:") - before, 0) * 1024
+        size = path.stat().st_size
+        worst_ratio, worst_ms = max(worst_ratio, added / size), max(worst_ms, seconds * 1000)
+        print(f"{label[:42]:42} {size / 1024:8.1f} {added / 2**20:9.1f} {added / size:7.1f} {seconds * 1000:7.1f}  "
+              f"{outcome}")
+    print(f"classes: {len(CASES)}; the most memory a load added: {worst_ratio:.1f}x its file's size; the slowest: "
+          f"{worst_ms:.0f} ms")
+
+
+def mix(seconds: float) -> None:
+    result = run_mix(seconds, Path(tempfile.mkdtemp()))
+    calls = ", ".join(f"{result.counts[f'{job} calls']} {job}" for job in ("write", "tune", "read", "duplicate",
+                                                                          "save"))
+    found = ", ".join(f"{result.counts[kind]} {kind}" for kind in FAILURES)
+    print(f"mix: {seconds:.0f} s, 7 threads: {calls} calls ({result.counts['documented KeyErrors']} documented "
+          f"KeyErrors); {found}")
+    for problem in result.problems:
+        print("  " + problem)
 
 
 def fuzz(n_files: int) -> None:
@@ -138,9 +194,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fuzz", type=int, default=2000, help="crafted stores to load")
     parser.add_argument("--stress", type=float, default=60.0, help="seconds of the stress run")
+    parser.add_argument("--mix", type=float, default=600.0, help="seconds of the threaded mix")
     args = parser.parse_args()
+    classes()
     fuzz(args.fuzz)
     stress(args.stress)
+    mix(args.mix)
 
 
 if __name__ == "__main__":

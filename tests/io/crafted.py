@@ -61,9 +61,14 @@ def npy(array: Any) -> bytes:
 
 
 def npy_with_header_of(n_bytes: int) -> bytes:
-    """A version-2.0 .npy whose header claims to be ``n_bytes`` long (numpy reads at most 10,000)."""
-    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (4, 64), }" + b" " * n_bytes
-    return b"\x93NUMPY\x02\x00" + n_bytes.to_bytes(4, "little") + header[:n_bytes - 1] + b"\n"
+    """A version-2.0 .npy whose header is ``n_bytes`` of a literal that is costly to parse (a shape of n_bytes/2
+    sizes: parsing it whole costs hundreds of times its size); numpy reads headers of at most 10,000 bytes."""
+    start = b"{'descr': '<f4', 'fortran_order': False, 'shape': ("
+    end = b"), }"
+    body = b"0," * ((n_bytes - len(start) - len(end) - 1) // 2)
+    header = start + body + end
+    header += b" " * (n_bytes - 1 - len(header)) + b"\n"
+    return b"\x93NUMPY\x02\x00" + len(header).to_bytes(4, "little") + header
 
 
 def npy_claiming(shape: tuple[int, ...], descr: str = "<f4", payload: bytes = b"\0" * 64) -> bytes:
