@@ -27,8 +27,10 @@ softkv.errors.CatalogError: ...cars.csv: 1 key is on more than one row: 'corona'
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
 import json
 import math
 import os
@@ -76,14 +78,19 @@ class Catalog(Mapping[str, Any]):
         return len(self.value_columns) > 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Row:
-    where: str  # "line 3" or "record 2"
+    kind: str  # "line", "record" or "entry"
+    number: int
     cells: dict[str, Any]
 
+    @property
+    def where(self) -> str:
+        return f"{self.kind} {self.number}"
 
-def read_text(path: Path) -> str:
-    """A regular file's text (a FIFO, a device or a link to one is refused before any byte is read)."""
+
+def _open_text(path: Path) -> Any:
+    """A regular file's handle (a FIFO, a device or a link to one is refused before any byte is read)."""
     try:
         opened = open_regular(path)
     except FileNotFoundError:
@@ -93,37 +100,55 @@ def read_text(path: Path) -> str:
     if opened is None:
         raise CatalogError(f"{path}: not a regular file")
     handle, size = opened
-    with handle:
-        if size > MAX_CATALOG_BYTES:
-            raise CatalogError(f"{path}: larger than {MAX_CATALOG_BYTES:,} bytes")
+    if size > MAX_CATALOG_BYTES:
+        handle.close()
+        raise CatalogError(f"{path}: larger than {MAX_CATALOG_BYTES:,} bytes")
+    return handle
+
+
+def _not_utf8(path: Path, where: str) -> CatalogError:
+    return CatalogError(f"{path}: not UTF-8 text ({where}); is it a catalog ({', '.join(FORMATS)})?")
+
+
+def read_text(path: Path) -> str:
+    """A regular file's whole text (JSON is parsed whole)."""
+    with _open_text(path) as handle:
         try:
-            return handle.read().decode("utf-8-sig")
+            return str(handle.read().decode("utf-8-sig"))
         except UnicodeDecodeError as error:
-            raise CatalogError(f"{path}: not UTF-8 text (byte {error.start}); is it a catalog "
-                               f"({', '.join(FORMATS)})?") from None
+            raise _not_utf8(path, f"byte {error.start}") from None
 
 
-def _csv_rows(path: Path, text: str) -> tuple[list[str], list[_Row]]:
-    # rows end at \n, \r\n or \r only (str.splitlines would also end them at U+2028 and other separators)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _csv_rows(path: Path, text: Any) -> tuple[list[str], Iterator[_Row]]:
+    """The header, and the rows as they are read (a catalog is never held whole as text or as rows)."""
+    reader = csv.reader(text, strict=True)
     try:
         header = next(reader, None)
-        if header is None:
-            raise CatalogError(f"{path}: empty file; a CSV catalog starts with a header row")
-        if len(set(header)) != len(header) or "" in header:
-            raise CatalogError(f"{path}, line 1: the header {header} has an empty or repeated column name")
-        rows = []
-        for cells in reader:
-            if not cells:
-                continue  # a blank line
-            if len(cells) != len(header):
-                raise CatalogError(f"{path}, line {reader.line_num}: {len(cells)} cells where the header has "
-                                   f"{len(header)} ({', '.join(header)}); check its quotes and commas")
-            rows.append(_Row(f"line {reader.line_num}", dict(zip(header, cells))))
-    except csv.Error as error:
-        raise CatalogError(f"{path}, line {reader.line_num}: not valid CSV ({error}); "
-                           "check for an unterminated quote") from None
-    return header, rows
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise _problem(path, reader, error) from None
+    if header is None:
+        raise CatalogError(f"{path}: empty file; a CSV catalog starts with a header row")
+    if len(set(header)) != len(header) or "" in header:
+        raise CatalogError(f"{path}, line 1: the header {header} has an empty or repeated column name")
+
+    def rows() -> Iterator[_Row]:
+        try:
+            for cells in reader:
+                if not cells:
+                    continue  # a blank line
+                if len(cells) != len(header):
+                    raise CatalogError(f"{path}, line {reader.line_num}: {len(cells)} cells where the header has "
+                                       f"{len(header)} ({', '.join(header)}); check its quotes and commas")
+                yield _Row("line", reader.line_num, dict(zip(header, cells)))
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise _problem(path, reader, error) from None
+    return header, rows()
+
+
+def _problem(path: Path, reader: Any, error: Exception) -> CatalogError:
+    if isinstance(error, UnicodeDecodeError):
+        return _not_utf8(path, f"near line {reader.line_num + 1}")
+    return CatalogError(f"{path}, line {reader.line_num}: not valid CSV ({error}); check for an unterminated quote")
 
 
 class _Pairs(list[tuple[str, Any]]):
@@ -139,22 +164,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], list[_Row]]:
-    found: list[tuple[str, Any]] = []
+def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], Iterator[_Row]]:
+    found: list[tuple[str, int, Any]] = []
     try:
         if lines:
             for n, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 may be inside a string
                 if line.strip():
                     try:
-                        found.append((f"line {n}", _plain(json.loads(line, object_pairs_hook=_Pairs))))
+                        found.append(("line", n, json.loads(line, object_pairs_hook=_Pairs)))
                     except json.JSONDecodeError as error:
                         raise CatalogError(f"{path}, line {n}: not valid JSON ({error.msg})") from None
         else:
             data = json.loads(text, object_pairs_hook=_Pairs)  # an object's repeated keys are kept, not merged
             if isinstance(data, _Pairs):
-                found = [(f"entry {n}", {"key": key, "value": _plain(value)}) for n, (key, value) in enumerate(data, 1)]
+                found = [("entry", n, _Pairs([("key", key), ("value", value)]))
+                         for n, (key, value) in enumerate(data, 1)]
             elif isinstance(data, list):
-                found = [(f"record {n}", _plain(record)) for n, record in enumerate(data, 1)]
+                found = [("record", n, record) for n, record in enumerate(data, 1)]
             else:
                 raise CatalogError(f"{path}: a JSON catalog is an object of key -> value or a list of records, "
                                    f"not a {type(data).__name__}")
@@ -163,13 +189,18 @@ def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], list[_Row
     except RecursionError:
         raise CatalogError(f"{path}: JSON nested too deep to read; a catalog's records are flat (column -> cell), "
                            "a cell at most a few levels deep") from None
-    rows = []
-    for where, record in found:
-        if not isinstance(record, dict):
-            raise CatalogError(f"{path}, {where}: a record is a JSON object of column -> cell, "
-                               f"not a {type(record).__name__}")
-        rows.append(_Row(where, record))
-    return (list(rows[0].cells) if rows else []), rows
+
+    def rows() -> Iterator[_Row]:
+        for i, (kind, n, record) in enumerate(found):
+            found[i] = ("", 0, None)  # each record is let go once read
+            record = _plain(record) if kind != "entry" else {k: _plain(v) for k, v in record}
+            if not isinstance(record, dict):
+                raise CatalogError(f"{path}, {kind} {n}: a record is a JSON object of column -> cell, "
+                                   f"not a {type(record).__name__}")
+            yield _Row(kind, n, record)
+    first = found[0][2] if found else None
+    columns = [k for k, _ in first] if isinstance(first, _Pairs) else []
+    return list(dict.fromkeys(columns)), rows()
 
 
 def _number(cell: Any) -> float | None:
@@ -185,29 +216,39 @@ def _number(cell: Any) -> float | None:
 
 def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: list[str] | None = None, *,
                  on_duplicate: str = "error") -> Catalog:
-    """The :class:`Catalog` in a CSV, JSON or JSONL file (see the module's docstring)."""
+    """The :class:`Catalog` in a CSV, JSON or JSONL file (see the module's docstring).
+
+    A CSV is read row by row; what is kept of each row is its key, its value
+    and its line number, so reading costs a few times the pairs it yields."""
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {', '.join(map(repr, ON_DUPLICATE))}, got {on_duplicate!r}")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise CatalogError(f"{path}: unknown catalog format {suffix!r}; use {', '.join(FORMATS)}")
-    text = read_text(path)
-    columns, rows = _csv_rows(path, text) if suffix == ".csv" else _json_rows(path, text, suffix == ".jsonl")
-    if not rows:
-        raise CatalogError(f"{path}: no records" + (f" (only the header {columns})" if columns else ""))
-    key = key or columns[0]
-    values = list(values or [c for c in columns if c != key])
-    present = set(columns)  # a set: a catalog may have many thousand columns
-    missing = [c for c in [key, *values] if c not in present]
-    if missing:
-        raise CatalogError(f"{path}: no column {missing}; the columns are {columns}")
-    if not values:
-        raise CatalogError(f"{path}: no value column; the columns are {columns}")
-    keyed = [(_key_of(path, row, key), _value_of(path, row, values), row) for row in rows]
+    with contextlib.ExitStack() as stack:
+        if suffix == ".csv":
+            # newline="": rows end at \n, \r\n or \r only (str.splitlines also ends them at U+2028 and others)
+            text = stack.enter_context(io.TextIOWrapper(_open_text(path), encoding="utf-8-sig", newline=""))
+            columns, rows = _csv_rows(path, text)
+        else:
+            columns, rows = _json_rows(path, read_text(path), suffix == ".jsonl")
+        first = next(rows, None)
+        if first is None:
+            raise CatalogError(f"{path}: no records" + (f" (only the header {columns})" if columns else ""))
+        key = key or columns[0]
+        values = list(values or [c for c in columns if c != key])
+        present = set(columns)  # a set: a catalog may have many thousand columns
+        missing = [c for c in [key, *values] if c not in present]
+        if missing:
+            raise CatalogError(f"{path}: no column {missing}; the columns are {columns}")
+        if not values:
+            raise CatalogError(f"{path}: no value column; the columns are {columns}")
+        keyed = [(_key_of(path, row, key), _value_of(path, row, values), row.number)
+                 for row in itertools.chain([first], rows)]
     if len(values) == 1 and all(_number(value) is not None for _, value, _ in keyed):
-        keyed = [(name, float(value), row) for name, value, row in keyed]
-    return _collect(path, keyed, key, values, on_duplicate)
+        keyed = [(name, float(value), number) for name, value, number in keyed]
+    return _collect(path, first.kind, keyed, key, values, on_duplicate)
 
 
 def _key_of(path: Path, row: _Row, column: str) -> str:
@@ -236,34 +277,36 @@ def _value_of(path: Path, row: _Row, columns: list[str]) -> Any:
     return vector
 
 
-def _collect(path: Path, keyed: list[tuple[str, Any, _Row]], key: str, values: list[str],
+def _collect(path: Path, kind: str, keyed: list[tuple[str, Any, int]], key: str, values: list[str],
              on_duplicate: str) -> Catalog:
     """key -> value, with keys on several rows refused, or resolved as ``on_duplicate`` says."""
-    groups: dict[str, list[tuple[Any, _Row]]] = {}
-    for name, value, row in keyed:
-        groups.setdefault(name, []).append((value, row))
-    repeated = {name: group for name, group in groups.items() if len(group) > 1}
+    first: dict[str, int] = {}  # each key's first position in keyed
+    repeated: dict[str, list[int]] = {}  # the positions of keys on several rows
+    for position, (name, _, _) in enumerate(keyed):
+        if name in first:
+            repeated.setdefault(name, [first[name]]).append(position)
+        else:
+            first[name] = position
     if repeated and on_duplicate == "error":
-        shown = "; ".join(f"{name!r} ({_places(group)})" for name, group in list(repeated.items())[:3])
+        shown = "; ".join(f"{name!r} ({_places(kind, [keyed[i][2] for i in group])})"
+                          for name, group in list(repeated.items())[:3])
         more = f" and {len(repeated) - 3} more" if len(repeated) > 3 else ""
         raise CatalogError(
             f"{path}: {len(repeated)} key{'s are' if len(repeated) > 1 else ' is'} on more than one row: "
             f"{shown}{more}; choose what to keep with on_duplicate=\"first\", \"last\" or \"mean\" (--on-duplicate)")
-    pairs = {}
-    for name, group in groups.items():
-        if on_duplicate == "mean" and len(group) > 1:
-            pairs[name] = _mean(path, name, [value for value, _ in group])
-        else:
-            pairs[name] = group[-1 if on_duplicate == "last" else 0][0]
+    pairs = {name: keyed[position][1] for name, position in first.items()}
+    for name, group in repeated.items():
+        if on_duplicate == "mean":
+            pairs[name] = _mean(path, name, [keyed[i][1] for i in group])
+        elif on_duplicate == "last":
+            pairs[name] = keyed[group[-1]][1]
     return Catalog(pairs, key, values, len(keyed), {name: len(group) for name, group in repeated.items()})
 
 
-def _places(group: list[tuple[Any, _Row]]) -> str:
+def _places(kind: str, numbers: list[int]) -> str:
     """Where a key's rows are: "lines 3, 50, 71, 90, ..." (or records)."""
-    kind, _ = group[0][1].where.split(" ", 1)
-    numbers = [row.where.split(" ", 1)[1] for _, row in group]
     kinds = "entries" if kind == "entry" else kind + "s"
-    return f"{kinds} {', '.join(numbers[:4])}{', ...' if len(numbers) > 4 else ''}"
+    return f"{kinds} {', '.join(map(str, numbers[:4]))}{', ...' if len(numbers) > 4 else ''}"
 
 
 def _mean(path: Path, name: str, found: list[Any]) -> Any:
