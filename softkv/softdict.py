@@ -57,7 +57,8 @@ class SoftDict(DictMethods):
         Recent query texts whose embeddings are kept (0: none).
     on_evict : callable, optional
         Called as ``on_evict(key, value)`` for each key a bounded dict
-        (``max_keys``) evicts, after the write; ``d.evictions`` counts them.
+        (``max_keys``) evicts, after the write; ``d.evictions`` counts them. If a
+        call raises, the write stays, every other eviction is still told, and the first error is raised.
     **params
         How it reads: ``temperature``, ``top_k``, ``threshold`` (the one
         cutoff), ``scoring``, ``exact_match``, ``spelling_weight``, ``mode``,

@@ -4,8 +4,12 @@ The reference is a plain dict for exact semantics and brute-force numpy
 attention for soft reads. The CI profile runs 1,000 examples.
 """
 
+import copy
 import math
 import os
+import pickle
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,7 +44,8 @@ def reference_read(model: dict, query: str, temperature, top_k) -> float:
 class SoftDictMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.d = SoftDict(encoder=ENCODER, spelling_weight=0, threshold=None)  # the reference reads by embeddings
+        self.d = SoftDict(encoder=ENCODER, spelling_weight=0, threshold=None,  # the reference reads by embeddings
+                          exact_match="strict")  # and folds nothing: "K" blends beside a key "K\r"
         self.model: dict = {}
 
     def expect_refused(self, action, error):
@@ -109,6 +114,18 @@ class SoftDictMachine(RuleBasedStateMachine):
         assert abs(self.d[query] - expected) <= 1e-4 * scale
         r = self.d.lookup(query)
         assert abs(sum(r.weights.values()) - 1) < 1e-5 and r.nearest in self.model
+
+    @rule(how=st.sampled_from(["save", "copy", "deepcopy", "pickle"]))
+    def round_trip(self, how):
+        """Every state saves and loads (and copies) whole: the same pairs, parameters and embeddings."""
+        if how == "save":
+            with tempfile.TemporaryDirectory() as folder:
+                other = SoftDict.load(self.d.save(Path(folder) / "d.softkv"), encoder=ENCODER)
+        else:
+            other = {"copy": copy.copy, "deepcopy": copy.deepcopy,
+                     "pickle": lambda d: pickle.loads(pickle.dumps(d))}[how](self.d)
+        assert list(other.items()) == list(self.d.items()) and other.params == self.d.params
+        np.testing.assert_array_equal(other.key_embeddings, self.d.key_embeddings)
 
     @precondition(lambda self: not self.model)
     @rule(query=keys)
