@@ -226,10 +226,10 @@ def test_catalog_rows_end_at_newlines_only(catalogs):
     assert read_catalog(catalogs / "sep.csv") == {"a\u2028b": 1.0, "c": 2.0}
 
 
-def test_a_catalog_of_many_columns_reads_in_linear_time(catalogs):
+def test_a_catalog_of_40000_columns_reads_whole(catalogs):
     columns = [f"c{i}" for i in range(40_000)]
     (catalogs / "wide.csv").write_text("name," + ",".join(columns) + "\nx," + ",".join(["1"] * 40_000) + "\n")
-    catalog = read_catalog(catalogs / "wide.csv")  # 23 s when every column was looked up in a list
+    catalog = read_catalog(catalogs / "wide.csv")
     assert len(catalog["x"]) == 40_000
 
 
