@@ -155,7 +155,7 @@ def read(
     parts = []
     for start in range(0, n_queries, rows_per_chunk):
         chunk = slice(start, start + rows_per_chunk)
-        if index is not None:
+        if index is not None and leave_out is None:  # hidden keys are scored exactly: the index cannot hide
             scores = score_approximately(memory, params, queries[chunk], Q[chunk], index, keep=keep_weights)
         else:
             scores = score(memory, params, queries[chunk], Q[chunk], None if leave_out is None else leave_out[chunk],

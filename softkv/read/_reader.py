@@ -9,6 +9,7 @@ run the one read (:func:`softkv.read.read`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..store import USED_WEIGHT, Memory, ReadWriteLock, Store
 from ._background import Background
 from ._index import IVFIndex, approximate_index
 from ._pipeline import DEFAULT_CHUNK_BYTES, QueryCache, check_not_empty, embed_queries, read
-from ._results import BatchResult
+from ._results import BLANK_REASON, BatchResult, is_blank, query_text
 from ._scoring import LeaveOut
 
 __all__ = ["Reader"]
@@ -57,12 +58,20 @@ class Reader:
     def read(self, store: Store, lock: ReadWriteLock, params: Params, queries: Sequence[Any], *, on_miss: str,
              keep_weights: bool = True, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
              exclude: Sequence[str | None] | None = None) -> BatchResult:
-        """Embed with no lock held, then read ``store`` as it is under its read lock (uses counted for LRU)."""
+        """Embed with no lock held, then read ``store`` as it is under its read lock (uses counted for LRU).
+
+        A blank query (:func:`is_blank`) misses: KeyError with ``on_miss="raise"``, else a row that sees no key
+        (NaN or None, ``reason`` saying it was blank)."""
         check_not_empty(len(store), queries, len(queries) == 1)
+        given, blank = list(queries), [i for i, query in enumerate(queries) if is_blank(query)]
+        if blank:
+            queries = self._stand_ins(given, blank, on_miss, store.dim)
         Q, background = self.embed(queries, store.dim), self.measured_background()
         with lock.reading():
             memory = self.memory(store, background=background)
             leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude)
+            if blank:
+                leave_out = (leave_out or LeaveOut.excluding(memory, [None] * len(queries))).hiding_all_from(blank)
             index = approximate_index(params, memory, self.index)
             if index is not None and index is not params.index:
                 self.index = index  # kept: it rebuilds itself when the keys change
@@ -70,4 +79,16 @@ class Reader:
                          on_miss=on_miss, chunk_bytes=chunk_bytes, index=index)
             if params.counts_uses:
                 store.usage.touch(batch.keys_with_weight(USED_WEIGHT))
-        return batch
+        return replace(batch, queries=given) if blank else batch
+
+    def _stand_ins(self, queries: list[Any], blank: list[int], on_miss: str, dim: int | None) -> list[Any]:
+        """``queries`` with each blank one replaced by a query that can be embedded (it will see no key), or the
+        KeyError of the first blank one when misses raise."""
+        if on_miss == "raise":
+            i = blank[0]
+            where = f" (query {i + 1} of {len(queries)})" if len(queries) > 1 else ""
+            raise KeyError(f"{query_text(queries[i])}{where}: {BLANK_REASON}; on_miss=\"mask\" reads it as a miss")
+        stand_in = next((query for query in queries if not is_blank(query)), None)
+        if stand_in is None:
+            stand_in = "blank" if self.encoder is not None else np.ones(dim or 1, dtype=np.float32)
+        return [stand_in if is_blank(query) else query for query in queries]

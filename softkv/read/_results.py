@@ -20,7 +20,8 @@ from .._display import Table, short
 if TYPE_CHECKING:
     from ._weighing import Answers, Weights
 
-__all__ = ["BatchResult", "LookupResult", "by_weight", "effective_keys", "entropy", "miss_reason"]
+__all__ = ["BLANK_REASON", "BatchResult", "LookupResult", "by_weight", "effective_keys", "entropy", "is_blank",
+           "miss_reason"]
 
 TABLE_ROWS = 10
 
@@ -71,9 +72,25 @@ def miss_reason(best_score: float, cutoff: float | None) -> str:
     return f"best score {best_score:.3f} < threshold {cutoff:.3f}"
 
 
+def is_blank(query: Any) -> bool:
+    """Whether ``query`` names nothing: None, NaN, pandas' NA, or text of whitespace only.
+
+    >>> [is_blank(q) for q in ("", "  ", None, float("nan"), "fruit")]
+    [True, True, True, True, False]
+    """
+    if query is None or type(query).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(query, str):
+        return not query.strip()
+    return isinstance(query, float | np.floating) and bool(np.isnan(query))
+
+
+BLANK_REASON = "the query is blank: it names no key and reads nothing"
+
+
 def query_text(query: Any) -> str:
-    """A query as shown: the text quoted, or the width of a vector."""
-    return repr(query) if isinstance(query, str) else f"<vector of {np.shape(query)[-1]}>"
+    """A query as shown: the text quoted (a blank query as given), or the width of a vector."""
+    return repr(query) if isinstance(query, str) or is_blank(query) else f"<vector of {np.shape(query)[-1]}>"
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +156,9 @@ class LookupResult:
     @property
     def reason(self) -> str | None:
         """Why the query missed, in words (None when it was answered)."""
-        return miss_reason(self.nearest_score, self.cutoff) if self.missed else None
+        if not self.missed:
+            return None
+        return BLANK_REASON if is_blank(self.query) else miss_reason(self.nearest_score, self.cutoff)
 
     @cached_property
     def _by_weight(self) -> np.ndarray:

@@ -51,6 +51,7 @@ class LeaveOut:
 
     query_groups: np.ndarray  # (B,)
     key_groups: np.ndarray  # (N,)
+    blind: np.ndarray | None = None  # (B,) True: the query sees no key at all (a blank query)
 
     @classmethod
     def one_key_each(cls, rows: np.ndarray, n_keys: int) -> LeaveOut:
@@ -68,13 +69,22 @@ class LeaveOut:
             rows.append(row)
         return cls.one_key_each(np.array(rows, dtype=np.int64), len(memory))
 
+    def hiding_all_from(self, rows: Sequence[int]) -> LeaveOut:
+        """The same, with every key hidden from the queries ``rows`` too."""
+        blind = np.zeros(len(self.query_groups), dtype=bool) if self.blind is None else self.blind.copy()
+        blind[list(rows)] = True
+        return LeaveOut(self.query_groups, self.key_groups, blind)
+
     def __getitem__(self, queries: slice) -> LeaveOut:
-        return LeaveOut(self.query_groups[queries], self.key_groups)
+        return LeaveOut(self.query_groups[queries], self.key_groups,
+                        None if self.blind is None else self.blind[queries])
 
     def mask(self) -> np.ndarray:
         """(B, N) True where the key is hidden from the query."""
         queries = self.query_groups[:, None]
         hidden: np.ndarray = (queries == self.key_groups[None, :]) & (queries >= 0)
+        if self.blind is not None:
+            hidden |= self.blind[:, None]
         return hidden
 
 

@@ -257,13 +257,17 @@ def test_compare_refuses_pairs_of_another_width(catalogs, minilm, capsys):
     assert code == 1 and "the catalog's values have 2 numbers each, the pairs 1 (price)" in err
 
 
+def test_a_blank_query_is_a_miss_not_an_error(catalogs, minilm, capsys):
+    code, out, err = run(capsys, "query", catalogs / "fruit.json", "   ", "apple", "--plain")
+    assert code == EXIT_MISS and "'   ': no match (the query is blank" in out and "'apple' -> 10" in out and not err
+
+
 # ---- errors never show a traceback ----
 MALFORMED = [
     ["query", "{dir}/missing.csv", "x"],
     ["query", "{dir}/products.csv", "x", "--value", "colour"],
     ["query", "{dir}/bad.csv", "x"],
     ["query", "{dir}/products.txt", "x"],
-    ["query", "{dir}/fruit.json", "   "],
     ["query", "{dir}/twice.csv", "x"],
     ["query", "{dir}", "x"],
     ["query", "{dir}/fake.softkv", "x"],

@@ -104,7 +104,8 @@ class SoftDictMachine(RuleBasedStateMachine):
     @rule(query=keys)
     def soft_read(self, query):
         if not query.strip():
-            self.expect_refused(lambda: self.d.lookup(query), ValueError)
+            self.expect_refused(lambda: self.d.lookup(query), KeyError)  # a blank query misses
+            assert self.d.get(query, "default") == "default"
             return
         if query in self.model:
             assert self.d[query] == self.model[query]
