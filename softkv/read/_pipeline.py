@@ -178,7 +178,7 @@ def read(
         answers.values[weights.missed] = np.nan if memory.numeric is not None else None
     return BatchResult(list(queries), tuple(memory.keys), list(memory.row_values),
                        list(memory.categories) if memory.categorical else None, score_array, weights, answers,
-                       memory.opaque)
+                       memory.opaque, params.value_names)
 
 
 def _join(parts: list[Weights], dense: np.ndarray | None) -> Weights:

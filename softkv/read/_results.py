@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._display import Table, short
+from .._display import Table, number, short
 
 if TYPE_CHECKING:
     from ._weighing import Answers, Weights
@@ -70,6 +70,26 @@ def miss_reason(best_score: float, cutoff: float | None) -> str:
     if not np.isfinite(best_score) or cutoff is None:
         return "no key is left to read"
     return f"best score {best_score:.3f} < threshold {cutoff:.3f}"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _names_for(value: Any, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """``names`` when they name the components of vector values like ``value``, else None."""
+    return names if names and value is not None and np.shape(value) == (len(names),) else None
+
+
+def value_cells(value: Any, names: tuple[str, ...] | None) -> list[str]:
+    """A value as table cells: one number per named component of a vector, else one cell.
+
+    >>> value_cells(np.array([89.0, 6.5]), ("price", "kg")), value_cells("red", None)
+    (['89', '6.5'], ["'red'"])
+    """
+    if names and np.shape(value) == (len(names),):
+        return [number(x) for x in np.asarray(value, dtype=np.float64)]
+    return [short(value)]
 
 
 def is_blank(query: Any) -> bool:
@@ -144,6 +164,7 @@ class LookupResult:
     row_values: Sequence[Any] = field(default=(), repr=False)
     category_weights: dict[Any, float] | None = field(default=None, repr=False)
     opaque: bool = field(default=False, repr=False)
+    value_names: tuple[str, ...] | None = field(default=None, repr=False)  # the columns of vector values
 
     @property
     def distribution(self) -> dict[Any, float] | None:
@@ -216,14 +237,16 @@ class LookupResult:
                 f"effective {self.effective_keys:.2f})")
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:
-        """The n heaviest keys with their weights, scores and values, under the headline."""
+        """The n heaviest keys with their weights, scores and values (under ``value_names``), under the headline."""
+        names = _names_for(self.row_values[0] if len(self.row_values) else None, self.value_names)
         rows = tuple((short(self.keys[i], 30), f"{self.weight_array[i]:.3f}", f"{self.score_array[i]:.3f}",
-                      short(self.row_values[i])) for i in self._by_weight[:n])
+                      *value_cells(self.row_values[i], names)) for i in self._by_weight[:n])
         notes: tuple[str, ...] = ()
         if len(self.keys) > n:
             rest = float(self.weight_array[self._by_weight[n:]].sum())
             notes = (f"... {len(self.keys) - n} more keys, total weight {rest:.3f}",)
-        return Table(("key", "weight", "score", "value"), rows, frozenset({1, 2}), self.headline(), notes, bars=1)
+        right = frozenset({1, 2} | ({3 + j for j in range(len(names))} if names else set()))
+        return Table(("key", "weight", "score", *(names or ("value",))), rows, right, self.headline(), notes, bars=1)
 
     def table(self, n: int = TABLE_ROWS) -> str:
         """A plain-text table of the n heaviest keys with their weights, scores and values."""
@@ -274,6 +297,7 @@ class BatchResult:
     read_weights: Weights = field(repr=False)
     answers: Answers = field(repr=False)
     opaque: bool = False  # values read as the heaviest key's, not blended or grouped
+    value_names: tuple[str, ...] | None = None  # the columns of vector values (for display)
 
     @property
     def values(self) -> np.ndarray:
@@ -379,16 +403,18 @@ class BatchResult:
             self.queries[i], value, self.keys, weights[i], scores[i], float(self.temperatures[i]), exact_row >= 0,
             bool(self.missed[i]), None if cutoff is None else float(cutoff[i]),
             None if p_miss is None else float(p_miss[i]), float(self.confidence[i]), self.row_values, distribution,
-            self.opaque)
+            self.opaque, self.value_names)
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:
         """The first n queries with their answers ("no match" for a miss) and nearest keys."""
-        nearest = self.nearest
-        rows = tuple((query_text(query), "no match" if self.missed[i] else short(self.values[i]), repr(nearest[i]))
+        nearest, names = self.nearest, _names_for(self.row_values[0] if self.row_values else None, self.value_names)
+        width = len(names) if names else 1
+        rows = tuple((_clip(query_text(query), 40), *(["no match"] + [""] * (width - 1) if self.missed[i] else
+                                                     value_cells(self.values[i], names)), short(nearest[i], 30))
                      for i, query in enumerate(self.queries[:n]))
         notes = (f"... {len(self) - n} more queries",) if len(self) > n else ()
-        return Table(("query", "value", "nearest"), rows, title=f"{len(self)} queries x {len(self.keys)} keys",
-                     notes=notes)
+        return Table(("query", *(names or ("value",)), "nearest"), rows,
+                     title=f"{len(self)} queries x {len(self.keys)} keys", notes=notes)
 
     def _repr_html_(self) -> str:
         return self.as_table().html("softkv-batch")

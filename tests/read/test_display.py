@@ -32,3 +32,18 @@ def test_plots_are_drawn_and_saved(d, tmp_path):
         assert (tmp_path / name).stat().st_size > 2000
     with pytest.raises(ValueError, match="weights=False"):
         plot.heatmap(d.lookup_many(["fruit"], weights=False))
+
+
+def test_value_names_head_the_columns_and_long_names_are_cut_in_every_table():
+    import numpy as np
+
+    from softkv import LexicalEncoder, SoftDict
+
+    long = "a" * 300
+    d = SoftDict({long: np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])}, encoder=LexicalEncoder(n_features=64),
+                 value_names=("price", "kg"))
+    result, batch = d.lookup("aaa"), d.lookup_many(["aaa", "q" * 100], on_miss="mask")
+    for shown in (result._repr_html_(), batch._repr_html_(), str(result), str(batch)):
+        assert "price" in shown and "kg" in shown and long not in shown and "q" * 100 not in shown
+    assert max(len(line) for line in str(batch).splitlines()) < 100
+    assert "no match" in str(batch) and "no match" in batch._repr_html_()
