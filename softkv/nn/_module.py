@@ -55,7 +55,8 @@ class SoftKVMemory(nn.Module):
     values : tensor or array, (N, *value_shape)
         Numeric values, one per key.
     temperature : "auto" or float > 0
-        As in SoftDict. A learned temperature must start from a number.
+        As in SoftDict. A learned temperature must start from a number
+        (``SoftDict.to_module`` starts it from the one "auto" reads the keys with).
     scoring, top_k, mode, threshold
         As in SoftDict.
     spelling_weight : float in [0, 1] or None

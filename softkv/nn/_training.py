@@ -108,10 +108,7 @@ def to_module(memory: Memory, params: Params, *, learn: Sequence[str] = (), hops
     learn = _check_learn(learn)
     order = _order(memory)
     if "temperature" in learn and params.temperature == "auto":
-        raise ValueError(
-            'a learned temperature must start from a number: set d.temperature to a float first '
-            '(fit() does this for you, starting from the median "auto" temperature)'
-        )
+        params = params.replace(temperature=_starting_temperature(memory, params))
     if "spelling" in learn and (params.scoring != "cosine" or params.spelling_weight == "auto"):
         raise ValueError("a spelling weight is learned for a fixed mix of two cosines: set d.spelling_weight to a "
                          "number (and scoring='cosine') first; the default reads spelling beyond chance, with no "
@@ -131,6 +128,17 @@ def to_module(memory: Memory, params: Params, *, learn: Sequence[str] = (), hops
     )
     module.text_inputs = TextInputs(memory, params)
     return module
+
+
+def _starting_temperature(memory: Memory, params: Params) -> float:
+    """Where a learned temperature starts when the dict reads with "auto": the median temperature "auto" gives
+    the keys themselves read as queries, each without its own key (fit starts from its own queries')."""
+    if len(memory) < 2:
+        raise ValueError("a learned temperature starts from the one the dict reads its keys with, which needs at "
+                         "least 2 keys; or set d.temperature to a number first")
+    keys = list(memory.keys)
+    leave_out = LeaveOut.one_key_each(np.arange(len(keys)), len(keys))
+    return median_temperature(score(memory, params, keys, memory.embeddings, leave_out))
 
 
 @dataclass(frozen=True)

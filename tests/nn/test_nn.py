@@ -179,3 +179,13 @@ def test_two_hops_solve_a_chain_that_one_hop_cannot():
     one, two = train_chain(hops=1), train_chain(hops=2)
     assert two < 0.05, f"2 hops left {two:.3f} of the variance"
     assert one > 0.8, f"1 hop should not solve the chain, left {one:.3f}"
+
+
+def test_a_learned_temperature_starts_from_the_one_a_default_dict_reads_with(counting):
+    d = SoftDict({f"item {i}": float(i) for i in range(8)}, encoder=counting)  # temperature "auto"
+    module = d.to_module(learn=("values", "temperature"))
+    started = float(torch.exp(module.log_temperature.detach()))
+    reads = d.lookup_many(list(d), exclude=list(d), on_miss="ignore").temperatures
+    assert d.temperature == "auto" and started == pytest.approx(float(np.median(reads)), rel=1e-4)
+    with pytest.raises(ValueError, match="at least 2 keys"):
+        SoftDict({"only": 1.0}, encoder=counting).to_module(learn=("temperature",))
