@@ -16,6 +16,7 @@ array([1.46, 8.54])
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,34 @@ __all__ = ["SoftKVClassifier", "SoftKVRegressor"]
 
 
 def _is_text(X: Any) -> bool:
-    return isinstance(X, (list, tuple, np.ndarray)) and len(X) > 0 and np.ndim(X) == 1 and all(
-        isinstance(x, str) for x in X)
+    """Whether X is a 1-D sequence of texts: a list or tuple, a pandas Series, a numpy object or str array."""
+    if isinstance(X, str) or not hasattr(X, "__len__") or len(X) == 0 or np.ndim(X) != 1:
+        return False
+    items = X.to_numpy() if hasattr(X, "to_numpy") else X  # a Series: its values, not its index
+    return all(isinstance(x, str) for x in items)
+
+
+_EMBEDDINGS: weakref.WeakKeyDictionary[Any, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+"""Each encoder's embeddings of the texts estimators saw: a search (GridSearchCV) fits many clones on the same
+texts, and each would encode them again. Kept while the encoder lives, at most MAX_CACHED texts each."""
+MAX_CACHED = 200_000
+
+
+def _encode(encoder: Any, X: Any) -> np.ndarray:
+    """The embeddings of the texts X, each text encoded once per encoder (:data:`_EMBEDDINGS`)."""
+    encoder = as_encoder(encoder)
+    texts = [str(x) for x in (X.to_numpy() if hasattr(X, "to_numpy") else X)]
+    try:
+        known = _EMBEDDINGS.setdefault(encoder, {})
+    except TypeError:  # an encoder that cannot be weakly referenced: no cache
+        return encode_checked(encoder, texts)
+    new = list(dict.fromkeys(text for text in texts if text not in known))
+    if new:
+        if len(known) + len(new) > MAX_CACHED:
+            known.clear()
+        width = next(iter(known.values())).shape[0] if known else None
+        known.update(zip(new, encode_checked(encoder, new, width)))
+    return np.stack([known[text] for text in texts])
 
 
 class _SoftKVBase(BaseEstimator):
@@ -55,7 +82,7 @@ class _SoftKVBase(BaseEstimator):
         """Embeddings of the training X (texts encoded, arrays checked) and y as a 1-D array."""
         self._read_params()
         if _is_text(X):
-            vectors = encode_checked(as_encoder(self.encoder), [str(x) for x in X])
+            vectors = _encode(self.encoder, X)
             self.n_features_in_, self.fitted_on_text_ = vectors.shape[1], True
             dtype = np.float64 if y_options.get("y_numeric") else None
             y = column_or_1d(check_array(y, ensure_2d=False, dtype=dtype), warn=True)
@@ -76,7 +103,7 @@ class _SoftKVBase(BaseEstimator):
         if _is_text(X):
             if not getattr(self, "fitted_on_text_", False):
                 raise ValueError("this estimator was fitted on embeddings: predict on embeddings too")
-            return encode_checked(as_encoder(self.encoder), [str(x) for x in X])
+            return _encode(self.encoder, X)
         if getattr(self, "fitted_on_text_", False):
             raise ValueError("this estimator was fitted on texts: predict on a list of texts too")
         vectors: np.ndarray = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])

@@ -35,3 +35,17 @@ def test_temperature_is_a_grid_search_hyper_parameter():
     search.fit(X, y)
     assert search.best_params_["temperature"] in (0.3, 3.0)  # neither a needle nor a flat average
     assert search.best_score_ > 0.5
+
+
+def test_texts_come_as_lists_series_or_object_arrays_and_a_search_encodes_each_once(counting):
+    pd = pytest.importorskip("pandas")
+    texts = [f"text number {i}" for i in range(30)]
+    labels = ["even" if i % 2 == 0 else "odd" for i in range(30)]
+    series = pd.Series(texts, index=range(100, 130))  # an index that is not 0..n-1
+    fitted = [SoftKVClassifier(encoder=counting).fit(X, labels).predict(X[:5] if not hasattr(X, "iloc") else X.iloc[:5])
+              for X in (texts, series, np.array(texts, dtype=object), np.array(texts))]
+    assert all(list(found) == list(fitted[0]) for found in fitted)
+    assert len(counting.texts) == len(set(counting.texts)) == 30  # each text encoded once, across the four fits
+    search = GridSearchCV(SoftKVClassifier(encoder=counting), {"temperature": [0.05, 0.1, 0.5], "top_k": [None, 3]},
+                          cv=3).fit(series, labels)
+    assert len(counting.texts) == 30 and search.best_params_["temperature"] in (0.05, 0.1, 0.5)
