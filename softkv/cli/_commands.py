@@ -58,15 +58,21 @@ def _open(args: argparse.Namespace, progress: bool = False) -> tuple[Any, Catalo
     catalog = None
     if _is_store(path):
         given = [option for option, value in (("--key", args.key), ("--value", args.value),
-                                              ("--on-duplicate", args.on_duplicate != "error")) if value]
+                                              ("--on-duplicate", args.on_duplicate != "error"),
+                                              ("--on-empty", args.on_empty != "error"), ("--delimiter", args.delimiter),
+                                              ("--encoding", args.encoding != "utf-8-sig")) if value]
         if given:
             raise CatalogError(f"{path}: is a saved store; {', '.join(given)} appl"
                                f"{'ies' if len(given) == 1 else 'y'} to catalogs (.csv, .json, .jsonl)")
         encoder = getattr(args, "encoder", None)
         d = SoftDict.load(path, encoder=encoder, reencode=encoder is not None)
     else:
-        catalog = read_catalog(path, args.key, args.value, on_duplicate=args.on_duplicate)
-        names = catalog.value_columns if catalog.vector else None
+        delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
+        catalog = read_catalog(path, args.key, args.value, on_duplicate=args.on_duplicate, on_empty=args.on_empty,
+                               delimiter=delimiter, encoding=args.encoding)
+        names = catalog.value_columns if catalog.vector or catalog.record else None
+        for line in _reading_notes(catalog):
+            print(f"softkv: {line}", file=sys.stderr)
         d = SoftDict(encoder=getattr(args, "encoder", None) or "minilm", value_names=names)
         _fill(d, catalog, progress)
     chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "threshold", "spelling_weight", "mode")
@@ -75,6 +81,16 @@ def _open(args: argparse.Namespace, progress: bool = False) -> tuple[Any, Catalo
         chosen["threshold"] = None
     d.set_params(**chosen)
     return d, catalog, time.perf_counter() - began
+
+
+def _reading_notes(catalog: Catalog) -> list[str]:
+    """What reading the catalog chose or left out, said on stderr (stdout stays the answers)."""
+    notes = [catalog.key_note] if catalog.key_note else []
+    if catalog.skipped:
+        shown = ", ".join(catalog.skipped[:3]) + (", ..." if len(catalog.skipped) > 3 else "")
+        notes.append(f"left out {len(catalog.skipped)} row{'s' if len(catalog.skipped) > 1 else ''} with an empty "
+                     f"cell ({shown}), as --on-empty skip says")
+    return notes
 
 
 def _fill(d: Any, catalog: Catalog, progress: bool) -> None:

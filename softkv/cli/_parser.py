@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from .._version import __version__
-from ..io import ON_DUPLICATE
+from ..io import ON_DUPLICATE, ON_EMPTY
 
 __all__ = ["EXIT_INPUT", "EXIT_MISS", "EXIT_USAGE", "parser"]
 
@@ -85,12 +85,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _source_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("source", help="a catalog (.csv, .json, .jsonl) or a saved store (.softkv)")
-    command.add_argument("--key", metavar="COLUMN", help="the key column (default: the first)")
+    command.add_argument("source", help="a catalog (.csv, .tsv, .json, .jsonl) or a saved store (.softkv)")
+    command.add_argument("--key", metavar="COLUMN",
+                         help="the key column (default: the first, or the first text column after row ids)")
     command.add_argument("--value", action="append", metavar="COLUMN",
                          help="a value column (repeat for several; default: all the others)")
     command.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="error",
                          help="a key on several rows: refuse (default), keep the first or last row, or the mean")
+    command.add_argument("--on-empty", choices=ON_EMPTY, default="error",
+                         help="a row with an empty cell: refuse (default), leave the row out (counted), or keep "
+                              "the cell as empty (None)")
+    command.add_argument("--delimiter", metavar="CHAR",
+                         help="the CSV's cell separator (default ',', a tab for .tsv); '\\t' for a tab")
+    command.add_argument("--encoding", default="utf-8-sig", metavar="NAME",
+                         help="the catalog's text encoding (default UTF-8), e.g. latin-1 or cp1252")
     command.add_argument("--encoder", choices=("minilm", "multilingual"),
                          help="the bundled encoder (default minilm; for a store: re-encode with this one)")
 

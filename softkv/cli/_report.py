@@ -41,6 +41,9 @@ def rows_of(result: LookupResult, n: int) -> list[Row]:
 
 def formatted(value: Any, names: tuple[str, ...] | None = None) -> list[str]:
     """A value as table cells: one per named component of a vector, else one."""
+    if names and isinstance(value, dict) and list(value) == list(names):  # a record: a cell per column
+        return [number(cell) if isinstance(cell, float) else short(cell, 30) if not isinstance(cell, str) else
+                (cell if len(cell) <= 30 else cell[:27] + "...") for cell in value.values()]
     array = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
     if names and array is not None and array.dtype.kind in "fiu" and array.shape == (len(names),):
         return [number(x) for x in array]

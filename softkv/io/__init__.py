@@ -11,9 +11,9 @@
 not import this package.
 """
 
-from ._catalog import MAX_CATALOG_BYTES, ON_DUPLICATE, Catalog, read_catalog
+from ._catalog import MAX_CATALOG_BYTES, ON_DUPLICATE, ON_EMPTY, Catalog, read_catalog
 from ._files import open_regular
 from ._store_file import load, read_file, save
 
-__all__ = ["MAX_CATALOG_BYTES", "ON_DUPLICATE", "Catalog", "load", "open_regular", "read_catalog", "read_file",
-           "save"]
+__all__ = ["MAX_CATALOG_BYTES", "ON_DUPLICATE", "ON_EMPTY", "Catalog", "load", "open_regular", "read_catalog",
+           "read_file", "save"]

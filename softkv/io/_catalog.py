@@ -1,17 +1,23 @@
 """Catalog files: CSV, JSON or JSONL tables read into key -> value pairs, never losing a row silently.
 
-A catalog has a key column (``key``, default: the first) and value columns
-(``values``, default: all the others). Several value columns make vector
-values and must all be numbers; one column is numeric when every entry is a
-number, and holds its entries as they are otherwise. JSON is an object of
-key -> value or a list of records; JSONL is one record per line.
+A catalog has a key column (``key``; by default the first, unless it looks
+like row ids, a column named ``id`` or whole numbers beside text: then the
+first text column, and ``Catalog.key_note`` says so) and value columns
+(``values``, default: all the others). Several value columns that are all
+numbers make vector values; several columns of which one holds text make
+record values (a dict of column -> cell per row, numbers as floats). One
+column is numeric when every entry is a number, and holds its entries as they
+are otherwise. JSON is an object of key -> value or a list of records; JSONL
+is one record per line; CSV may use another ``delimiter`` (TSV: tabs) and
+another ``encoding``.
 
 Every problem is a :class:`CatalogError` naming the file, the line (or the
 record, for JSON) and the column: a ragged row or an unterminated quote, an
-empty cell, a key that is not text, a non-number where numbers are needed, an
-empty catalog. A key on several rows is an error unless ``on_duplicate``
-says what to keep: the ``"first"`` or ``"last"`` row, or the ``"mean"`` of
-their numbers.
+empty cell (unless ``on_empty`` is ``"skip"``: the row is left out and
+counted in ``Catalog.skipped``; or ``"keep"``: the cell is None), a key that
+is not text, a column of numbers holding NaN or inf, an empty catalog. A key
+on several rows is an error unless ``on_duplicate`` says what to keep: the
+``"first"`` or ``"last"`` row, or the ``"mean"`` of their numbers.
 
 >>> import pathlib, tempfile
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "cars.csv"
@@ -27,6 +33,7 @@ softkv.errors.CatalogError: ...cars.csv: 1 key is on more than one row: 'corona'
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -35,14 +42,17 @@ import json
 import math
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError
 from ._files import open_regular
 
-__all__ = ["MAX_CATALOG_BYTES", "ON_DUPLICATE", "Catalog", "read_catalog"]
+__all__ = ["MAX_CATALOG_BYTES", "ON_DUPLICATE", "ON_EMPTY", "Catalog", "read_catalog"]
+
+ON_EMPTY = ("error", "skip", "keep")
+"""What to do with a row holding an empty cell: refuse, leave the row out (counted), or keep the cell as None."""
 
 ON_DUPLICATE = ("error", "first", "last", "mean")
 """What to do with a key on several rows: refuse, keep the first or the last row, or average their numbers."""
@@ -50,7 +60,8 @@ ON_DUPLICATE = ("error", "first", "last", "mean")
 MAX_CATALOG_BYTES = 1 << 31
 """The largest catalog file read (2 GiB)."""
 
-FORMATS = (".csv", ".json", ".jsonl")
+FORMATS = (".csv", ".tsv", ".json", ".jsonl")
+ID_NAMES = frozenset({"id", "ids", "_id", "#", "no", "index", "idx", "row", "rowid", "row_id", "key_id"})
 
 
 @dataclass(eq=False)  # compared as a mapping, equal to a dict of the same pairs
@@ -60,8 +71,11 @@ class Catalog(Mapping[str, Any]):
     pairs: dict[str, Any]
     key_column: str
     value_columns: list[str]
-    n_rows: int  # the records read (duplicates included)
+    n_rows: int  # the records read (duplicates included, skipped ones not)
     duplicates: dict[str, int] = field(default_factory=dict)  # key -> its number of rows, for keys on several
+    record: bool = False  # each value is a dict of value column -> cell
+    skipped: tuple[str, ...] = ()  # where the rows left out for an empty cell were (on_empty="skip")
+    key_note: str | None = None  # why the key column is not the first, when it is not
 
     def __getitem__(self, key: str) -> Any:
         return self.pairs[key]
@@ -74,8 +88,8 @@ class Catalog(Mapping[str, Any]):
 
     @property
     def vector(self) -> bool:
-        """Several value columns: each value is a vector of their numbers."""
-        return len(self.value_columns) > 1
+        """Several value columns of numbers: each value is a vector of them."""
+        return len(self.value_columns) > 1 and not self.record
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,22 +120,25 @@ def _open_text(path: Path) -> Any:
     return handle
 
 
-def _not_utf8(path: Path, where: str) -> CatalogError:
-    return CatalogError(f"{path}: not UTF-8 text ({where}); is it a catalog ({', '.join(FORMATS)})?")
+def _not_utf8(path: Path, where: str, encoding: str = "utf-8-sig") -> CatalogError:
+    if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8"):
+        return CatalogError(f"{path}: not UTF-8 text ({where}); is it a catalog ({', '.join(FORMATS)})? If it is "
+                            "text in another encoding, name it: --encoding latin-1 (encoding=\"latin-1\")")
+    return CatalogError(f"{path}: not {encoding} text ({where})")
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
     """A regular file's whole text (JSON is parsed whole)."""
     with _open_text(path) as handle:
         try:
-            return str(handle.read().decode("utf-8-sig"))
+            return str(handle.read().decode(encoding))
         except UnicodeDecodeError as error:
-            raise _not_utf8(path, f"byte {error.start}") from None
+            raise _not_utf8(path, f"byte {error.start}", encoding) from None
 
 
-def _csv_rows(path: Path, text: Any) -> tuple[list[str], Iterator[_Row]]:
+def _csv_rows(path: Path, text: Any, delimiter: str) -> tuple[list[str], Iterator[_Row]]:
     """The header, and the rows as they are read (a catalog is never held whole as text or as rows)."""
-    reader = csv.reader(text, strict=True)
+    reader = csv.reader(text, strict=True, delimiter=delimiter)
     try:
         header = next(reader, None)
     except (csv.Error, UnicodeDecodeError) as error:
@@ -147,7 +164,7 @@ def _csv_rows(path: Path, text: Any) -> tuple[list[str], Iterator[_Row]]:
 
 def _problem(path: Path, reader: Any, error: Exception) -> CatalogError:
     if isinstance(error, UnicodeDecodeError):
-        return _not_utf8(path, f"near line {reader.line_num + 1}")
+        return _not_utf8(path, f"near line {reader.line_num + 1}", error.encoding)
     return CatalogError(f"{path}, line {reader.line_num}: not valid CSV ({error}); check for an unterminated quote")
 
 
@@ -215,66 +232,151 @@ def _number(cell: Any) -> float | None:
 
 
 def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: list[str] | None = None, *,
-                 on_duplicate: str = "error") -> Catalog:
-    """The :class:`Catalog` in a CSV, JSON or JSONL file (see the module's docstring).
+                 on_duplicate: str = "error", on_empty: str = "error", delimiter: str | None = None,
+                 encoding: str = "utf-8-sig") -> Catalog:
+    """The :class:`Catalog` in a CSV, TSV, JSON or JSONL file (see the module's docstring).
 
-    A CSV is read row by row; what is kept of each row is its key, its value
+    A CSV is read row by row; what is kept of each row is its key, its cells
     and its line number, so reading costs a few times the pairs it yields."""
-    if on_duplicate not in ON_DUPLICATE:
-        raise ValueError(f"on_duplicate must be one of {', '.join(map(repr, ON_DUPLICATE))}, got {on_duplicate!r}")
+    _check_options(on_duplicate, on_empty, delimiter, encoding)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise CatalogError(f"{path}: unknown catalog format {suffix!r}; use {', '.join(FORMATS)}")
     with contextlib.ExitStack() as stack:
-        if suffix == ".csv":
+        if suffix in (".csv", ".tsv"):
             # newline="": rows end at \n, \r\n or \r only (str.splitlines also ends them at U+2028 and others)
-            text = stack.enter_context(io.TextIOWrapper(_open_text(path), encoding="utf-8-sig", newline=""))
-            columns, rows = _csv_rows(path, text)
+            text = stack.enter_context(io.TextIOWrapper(_open_text(path), encoding=encoding, newline=""))
+            columns, rows = _csv_rows(path, text, delimiter or ("\t" if suffix == ".tsv" else ","))
         else:
-            columns, rows = _json_rows(path, read_text(path), suffix == ".jsonl")
+            columns, rows = _json_rows(path, read_text(path, encoding), suffix == ".jsonl")
         first = next(rows, None)
         if first is None:
             raise CatalogError(f"{path}: no records" + (f" (only the header {columns})" if columns else ""))
-        key = key or columns[0]
-        values = list(values or [c for c in columns if c != key])
+        key, note = (key, None) if key else _key_column(columns, first)
+        ids = columns[0] if note else None  # row ids are no value: named with --value, they are one
+        values = list(values or [c for c in columns if c not in (key, ids)])
         present = set(columns)  # a set: a catalog may have many thousand columns
         missing = [c for c in [key, *values] if c not in present]
         if missing:
             raise CatalogError(f"{path}: no column {missing}; the columns are {columns}")
         if not values:
             raise CatalogError(f"{path}: no value column; the columns are {columns}")
-        keyed = [(_key_of(path, row, key), _value_of(path, row, values), row.number)
-                 for row in itertools.chain([first], rows)]
-    if len(values) == 1 and all(_number(value) is not None for _, value, _ in keyed):
-        keyed = [(name, float(value), number) for name, value, number in keyed]
-    return _collect(path, first.kind, keyed, key, values, on_duplicate)
+        keyed, skipped = [], []
+        for row in itertools.chain([first], rows):
+            cells = _cells_of(path, row, key, values, on_empty)
+            if cells is None:
+                skipped.append(row.where)
+            else:
+                keyed.append((_key_of(path, row, key, note), cells, row.number))
+    if not keyed:
+        raise CatalogError(f"{path}: every row has an empty cell and on_empty=\"skip\" left them all out")
+    keyed, record = _values_of(path, first.kind, keyed, values)
+    catalog = _collect(path, first.kind, keyed, key, values, on_duplicate)
+    return replace(catalog, record=record, skipped=tuple(skipped), key_note=note)
 
 
-def _key_of(path: Path, row: _Row, column: str) -> str:
+def _check_options(on_duplicate: str, on_empty: str, delimiter: str | None, encoding: str) -> None:
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValueError(f"on_duplicate must be one of {', '.join(map(repr, ON_DUPLICATE))}, got {on_duplicate!r}")
+    if on_empty not in ON_EMPTY:
+        raise ValueError(f"on_empty must be one of {', '.join(map(repr, ON_EMPTY))}, got {on_empty!r}")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"" or delimiter.isalnum()):
+        raise ValueError(f"delimiter must be one character that is not a letter, digit, quote or newline, "
+                         f"got {delimiter!r}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}; e.g. utf-8, latin-1, cp1252") from None
+
+
+def _key_column(columns: list[str], first: _Row) -> tuple[str, str | None]:
+    """The key column when none is named: the first, unless it looks like row ids (named ``id`` or the like, or
+    a whole number where a later column holds text): then the first column holding text, with a note why."""
+    if not columns:
+        return "", None
+    head = columns[0]
+    cell = first.cells.get(head)
+    whole = isinstance(cell, int) and not isinstance(cell, bool) or isinstance(cell, str) and cell.strip().isdigit()
+    texts = [c for c in columns[1:] if isinstance(first.cells.get(c), str) and _number(first.cells[c]) is None]
+    if texts and (head.strip().lower() in ID_NAMES or whole):
+        why = f"named {head!r}" if head.strip().lower() in ID_NAMES else "holding whole numbers"
+        return texts[0], (f"key column {texts[0]!r}: the first column, {head!r}, is {why}, as row ids are (and "
+                          "is not a value); choose another with --key (key=...)")
+    return head, None
+
+
+def _key_of(path: Path, row: _Row, column: str, note: str | None) -> str:
     cell = row.cells.get(column)
     if isinstance(cell, bool) or not isinstance(cell, (str, int, float)) or not str(cell).strip():
         what = "empty" if cell is None or cell == "" else f"{cell!r}, not text"
-        raise CatalogError(f"{path}, {row.where}, column {column!r}: the key is {what}")
+        chosen = f" (chosen as {note.split(':', 1)[0]})" if note else ""
+        raise CatalogError(f"{path}, {row.where}, column {column!r}: the key is {what}{chosen}; name the key "
+                           "column with --key (key=...)")
     return str(cell)
 
 
-def _value_of(path: Path, row: _Row, columns: list[str]) -> Any:
+def _cells_of(path: Path, row: _Row, key: str, columns: list[str], on_empty: str) -> tuple[Any, ...] | None:
+    """The row's value cells (None where empty and kept), or None to leave the row out; an empty cell is an
+    error unless ``on_empty`` says otherwise."""
+    if row.cells.get(key) in (None, "") and on_empty == "skip":
+        return None  # an empty key with any other on_empty: _key_of says so
     for column in columns:
         if row.cells.get(column) in (None, ""):
-            raise CatalogError(f"{path}, {row.where}, column {column!r}: empty cell "
-                               f"({'no such column in this record' if column not in row.cells else 'a null'})")
+            if on_empty == "skip":
+                return None
+            if on_empty == "error":
+                why = ("no such column in this record" if column not in row.cells else
+                       "a null" if row.cells[column] is None else "no text")
+                raise CatalogError(f"{path}, {row.where}, column {column!r}: empty cell ({why}); leave such rows "
+                                   "out with --on-empty skip (on_empty=\"skip\"), or keep the cell as None with "
+                                   "--on-empty keep")
+    return tuple(None if row.cells.get(column) in (None, "") else row.cells[column] for column in columns)
+
+
+def _values_of(path: Path, kind: str, keyed: list[tuple[str, Any, int]],
+               columns: list[str]) -> tuple[list[tuple[str, Any, int]], bool]:
+    """The values from the cells: one column as it is (floats if all numbers), several columns of numbers as
+    vectors, several columns with text as records (dicts; numbers as floats); and whether they are records."""
+    numeric = [_numeric_column(path, kind, keyed, j, column, len(columns) == 1) for j, column in enumerate(columns)]
     if len(columns) == 1:
-        return row.cells[columns[0]]
-    vector = []
-    for column in columns:
-        number = _number(row.cells[column])
-        if number is None:
-            raise CatalogError(f"{path}, {row.where}, column {column!r}: {row.cells[column]!r} is not a finite "
-                               "number; several value columns make a vector and must all be numbers "
-                               "(choose one column with --value to keep text)")
-        vector.append(number)
-    return vector
+        return [(name, float(cells[0]) if numeric[0] else cells[0], n) for name, cells, n in keyed], False
+    if all(numeric):
+        for _, cells, n in keyed:
+            if None in cells:
+                column = columns[cells.index(None)]
+                raise CatalogError(f"{path}, {kind} {n}, column {column!r}: an empty number kept in a vector; "
+                                   "vectors need every number: use --on-empty skip")
+        return [(name, [float(cell) for cell in cells], n) for name, cells, n in keyed], False
+    return [(name, {column: float(cell) if is_number and cell is not None else cell
+                    for column, cell, is_number in zip(columns, cells, numeric)}, n)
+            for name, cells, n in keyed], True
+
+
+def _numeric_column(path: Path, kind: str, keyed: list[tuple[str, Any, int]], j: int, column: str,
+                    alone: bool) -> bool:
+    """Whether column ``j`` holds numbers only (empty cells aside). A column of numbers with NaN or inf among
+    them is an error (unless it is the only value column: then it holds text)."""
+    bad = None
+    for _, cells, n in keyed:
+        cell = cells[j]
+        if cell is None or _number(cell) is not None:
+            continue
+        if isinstance(cell, bool) or not _parses_as_float(cell):
+            return False  # text: a record's (or the value's) cell as it is
+        bad = bad or (n, cell)
+    if bad is not None and not alone:
+        raise CatalogError(f"{path}, {kind} {bad[0]}, column {column!r}: {bad[1]!r} is not a finite number in a "
+                           "column of numbers; fix the cell, or choose the value columns with --value")
+    return bad is None and any(cells[j] is not None for _, cells, _ in keyed)
+
+
+def _parses_as_float(cell: Any) -> bool:
+    try:
+        float(cell)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def _collect(path: Path, kind: str, keyed: list[tuple[str, Any, int]], key: str, values: list[str],

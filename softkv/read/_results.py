@@ -77,7 +77,9 @@ def _clip(text: str, width: int) -> str:
 
 
 def _names_for(value: Any, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """``names`` when they name the components of vector values like ``value``, else None."""
+    """``names`` when they name the components of vector values like ``value`` (or a record's fields), else None."""
+    if names and isinstance(value, dict):
+        return names if list(value) == list(names) else None
     return names if names and value is not None and np.shape(value) == (len(names),) else None
 
 
@@ -87,6 +89,8 @@ def value_cells(value: Any, names: tuple[str, ...] | None) -> list[str]:
     >>> value_cells(np.array([89.0, 6.5]), ("price", "kg")), value_cells("red", None)
     (['89', '6.5'], ["'red'"])
     """
+    if names and isinstance(value, dict):
+        return [short(cell) for cell in value.values()]
     if names and np.shape(value) == (len(names),):
         return [number(x) for x in np.asarray(value, dtype=np.float64)]
     return [short(value)]

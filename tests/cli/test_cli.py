@@ -262,6 +262,59 @@ def test_a_blank_query_is_a_miss_not_an_error(catalogs, minilm, capsys):
     assert code == EXIT_MISS and "'   ': no match (the query is blank" in out and "'apple' -> 10" in out and not err
 
 
+RESTAURANTS = ('id,name,addr,city,type,class\n'
+               '1,"arnie morton\'s of chicago","435 s. la cienega blv.","los angeles","american",0\n'
+               '2,"art\'s delicatessen","12224 ventura blvd.","studio city","american",1\n'
+               '3,"hotel bel-air","701 stone canyon rd.","bel air","",2\n'
+               '4,"cafe bizou","14016 ventura blvd.","sherman oaks","french",3\n')
+
+
+def test_a_restaurant_guide_with_ids_text_columns_and_an_empty_cell_reads_as_records(catalogs, minilm, capsys):
+    path = catalogs / "fodors.csv"
+    path.write_text(RESTAURANTS)
+    code, _, err = run(capsys, "query", path, "arnie mortons")
+    assert code == 1 and "line 4, column 'type': empty cell (no text)" in err and "--on-empty skip" in err
+    kept = read_catalog(path, on_empty="keep")
+    assert kept.key_column == "name" and kept.record and kept.value_columns == ["addr", "city", "type", "class"]
+    assert kept["hotel bel-air"] == {"addr": "701 stone canyon rd.", "city": "bel air", "type": None, "class": 2.0}
+    assert "the first column, 'id', is named 'id'" in kept.key_note
+    skipped = read_catalog(path, on_empty="skip")
+    assert "hotel bel-air" not in skipped and skipped.skipped == ("line 4",) and skipped.n_rows == 3
+    code, out, err = run(capsys, "query", path, "arnie mortons", "--on-empty", "skip", "--plain")
+    assert code == 0 and "addr" in out and "435 s. la cienega blv." in out and "left out 1 row" in err
+    assert "key column 'name'" in err and "arnie morton's of chicago" in out.splitlines()[2]
+
+
+def test_whole_numbers_first_are_row_ids_and_a_named_key_is_kept(catalogs):
+    path = catalogs / "ids.csv"
+    path.write_text("n,product,price\n17,oak chair,89\n18,kettle,29\n")
+    catalog = read_catalog(path)
+    assert catalog.key_column == "product" and catalog == {"oak chair": 89.0, "kettle": 29.0}
+    assert read_catalog(path, key="n", values=["price"]) == {"17": 89.0, "18": 29.0}
+    (catalogs / "blank.csv").write_text("id,name,price\n1,,3\n")
+    with pytest.raises(CatalogError, match="the key is empty \\(chosen as key column 'name'\\); name the key column "
+                                           "with --key"):
+        read_catalog(catalogs / "blank.csv")
+
+
+def test_tsv_other_delimiters_and_encodings(catalogs, minilm, capsys):
+    (catalogs / "fruit.tsv").write_text("name\tprice\napple, red\t1.5\npear\t2\n")
+    assert read_catalog(catalogs / "fruit.tsv") == {"apple, red": 1.5, "pear": 2.0}
+    (catalogs / "semi.csv").write_text("name;price\napple;1,5\n")
+    assert read_catalog(catalogs / "semi.csv", delimiter=";") == {"apple": "1,5"}
+    (catalogs / "latin.csv").write_bytes("name,city\ncaf\xe9 bizou,sherman oaks\n".encode("latin-1"))
+    with pytest.raises(CatalogError, match="not UTF-8 text .*--encoding latin-1"):
+        read_catalog(catalogs / "latin.csv")
+    assert read_catalog(catalogs / "latin.csv", encoding="latin-1") == {"caf\xe9 bizou": "sherman oaks"}
+    code, out, _ = run(capsys, "query", catalogs / "latin.csv", "cafe", "--encoding", "latin-1", "--plain")
+    assert code == 0 and "caf\xe9 bizou" in out
+    code, out, _ = run(capsys, "query", catalogs / "semi.csv", "apple", "--delimiter", ";", "--plain")
+    assert code == 0 and "1,5" in out
+    for bad in ({"delimiter": "ab"}, {"encoding": "klingon"}, {"on_empty": "drop"}):
+        with pytest.raises(ValueError):
+            read_catalog(catalogs / "semi.csv", **bad)
+
+
 # ---- errors never show a traceback ----
 MALFORMED = [
     ["query", "{dir}/missing.csv", "x"],
@@ -283,7 +336,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize("arguments", MALFORMED, ids=[" ".join(a[:2]) + f" {i}" for i, a in enumerate(MALFORMED)])
 def test_user_errors_exit_1_with_a_message_never_a_traceback(catalogs, minilm, capsys, arguments):
-    (catalogs / "bad.csv").write_text("name,a,b\nx,1,two\n")
+    (catalogs / "bad.csv").write_text("name,a,b\nx,1,2\ny,3,nan\n")  # NaN in a column of numbers
     (catalogs / "products.txt").write_text("x")
     (catalogs / "header.csv").write_text("name,price\n")
     (catalogs / "fake.softkv").write_bytes(b"PK\x03\x04 not really a store")
