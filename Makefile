@@ -15,14 +15,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench docs clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,sklearn,datasets,faiss,plot,multilingual]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sklearn,datasets,faiss,plot,multilingual,docs]"
 	$(BIN)/softkv prepare  # the one-time ONNX export of the bundled model, now rather than at a first query
 	touch $(STAMP)
 
@@ -33,6 +33,15 @@ test: install
 	$(BIN)/ruff check softkv tests examples benchmarks
 	$(BIN)/mypy --strict softkv
 	$(BIN)/python -m pytest
+
+# The documentation site, warnings as errors, in docs/_build/html; Debian's chromium (for the test that
+# opens the built pages, tests/test_site.py) is installed when apt can, and the test skips without it.
+docs: install
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+		echo "chromium not installed: tests/test_site.py will skip its browser checks"
+	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
+	$(BIN)/python -m pytest -q tests/test_site.py
 
 # Measurements behind the numbers in the README (not part of make test).
 bench: install

@@ -8,7 +8,7 @@ A read is three steps, each a function here:
 3. ``blend(W, V)``: the weighted average W @ V of the values.
 
 Shapes are batch first and carried by the names: Q is (B, d) query embeddings, K is (N, d) key embeddings,
-S and W are (B, N), V is (N, *value_shape). Nothing here holds state or knows about text. The read pipeline
+S and W are (B, N), V is ``(N, *value_shape)``. Nothing here holds state or knows about text. The read pipeline
 (:mod:`softkv.read`) is the one caller that turns a query into an answer with these functions;
 :mod:`softkv.nn` writes the same arithmetic in torch and is tested against them.
 
@@ -60,10 +60,10 @@ def scores(
 ) -> np.ndarray:
     """Similarity of every query to every key, shape (B, N); larger is closer.
 
-    - ``cosine``: q.k / (|q| |k|), in [-1, 1];
+    - ``cosine``: ``q.k / (|q| |k|)``, in [-1, 1];
     - ``dot``: q.k;
     - ``scaled_dot``: q.k / sqrt(d), the transformer's QK^T / sqrt(d_k);
-    - ``neg_l2``: -|q - k|^2, so that softmax(S / t) is a Gaussian (RBF)
+    - ``neg_l2``: ``-|q - k|^2``, so that softmax(S / t) is a Gaussian (RBF)
       kernel of bandwidth sqrt(t / 2): Nadaraya-Watson regression.
 
     One matrix product; ``key_inverse_norms`` (from :func:`inverse_norms`)
@@ -356,7 +356,7 @@ def top_k_rows(S: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def blend_rows(W_k: np.ndarray, rows: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """Sparse blend: sum_j W_k[b, j] V[rows[b, j]] / sum_j W_k[b, j], shape (B, *value_shape).
+    """Sparse blend: sum_j W_k[b, j] V[rows[b, j]] / sum_j W_k[b, j], shape ``(B, *value_shape)``.
 
     >>> blend_rows(np.array([[0.25, 0.75]]), np.array([[2, 0]]), np.array([1.0, 5.0, 3.0]))
     array([1.5])
@@ -369,7 +369,7 @@ def blend_rows(W_k: np.ndarray, rows: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 
 def blend(W: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """The weighted values W @ V / sum(W), shape (B, *value_shape).
+    """The weighted values W @ V / sum(W), shape ``(B, *value_shape)``.
 
     Dividing by the row sums (1 up to rounding) keeps every answer a convex
     combination of the values: float32 weights cannot push a blend outside

@@ -2,7 +2,7 @@
 
 A soft read that finds no key raises the built-in ``KeyError`` (naming the
 nearest keys), wrong types ``TypeError`` and wrong values ``ValueError``, as a
-dict would; the classes here are the ``ValueError``s of files:
+dict would; the classes here are the ``ValueError`` subclasses of files:
 
 - :class:`FormatError`: a store file that is not a readable softkv store;
 - :class:`EncoderMismatchError`: an encoder that embeds differently from the one a store was saved with;

@@ -1,4 +1,5 @@
-"""Every README snippet prints what the README shows; every example runs."""
+"""Every snippet of the README and of the docs pages prints what the page shows; every example runs; the site
+builds with warnings as errors."""
 
 import contextlib
 import io
@@ -12,29 +13,45 @@ ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.DOTALL)
 
 
-def readme_snippets():
-    """(code, expected output or None) for each python block, in order."""
-    blocks = BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
-    snippets = []
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def page_text(*parts):
+    """The text of the README, a docs page, or all of them together."""
+    return "\n".join(path.read_text(encoding="utf-8") for path in (PAGES if not parts else [ROOT.joinpath(*parts)]))
+
+
+def snippets(path):
+    """(code, expected output or None) for each python block of a page, in order."""
+    blocks = BLOCK.findall(path.read_text(encoding="utf-8"))
+    found = []
     for i, (lang, body) in enumerate(blocks):
         if lang == "python":
             following = blocks[i + 1] if i + 1 < len(blocks) else ("", "")
-            snippets.append((body, following[1] if following[0] == "text" else None))
-    return snippets
+            found.append((body, following[1] if following[0] == "text" else None))
+    return found
 
 
-def test_readme_has_snippets_with_outputs():
-    snippets = readme_snippets()
-    assert len(snippets) >= 4 and all(expected is not None for _, expected in snippets)
+def test_the_pages_have_snippets_each_with_its_output():
+    assert len(snippets(ROOT / "README.md")) >= 1 and sum(len(snippets(path)) for path in PAGES) >= 12
+    assert all(expected is not None for path in PAGES for _, expected in snippets(path))
 
 
-def test_every_readme_snippet_prints_what_the_readme_shows(minilm):
-    for code, expected in readme_snippets():
+@pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_every_snippet_prints_what_its_page_shows(minilm, path):
+    for code, expected in snippets(path):
         namespace: dict = {}  # each snippet runs on its own, as a reader would paste it
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            exec(compile(code, "README.md", "exec"), namespace)
+            exec(compile(code, str(path.relative_to(ROOT)), "exec"), namespace)
         assert out.getvalue().rstrip() == expected.rstrip(), f"snippet:\n{code}"
+
+
+def test_the_readme_fits_on_a_page_and_links_to_pages_that_exist():
+    text = page_text("README.md")
+    assert len(text.splitlines()) < 150
+    for target in re.findall(r"\]\(([^)#]+)\)", text):
+        assert (ROOT / target).exists(), target
 
 
 def test_readme_starts_with_the_two_commands():
@@ -67,8 +84,7 @@ def test_readme_shows_what_train_memory_prints(minilm, capsys):
     pytest.importorskip("torch")
     runpy.run_path(str(ROOT / "examples" / "train_memory.py"), run_name="__main__")
     printed = capsys.readouterr().out.strip().splitlines()
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "\n".join(printed) in readme
+    assert "\n".join(printed) in page_text("docs", "guide", "torch.md")
 
 
 @pytest.mark.slow
@@ -103,7 +119,7 @@ def test_the_capacity_and_cold_start_benchmarks_run_at_tiny_sizes():
 def test_readme_shows_what_hard_vs_soft_prints(minilm, capsys):
     runpy.run_path(str(ROOT / "examples" / "hard_vs_soft.py"), run_name="__main__")
     table = "\n".join(capsys.readouterr().out.strip().splitlines()[:6])
-    assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table in page_text("docs", "guide", "hard-vs-soft.md")
 
 
 @pytest.mark.slow

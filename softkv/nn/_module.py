@@ -52,7 +52,7 @@ class SoftKVMemory(nn.Module):
     Parameters
     ----------
     key_embeddings : tensor or array, (N, d)
-    values : tensor or array, (N, *value_shape)
+    values : tensor or array, ``(N, *value_shape)``
         Numeric values, one per key.
     temperature : "auto" or float > 0
         As in SoftDict. A learned temperature must start from a number
@@ -293,7 +293,7 @@ class SoftKVMemory(nn.Module):
 
     def forward(self, queries: Any, spelling: Any = None, exclude: Any = None, exact: Any = None,
                 cutoff: Any = None, scale: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Read the memory: (values (B, *value_shape), weights of the last hop (B, N))."""
+        """Read the memory: (values ``(B, *value_shape)``, weights of the last hop (B, N))."""
         found = self.read(queries, spelling, exclude, exact, cutoff, scale)
         return found.values, found.weights
 

@@ -274,7 +274,7 @@ class BatchResult:
     queries : list
     keys : tuple of str
     values : ndarray
-        (n_queries, *value_shape) blended values; for categorical or opaque
+        ``(n_queries, *value_shape)`` blended values; for categorical or opaque
         values an object array of the answers. With ``on_miss="mask"`` a
         missed query reads NaN (numbers) or None.
     score_array, weight_array : ndarray or None

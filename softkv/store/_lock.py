@@ -18,6 +18,9 @@ from contextlib import contextmanager
 
 
 class ReadWriteLock:
+    """Many readers or one writer, fair (a waiting writer stops new readers) and re-entrant for the thread that
+    holds it: ``with lock.reading():`` and ``with lock.writing():``."""
+
     def __init__(self) -> None:
         self._turnstile = threading.Lock()
         self._condition = threading.Condition(threading.Lock())

@@ -133,7 +133,7 @@ class Memory:
         return self.spec is not None and self.spec.kind == OPAQUE
 
     def numeric_values(self, what: str) -> np.ndarray:
-        """The float64 (N, *shape) values, or a TypeError saying which kinds make ``what`` impossible."""
+        """The float64 ``(N, *shape)`` values, or a TypeError saying which kinds make ``what`` impossible."""
         if self.numeric is None or self.spec is None or self.spec.kind != NUMERIC:
             raise TypeError(mixed_kinds_message(self.spec, dict(self.stored), what))
         return self.numeric

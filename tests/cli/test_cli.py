@@ -402,7 +402,7 @@ def test_the_readme_session_on_cars_is_what_the_command_prints(tmp_path, minilm,
     import shlex
     from pathlib import Path
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "docs" / "guide" / "command.md").read_text(encoding="utf-8")
     session = readme.split("$ softkv build cars.csv -o cars.softkv\n", 1)[1].split("```", 1)[0]
     rows = cars_records()
     with (tmp_path / "cars.csv").open("w", newline="") as handle:
