@@ -171,10 +171,14 @@ def _compare(args: argparse.Namespace) -> int:
     from ..tools import compare
 
     d, _, _ = _open(args)
-    pairs = read_catalog(args.pairs, on_duplicate=args.on_duplicate)
-    _check_pairs(d, pairs, args.pairs)
-    result = compare(d, list(pairs), list(pairs.values()))
-    print(f"{len(pairs)} pairs; {result.metric}:")
+    if args.pairs is None:
+        result = compare(d)
+        print(f"{len(d)} keys, each read from the others (leave-one-key-out); {result.metric}:")
+    else:
+        pairs = read_catalog(args.pairs, on_duplicate=args.on_duplicate)
+        _check_pairs(d, pairs, args.pairs)
+        result = compare(d, list(pairs), list(pairs.values()))
+        print(f"{len(pairs)} pairs; {result.metric}:")
     print(result.table())
     return 0
 
@@ -184,6 +188,10 @@ def _check_pairs(d: Any, pairs: Catalog, path: str) -> None:
     import numpy as np
 
     kind = d.value_kind
+    if kind in ("categorical", "opaque") and (pairs.vector or pairs.record or isinstance(
+            next(iter(pairs.values())), float)) and not any(isinstance(v, float) for v in d.values()):
+        raise CatalogError(f"{path}: the catalog's values are {kind} (text, not numbers), so the pairs need one "
+                           f"column of such values after the query; they have {pairs.value_columns}")
     if kind == "scalar" and (pairs.vector or not isinstance(next(iter(pairs.values())), float)):
         raise CatalogError(f"{path}: the catalog's values are single numbers, so the pairs need one number "
                            f"column after the query; they have {pairs.value_columns}")

@@ -76,8 +76,9 @@ def parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="hard against soft retrieval on test pairs", allow_abbrev=False)
     _source_options(compare)
-    compare.add_argument("--pairs", required=True, metavar="FILE",
-                         help="a catalog of query -> expected value (the same value columns)")
+    compare.add_argument("--pairs", metavar="FILE",
+                         help="a catalog of query -> expected value (the same value columns); without it, each key "
+                              "is read from the others (leave-one-key-out)")
     _read_options(compare)
 
     commands.add_parser("prepare", help="export the bundled model to ONNX now (once, about 10 s)")

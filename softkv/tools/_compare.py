@@ -11,10 +11,13 @@ Rows, each a read of the dict ``d`` through the same pipeline as ``d`` itself:
 
 Each row's ``setting`` says how it differs from ``d``. They are scored on
 (query, target) pairs, or, without pairs, each key on the others
-(leave-one-key-out). Settings are always chosen leave-one-key-out on the dict;
-scored leave-one-key-out too, the tuned rows' errors are slightly optimistic
-(chosen and scored on the same keys): pass held-out pairs for an unbiased
-comparison. Metrics: MAE and RMSE (numeric values) or error rate
+(leave-one-key-out). With at least :data:`MIN_PAIRS_TO_TUNE` pairs, the tuned
+rows are chosen by k-fold cross-validation on the pairs: each fold is read
+with the settings chosen on the other folds, so their errors are held out
+(the setting shown is the first fold's). With fewer pairs, or none, settings
+are chosen leave-one-key-out on the dict; scored leave-one-key-out too, the
+tuned rows' errors are then slightly optimistic (chosen and scored on the
+same keys). Metrics: MAE and RMSE (numeric values) or error rate
 (categories); with the intended key of each query, top-1 accuracy, mean
 reciprocal rank and the weight put on that key.
 
@@ -42,6 +45,9 @@ from ._calibration import calibrate, value_error
 __all__ = ["Comparison", "compare"]
 
 CURVE_FACTORS = (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
+MIN_PAIRS_TO_TUNE = 10
+"""Pairs from which the tuned rows are chosen by cross-validation on the pairs (fewer: on the keys)."""
+FOLDS = 5
 
 
 @dataclass
@@ -97,14 +103,6 @@ class Comparison:
         return figure
 
 
-def _retrieval_metrics(batch: Any, right: np.ndarray) -> dict[str, float]:
-    S, W = batch.score_array, batch.weight_array
-    rows = np.arange(len(S))
-    rank = 1 + (S > S[rows, right][:, None]).sum(axis=1)
-    return {"top-1": float(np.mean(batch.nearest_rows == right)), "MRR": float(np.mean(1.0 / rank)),
-            "mass": float(np.mean(W[rows, right]))}
-
-
 def _differences(setting: Params, base: Params, skip: tuple[str, ...] = ()) -> str:
     """How ``setting`` differs from ``base``, e.g. "temperature 0.0657, top_k 30" (the temperature of a hard or
     mean read, which has no effect, is left out)."""
@@ -126,31 +124,38 @@ def compare(d: Any, queries: Sequence[Any] | None = None, targets: Any = None,
     memory, params = d.snapshot()
     if memory.spec is None or len(memory) < 3:
         raise ValueError("compare needs a SoftDict with at least 3 keys")
-    report = calibrate(memory, params)
-    metric = report.metric
-    tuned = [Params.make(**{**params.as_dict(), **chosen}) for chosen, _ in report.candidates]
-    errors = [error for _, error in report.candidates]
-
-    def best(mode: str) -> Params:
-        return min((p for p in tuned if p.mode == mode), key=lambda p: errors[tuned.index(p)])
-
-    knn, sparse = best("mean"), best("sparsemax")
-    calibrated = params.replace(**report.chosen)
-    methods = [
-        ("hard", params.replace(mode="hard"), "nearest key (d.nearest)"),
-        ("soft", params, "d as configured"),
-        ("kNN", knn, f"mean of {knn.top_k} nearest; " + _differences(knn, params, ("mode", "top_k"))),
-        ("calibrated", calibrated, _differences(calibrated, params)),
-        ("sparsemax", sparse, _differences(sparse, params, ("mode",))),
-    ]
     queries, Q, targets, leave_out = _evaluation(d, memory, queries, targets)
     right = _intended(memory, keys, queries)
+    n = len(queries)
+    folds = _folds(n) if leave_out is None and n >= MIN_PAIRS_TO_TUNE else [np.arange(n)]
+    values: dict[str, list[Any]] = {}
+    found: dict[str, list[np.ndarray]] = {}
+    described: dict[str, str] = {}
+    metric = ""
+    for test in folds:
+        train = np.setdiff1d(np.arange(n), test) if len(folds) > 1 else None
+        report = calibrate(memory, params) if train is None else calibrate(
+            memory, params, [queries[i] for i in train], Q[train], [targets[i] for i in train])
+        metric = report.metric
+        for name, setting, description in _methods(params, report):
+            batch = read(memory, setting, [queries[i] for i in test], Q[test],
+                         leave_out=leave_out if len(folds) == 1 else None, on_miss="ignore")
+            values.setdefault(name, [None] * n)
+            for i, value in zip(test, batch.values):
+                values[name][i] = value
+            if right is not None:
+                found.setdefault(name, []).append(_retrieval_rows(batch, right[test]))
+            if name not in described:
+                tuned = len(folds) > 1 and name in ("kNN", "calibrated", "sparsemax")
+                described[name] = description + (f"; chosen per fold on the other pairs ({len(folds)}-fold)"
+                                                  if tuned else "")
     rows = []
-    for name, setting, description in methods:
-        batch = read(memory, setting, queries, Q, leave_out=leave_out, on_miss="ignore")
-        row = {"method": name, "setting": description, **value_error(memory, batch.values, targets)}
+    for name, predicted in values.items():
+        row = {"method": name, "setting": described[name], **value_error(memory, np.array(predicted), targets)}
         if right is not None:
-            row.update(_retrieval_metrics(batch, right))
+            per_query = np.concatenate(found[name], axis=1)  # (3, n): every query once, in the folds' order
+            row.update({metric_name: float(per_query[j].mean()) for j, metric_name in enumerate(("top-1", "MRR",
+                                                                                              "mass"))})
         rows.append(row)
     median = median_temperature(score(memory, params, queries, Q, leave_out))
     curve = []
@@ -159,6 +164,40 @@ def compare(d: Any, queries: Sequence[Any] | None = None, targets: Any = None,
                      Q, leave_out=leave_out, keep_weights=False, on_miss="ignore")
         curve.append((median * factor, value_error(memory, batch.values, targets)[metric]))
     return Comparison(rows, metric, curve)
+
+
+def _methods(params: Params, report: Any) -> list[tuple[str, Params, str]]:
+    """The rows' settings: the dict's nearest key and its own read, then the best kNN, calibrated and sparsemax
+    settings of a calibration report."""
+    tuned = [Params.make(**{**params.as_dict(), **chosen}) for chosen, _ in report.candidates]
+    errors = [error for _, error in report.candidates]
+
+    def best(mode: str) -> Params:
+        return min((p for p in tuned if p.mode == mode), key=lambda p: errors[tuned.index(p)])
+
+    knn, sparse = best("mean"), best("sparsemax")
+    calibrated = params.replace(**report.chosen)
+    return [
+        ("hard", params.replace(mode="hard"), "nearest key (d.nearest)"),
+        ("soft", params, "d as configured"),
+        ("kNN", knn, f"mean of {knn.top_k} nearest; " + _differences(knn, params, ("mode", "top_k"))),
+        ("calibrated", calibrated, _differences(calibrated, params)),
+        ("sparsemax", sparse, _differences(sparse, params, ("mode",))),
+    ]
+
+
+def _folds(n: int, seed: int = 0) -> list[np.ndarray]:
+    """``FOLDS`` shuffled folds of ``n`` pairs (each index once)."""
+    order = np.random.default_rng(seed).permutation(n)
+    return [np.sort(part) for part in np.array_split(order, min(FOLDS, n))]
+
+
+def _retrieval_rows(batch: Any, right: np.ndarray) -> np.ndarray:
+    """Per query: top-1 (the nearest key is the intended one), reciprocal rank, and the weight on that key."""
+    S, W = batch.score_array, batch.weight_array
+    rows = np.arange(len(S))
+    rank = 1 + (S > S[rows, right][:, None]).sum(axis=1)
+    return np.stack([(batch.nearest_rows == right).astype(np.float64), 1.0 / rank, W[rows, right]])
 
 
 def _evaluation(d: Any, memory: Memory, queries: Sequence[Any] | None,

@@ -251,6 +251,18 @@ def test_compare_prints_the_harness_table(catalogs, minilm, capsys):
     assert all(m in out for m in ("hard", "soft", "kNN", "calibrated", "sparsemax"))
 
 
+def test_compare_without_pairs_reads_each_key_from_the_others(catalogs, minilm, capsys):
+    code, out, _ = run(capsys, "compare", catalogs / "products.csv")
+    assert code == 0 and out.startswith("4 keys, each read from the others (leave-one-key-out); MAE:")
+    assert all(m in out for m in ("hard", "soft", "kNN", "calibrated", "sparsemax"))
+
+
+def test_compare_refuses_numbers_against_categories(catalogs, minilm, capsys):
+    (catalogs / "places.csv").write_text("query,lat,lon\nan orange,40.1,-3.2\na stool,41.0,2.1\n")
+    code, _, err = run(capsys, "compare", catalogs / "kinds.jsonl", "--pairs", catalogs / "places.csv")
+    assert code == 1 and "the catalog's values are categorical" in err
+
+
 def test_compare_refuses_pairs_of_another_width(catalogs, minilm, capsys):
     (catalogs / "scalar.csv").write_text("query,price\na seat,150\n")
     code, _, err = run(capsys, "compare", catalogs / "products.csv", "--pairs", catalogs / "scalar.csv")

@@ -65,3 +65,28 @@ def test_categories_are_scored_by_error_rate():
     assert result.metric == "error rate" and result.rows[0]["error rate"] == 0.0
     with pytest.raises(ValueError, match="at least 3 keys"):
         compare(SoftDict.from_embeddings(["a"], [[1.0, 0.0]], [1.0]))
+
+
+def test_with_enough_pairs_the_tuned_rows_are_chosen_on_other_folds_of_the_pairs(circle, monkeypatch):
+    from softkv.tools import _compare
+
+    seen = []
+    original = _compare.calibrate
+
+    def recording(memory, params, queries=None, Q=None, targets=None, **options):
+        seen.append(None if queries is None else len(queries))
+        return original(memory, params, queries, Q, targets, **options)
+
+    monkeypatch.setattr(_compare, "calibrate", recording)
+    angles = np.linspace(0, 90, 20)
+    queries, targets = [unit(a) for a in angles], [float(a) * 40 / 90 for a in angles]
+    keys = [min(ANGLES, key=lambda k: abs(ANGLES[k] - a)) for a in angles]
+    result = compare(circle, queries=queries, targets=targets, keys=keys)
+    assert seen == [16] * 5  # tuned five times, each on the 16 pairs outside the fold read
+    tuned = {row["method"]: row["setting"] for row in result.rows}
+    assert all("chosen per fold on the other pairs (5-fold)" in tuned[name] for name in ("kNN", "calibrated",
+                                                                                          "sparsemax"))
+    assert "chosen per fold" not in tuned["soft"] and all(0 <= row["top-1"] <= 1 for row in result.rows)
+    seen.clear()
+    compare(circle, queries=queries[:3], targets=targets[:3])
+    assert seen == [None]  # three pairs are too few to tune on: chosen on the keys, as without pairs
