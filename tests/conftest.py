@@ -13,6 +13,14 @@ from hypothesis import settings
 
 from softkv.encoders import FunctionEncoder, LexicalEncoder, default_encoder
 
+
+@pytest.fixture(autouse=True, scope="session")
+def kept_catalog_stores(tmp_path_factory):
+    """Stores the command keeps for catalogs queried directly go to a folder of this session, not the home's."""
+    os.environ["SOFTKV_CATALOG_CACHE"] = str(tmp_path_factory.mktemp("kept-catalogs"))
+    return os.environ["SOFTKV_CATALOG_CACHE"]
+
+
 settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,10 @@ def _holds_a_store(path: Path) -> bool:
         return False
 
 
-def _open(args: argparse.Namespace, progress: bool = False) -> tuple[Any, Catalog | None, float]:
-    """The SoftDict of ``args.source`` with the options' parameters, the catalog it came from (None for a store),
-    and the seconds spent encoding."""
+def _open(args: argparse.Namespace, progress: bool = False,
+          keep: bool = False) -> tuple[Any, Catalog | None, float]:
+    """The SoftDict of ``args.source`` with the options' parameters, the catalog it came from (None for a store,
+    or a catalog's kept store: ``keep``), and the seconds spent encoding."""
     from ..softdict import SoftDict
 
     path = Path(args.source)
@@ -61,26 +63,80 @@ def _open(args: argparse.Namespace, progress: bool = False) -> tuple[Any, Catalo
                                               ("--on-duplicate", args.on_duplicate != "error"),
                                               ("--on-empty", args.on_empty != "error"), ("--delimiter", args.delimiter),
                                               ("--encoding", args.encoding != "utf-8-sig")) if value]
-        if given:
+        if given and not getattr(args, "add", None):
             raise CatalogError(f"{path}: is a saved store; {', '.join(given)} appl"
                                f"{'ies' if len(given) == 1 else 'y'} to catalogs (.csv, .json, .jsonl)")
         encoder = getattr(args, "encoder", None)
         d = SoftDict.load(path, encoder=encoder, reencode=encoder is not None)
     else:
-        delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
-        catalog = read_catalog(path, args.key, args.value, on_duplicate=args.on_duplicate, on_empty=args.on_empty,
-                               delimiter=delimiter, encoding=args.encoding)
-        names = catalog.value_columns if catalog.vector or catalog.record else None
-        for line in _reading_notes(catalog):
-            print(f"softkv: {line}", file=sys.stderr)
-        d = SoftDict(encoder=getattr(args, "encoder", None) or "minilm", value_names=names)
-        _fill(d, catalog, progress)
+        kept = _kept_store(path, args) if keep else None
+        d = _load_kept(kept)
+        if d is None:
+            catalog = _read(path, args)
+            names = catalog.value_columns if catalog.vector or catalog.record else None
+            d = SoftDict(encoder=getattr(args, "encoder", None) or "minilm", value_names=names)
+            if kept is not None and len(catalog) > BATCH:
+                print(f"softkv: encoding {len(catalog):,} keys once; later queries of this file load the store "
+                      f"kept in {kept.parent} (or make one: softkv build)", file=sys.stderr)
+            _fill(d, catalog, progress or kept is not None)
+            _keep(d, kept)
     chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "threshold", "spelling_weight", "mode")
               if getattr(args, name, None) is not None}
     if chosen.get("threshold") == "none":
         chosen["threshold"] = None
     d.set_params(**chosen)
     return d, catalog, time.perf_counter() - began
+
+
+def _read(path: Path, args: argparse.Namespace) -> Catalog:
+    """The catalog at ``path`` read with the command's catalog options; what reading chose said on stderr."""
+    delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
+    catalog = read_catalog(path, args.key, args.value, on_duplicate=args.on_duplicate, on_empty=args.on_empty,
+                           delimiter=delimiter, encoding=args.encoding)
+    for line in _reading_notes(catalog):
+        print(f"softkv: {line}", file=sys.stderr)
+    return catalog
+
+
+def _kept_store(path: Path, args: argparse.Namespace) -> Path | None:
+    from ._kept import kept_store
+
+    try:
+        return kept_store(path, args)
+    except OSError:
+        return None  # the catalog itself is read next, and says what is wrong with it
+
+
+def _load_kept(kept: Path | None) -> Any:
+    """The kept store of a catalog, or None: none kept yet, or one that does not load (it is built again)."""
+    from ..errors import EncoderMismatchError, FormatError
+    from ..softdict import SoftDict
+
+    if kept is None or not kept.is_file():
+        return None
+    try:
+        d = SoftDict.load(kept)
+    except (FormatError, EncoderMismatchError, OSError):
+        return None
+    from ._kept import remember
+
+    remember(kept)
+    return d
+
+
+def _keep(d: Any, kept: Path | None) -> None:
+    """Save a catalog's dict as its kept store (a failure to keep costs the next query time, nothing else)."""
+    if kept is None:
+        return
+    from ._kept import remember
+
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        d.save(kept)
+        remember(kept)
+    except OSError as error:
+        print(f"softkv: the built store could not be kept in {kept.parent} ({error.strerror or error}); the next "
+              "query encodes the catalog again", file=sys.stderr)
 
 
 def _reading_notes(catalog: Catalog) -> list[str]:
@@ -109,7 +165,7 @@ def _fill(d: Any, catalog: Catalog, progress: bool) -> None:
 def _query(args: argparse.Namespace) -> int:
     from ._report import as_json, print_rich, result_table
 
-    d, _, _ = _open(args)
+    d, _, _ = _open(args, keep=True)
     names = d.value_names
     missed = False
     for query in args.query:
@@ -135,8 +191,14 @@ def _rich_available() -> bool:
 def _build(args: argparse.Namespace) -> int:
     output = Path(args.output)
     _check_output(output, Path(args.source))
+    if args.add and not _is_store(Path(args.source)):
+        raise CatalogError(f"{args.source}: --add adds rows to a saved store (.softkv); build the catalog first")
     d, catalog, seconds = _open(args, progress=True)
+    added = [_add(d, Path(more), args) for more in args.add or ()]
     path = d.save(output)
+    if added:
+        print(f"{len(d)} keys ({d.value_kind}): {', '.join(added)}; saved to {path}")
+        return 0
     found = f"{catalog.n_rows} rows of {args.source}" if catalog is not None else str(args.source)
     summary = f"{len(d)} keys ({d.value_kind}) from {found}"
     if catalog is not None and catalog.duplicates:
@@ -146,6 +208,23 @@ def _build(args: argparse.Namespace) -> int:
                     f"{args.on_duplicate} of each")
     print(f"{summary}; encoded in {seconds:.1f} s; saved to {path}")
     return 0
+
+
+def _add(d: Any, more: Path, args: argparse.Namespace) -> str:
+    """Add the rows of catalog ``more`` to ``d``: a key ``d`` holds already is an error unless --on-duplicate
+    says to keep the stored value ("first") or take the new one ("last"). What was added, in words."""
+    catalog = _read(more, args)
+    held = [key for key in catalog if key in d]
+    if held and args.on_duplicate not in ("first", "last"):
+        shown = ", ".join(map(repr, held[:3])) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise CatalogError(f"{more}: {len(held)} of its keys {'are' if len(held) > 1 else 'is'} in the store "
+                           f"already ({shown}); keep the stored values with --on-duplicate first, or take the new "
+                           "ones with --on-duplicate last")
+    pairs = {key: value for key, value in catalog.items() if args.on_duplicate == "last" or key not in d}
+    _fill(d, replace(catalog, pairs=pairs), progress=True)
+    return f"{len(pairs)} rows added from {more}" + (f" ({len(held)} keys held already: kept the "
+                                                    f"{'new' if args.on_duplicate == 'last' else 'stored'} values)"
+                                                    if held else "")
 
 
 def _check_output(output: Path, source: Path) -> None:
@@ -160,7 +239,7 @@ def _check_output(output: Path, source: Path) -> None:
         raise CatalogError(f"{output}: is a folder; name a file to write")
     if output.exists() and not output.is_file():
         raise CatalogError(f"{output}: exists and is not a regular file")
-    if output.exists() and source.exists() and os.path.samefile(output, source):
+    if output.exists() and source.exists() and os.path.samefile(output, source) and not _holds_a_store(source):
         raise CatalogError(f"{output}: is the input; name another file to write the store to")
     if output.exists() and not _holds_a_store(output):
         raise CatalogError(f"{output}: exists and is not a softkv store (a catalog?); build replaces only a store: "
@@ -170,7 +249,7 @@ def _check_output(output: Path, source: Path) -> None:
 def _compare(args: argparse.Namespace) -> int:
     from ..tools import compare
 
-    d, _, _ = _open(args)
+    d, _, _ = _open(args, keep=True)
     if args.pairs is None:
         result = compare(d)
         print(f"{len(d)} keys, each read from the others (leave-one-key-out); {result.metric}:")

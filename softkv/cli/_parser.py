@@ -71,7 +71,11 @@ def parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="embed a catalog (or re-save a store) once, as a store file",
                                 allow_abbrev=False)
     _source_options(build)
-    build.add_argument("-o", "--output", required=True, metavar="STORE", help="the store file to write")
+    build.add_argument("-o", "--output", required=True, metavar="STORE",
+                       help="the store file to write (it may be the store read, which is replaced atomically)")
+    build.add_argument("--add", action="append", metavar="CATALOG",
+                       help="add the rows of this catalog to the store read (repeat for several); a key held "
+                            "already is an error unless --on-duplicate first (keep it) or last (replace it)")
     _read_options(build)
 
     compare = commands.add_parser("compare", help="hard against soft retrieval on test pairs", allow_abbrev=False)

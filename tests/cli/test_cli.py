@@ -251,6 +251,46 @@ def test_compare_prints_the_harness_table(catalogs, minilm, capsys):
     assert all(m in out for m in ("hard", "soft", "kNN", "calibrated", "sparsemax"))
 
 
+def test_a_catalog_queried_again_loads_the_store_kept_for_it(catalogs, minilm, capsys, monkeypatch, tmp_path):
+    from softkv.encoders import MiniLMEncoder
+
+    monkeypatch.setenv("SOFTKV_CATALOG_CACHE", str(tmp_path / "kept"))
+    encoded = []
+    original = MiniLMEncoder.encode
+    monkeypatch.setattr(MiniLMEncoder, "encode", lambda self, texts: encoded.extend(texts) or original(self, texts))
+    path = catalogs / "products.csv"
+    first = run(capsys, "query", path, "a seat", "--plain")
+    keys_encoded = [text for text in encoded if text in ("oak chair", "office chair", "chef knife", "kettle")]
+    assert first[0] == 0 and sorted(keys_encoded) == ["chef knife", "kettle", "oak chair", "office chair"]
+    assert len(list((tmp_path / "kept").glob("*.softkv"))) == 1
+    encoded.clear()
+    second = run(capsys, "query", path, "a seat", "--plain")
+    assert second[0] == 0 and "oak chair" not in encoded and "kettle" not in encoded  # loaded, not encoded
+    assert second[1].splitlines()[1:] == first[1].splitlines()[1:]  # the same table
+    path.write_text(path.read_text() + "stool,19,2\n")  # other bytes: another kept store, never a stale one
+    third = run(capsys, "query", path, "a seat", "--plain", "--rows", "10")
+    assert third[0] == 0 and "stool" in third[1] and len(list((tmp_path / "kept").glob("*.softkv"))) == 2
+    monkeypatch.setenv("SOFTKV_CATALOG_CACHE", "off")
+    assert run(capsys, "query", path, "a seat")[0] == 0 and len(list((tmp_path / "kept").glob("*.softkv"))) == 2
+
+
+def test_build_adds_the_rows_of_another_catalog_to_a_store(catalogs, minilm, capsys):
+    store = catalogs / "p.softkv"
+    assert run(capsys, "build", catalogs / "products.csv", "-o", store)[0] == 0
+    (catalogs / "more.csv").write_text("name,price,kg\nstool,19,2\nkettle,35,1.2\n")
+    code, _, err = run(capsys, "build", store, "--add", catalogs / "more.csv", "-o", store)
+    assert code == 1 and "1 of its keys is in the store already ('kettle')" in err
+    code, out, _ = run(capsys, "build", store, "--add", catalogs / "more.csv", "-o", store, "--on-duplicate", "last")
+    assert code == 0 and "5 keys" in out and "2 rows added" in out
+    from softkv import SoftDict
+
+    d = SoftDict.load(store)
+    assert d["stool"] == [19.0, 2.0] and d["kettle"] == [35.0, 1.2] and d["oak chair"] == [89.0, 6.5]
+    code, _, err = run(capsys, "build", catalogs / "products.csv", "--add", catalogs / "more.csv", "-o",
+                       catalogs / "q.softkv")
+    assert code == 1 and "--add adds rows to a saved store" in err
+
+
 def test_compare_without_pairs_reads_each_key_from_the_others(catalogs, minilm, capsys):
     code, out, _ = run(capsys, "compare", catalogs / "products.csv")
     assert code == 0 and out.startswith("4 keys, each read from the others (leave-one-key-out); MAE:")
