@@ -51,7 +51,7 @@ docs: install
 bench: install
 	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python quality.py && ../$(BIN)/python calibration.py \
 		&& ../$(BIN)/python build.py && ../$(BIN)/python perf.py && ../$(BIN)/python fit.py && ../$(BIN)/python untrusted.py \
-		&& ../$(BIN)/python capacity.py && ../$(BIN)/python cold.py
+		&& ../$(BIN)/python capacity.py && ../$(BIN)/python cold.py && ../$(BIN)/python estimators.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

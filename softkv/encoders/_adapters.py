@@ -47,6 +47,11 @@ class SentenceTransformerEncoder:
     (2, 384)
     """
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> SentenceTransformerEncoder:
+        """The encoder itself: it is read-only, so copies (a SoftDict's deep copy, scikit-learn's clone) share it
+        rather than load its model again."""
+        return self
+
     def __init__(self, model: Any = None, *, normalize: bool = True, batch_size: int = 32,
                  local_files_only: bool = False) -> None:
         self._model = None if isinstance(model, str) or model is None else model
@@ -133,6 +138,11 @@ class LexicalEncoder:
     >>> bool(a @ b > 0.6 > a @ c)
     True
     """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LexicalEncoder:
+        """The encoder itself: it is read-only, so copies (a SoftDict's deep copy, scikit-learn's clone) share it
+        rather than load its model again."""
+        return self
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 3), n_features: int = 2**12) -> None:
         low, high = ngram_range

@@ -25,6 +25,11 @@ class MultilingualEncoder:
     name = "multilingual-e5-small"
     bundled = "multilingual"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> MultilingualEncoder:
+        """The encoder itself: it is read-only, so copies (a SoftDict's deep copy, scikit-learn's clone) share it
+        rather than load its model again."""
+        return self
+
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
         self._model: Any = None

@@ -106,6 +106,11 @@ class MiniLMEncoder:
     name = "all-MiniLM-L6-v2"
     bundled = "minilm"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> MiniLMEncoder:
+        """The encoder itself: it is read-only, so copies (a SoftDict's deep copy, scikit-learn's clone) share it
+        rather than load its model again."""
+        return self
+
     def __init__(self, backend: str | None = None, batch_size: int = 32) -> None:
         backend = backend or os.environ.get("SOFTKV_BACKEND") or ("onnx" if onnx_available() else "torch")
         if backend not in ("onnx", "torch"):

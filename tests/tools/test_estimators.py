@@ -6,6 +6,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from softkv.tools import SoftKVClassifier, SoftKVRegressor
+from tests.conftest import CountingEncoder
 
 
 # Every check applies: the estimators take 2-D numeric arrays (precomputed embeddings) as well
@@ -37,8 +38,25 @@ def test_temperature_is_a_grid_search_hyper_parameter():
     assert search.best_score_ > 0.5
 
 
-def test_texts_come_as_lists_series_or_object_arrays_and_a_search_encodes_each_once(counting):
+class SharedCounting(CountingEncoder):
+    """A counting encoder that copies share, as the bundled, sentence-transformers and lexical encoders are."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def test_clones_share_the_encoder_and_its_embeddings():
+    from sklearn.base import clone
+
+    from softkv import LexicalEncoder
+
+    lexical = LexicalEncoder(n_features=64)
+    assert clone(SoftKVClassifier(encoder=lexical)).encoder is lexical
+
+
+def test_texts_come_as_lists_series_or_object_arrays_and_a_search_encodes_each_once():
     pd = pytest.importorskip("pandas")
+    counting = SharedCounting()
     texts = [f"text number {i}" for i in range(30)]
     labels = ["even" if i % 2 == 0 else "odd" for i in range(30)]
     series = pd.Series(texts, index=range(100, 130))  # an index that is not 0..n-1
