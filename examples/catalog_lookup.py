@@ -1,4 +1,5 @@
 """Semantic lookup over a small product catalog whose values are vectors.
+======================================================================
 
 Each product maps to (price in EUR, weight in kg, rating out of 5). A query
 gets the blend of the matching products' vectors and the products behind it;

@@ -1,4 +1,5 @@
 """A fuzzy dict in ordinary code: free-text user input mapped to configuration entries.
+====================================================================================
 
 The values are categories (setting names), so the answer is the entry with the
 most weight. The defaults read by meaning and add spelling only where a phrase's

@@ -1,4 +1,5 @@
 """Hard (nearest key) against soft (attention) retrieval on car names -> miles per gallon.
+=======================================================================================
 
 Each of the 304 cars is predicted from the other 303 (leave-one-key-out) by
 1-NN, kNN, calibrated soft attention and sparsemax; the soft error is also

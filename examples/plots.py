@@ -1,4 +1,5 @@
 """Plots of soft lookups: the weights of one query and the attention of a batch.
+=============================================================================
 
 Saves PNG files (to $SOFTKV_PLOTS, or a temporary folder) and prints their
 paths; docs/ holds the ones the README shows. Needs matplotlib (the [plot] extra).

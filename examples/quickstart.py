@@ -1,4 +1,5 @@
 """The seed example, step by step: a dict, similarity scores, softmax, and a soft answer.
+======================================================================================
 
 Run with `make demo`.
 """

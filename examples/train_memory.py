@@ -1,4 +1,5 @@
 """Train a soft dict by gradient descent: car names -> miles per gallon (vega-datasets' cars).
+===========================================================================================
 
 A SoftDict holds 60 cars. 150 other car names with their mpg are the training
 pairs (queries whose answers are known), and the 94 cars left are held out.

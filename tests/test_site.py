@@ -1,7 +1,8 @@
 """The documentation site builds with warnings as errors, and its pages render in a browser.
 
-The build runs wherever the ``[docs]`` extra is installed (``make install`` installs it). The browser checks open
-the start page, a guide and the API reference in headless Chromium (Debian's ``chromium``, which ``make docs``
+The build runs wherever the ``[docs]`` extra is installed (``make install`` installs it), and runs every example
+(sphinx-gallery). The browser checks open the start page, a guide, the API reference and an executed example in
+headless Chromium (Debian's ``chromium``, which ``make docs``
 installs when it can), read the DOM after the page's scripts ran, and take a screenshot of each; they skip
 where no Chromium is installed.
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"index.html": "softkv", "guide/command.html": "Catalogs, the command", "api.html": "API reference"}
+PAGES = {"index.html": "softkv", "guide/command.html": "Catalogs, the command", "api.html": "API reference",
+         "examples/hard_vs_soft.html": "Hard (nearest key) against soft"}
 
 pytestmark = pytest.mark.slow
 
@@ -66,6 +68,8 @@ def test_pages_render_in_headless_chromium(site, page, title, tmp_path):
     assert "<pre" in dom  # a code block
     if page == "index.html":
         assert "<img" in dom and "fruit_weights.png" in dom
+    if page.startswith("examples/"):  # run when the site was built: its figure and what it printed
+        assert "<img" in dom and "sphx-glr-script-out" in dom and "304 cars" in dom
     shot = tmp_path / (page.replace("/", "-") + ".png")
     subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
