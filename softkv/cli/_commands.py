@@ -28,6 +28,7 @@ from typing import Any
 
 from ..errors import CatalogError
 from ..io import Catalog, read_catalog
+from ._kept import keep_store, kept_store, load_kept
 from ._parser import EXIT_INPUT, EXIT_MISS, parser
 
 __all__ = ["main", "run"]
@@ -69,8 +70,8 @@ def _open(args: argparse.Namespace, progress: bool = False,
         encoder = getattr(args, "encoder", None)
         d = SoftDict.load(path, encoder=encoder, reencode=encoder is not None)
     else:
-        kept = _kept_store(path, args) if keep else None
-        d = _load_kept(kept)
+        kept = kept_store(path, args) if keep else None
+        d = load_kept(kept)
         if d is None:
             catalog = _read(path, args)
             names = catalog.value_columns if catalog.vector or catalog.record else None
@@ -79,7 +80,7 @@ def _open(args: argparse.Namespace, progress: bool = False,
                 print(f"softkv: encoding {len(catalog):,} keys once; later queries of this file load the store "
                       f"kept in {kept.parent} (or make one: softkv build)", file=sys.stderr)
             _fill(d, catalog, progress or kept is not None)
-            _keep(d, kept)
+            keep_store(d, kept)
     chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "threshold", "spelling_weight", "mode")
               if getattr(args, name, None) is not None}
     if chosen.get("threshold") == "none":
@@ -96,47 +97,6 @@ def _read(path: Path, args: argparse.Namespace) -> Catalog:
     for line in _reading_notes(catalog):
         print(f"softkv: {line}", file=sys.stderr)
     return catalog
-
-
-def _kept_store(path: Path, args: argparse.Namespace) -> Path | None:
-    from ._kept import kept_store
-
-    try:
-        return kept_store(path, args)
-    except OSError:
-        return None  # the catalog itself is read next, and says what is wrong with it
-
-
-def _load_kept(kept: Path | None) -> Any:
-    """The kept store of a catalog, or None: none kept yet, or one that does not load (it is built again)."""
-    from ..errors import EncoderMismatchError, FormatError
-    from ..softdict import SoftDict
-
-    if kept is None or not kept.is_file():
-        return None
-    try:
-        d = SoftDict.load(kept)
-    except (FormatError, EncoderMismatchError, OSError):
-        return None
-    from ._kept import remember
-
-    remember(kept)
-    return d
-
-
-def _keep(d: Any, kept: Path | None) -> None:
-    """Save a catalog's dict as its kept store (a failure to keep costs the next query time, nothing else)."""
-    if kept is None:
-        return
-    from ._kept import remember
-
-    try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        d.save(kept)
-        remember(kept)
-    except OSError as error:
-        print(f"softkv: the built store could not be kept in {kept.parent} ({error.strerror or error}); the next "
-              "query encodes the catalog again", file=sys.stderr)
 
 
 def _reading_notes(catalog: Catalog) -> list[str]:

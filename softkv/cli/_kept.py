@@ -17,12 +17,15 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from ..encoders._minilm import cache_folder
+from ..errors import EncoderMismatchError, FormatError
 from ..io import open_regular
 
-__all__ = ["KEEP", "kept_store", "remember"]
+__all__ = ["KEEP", "keep_store", "kept_store", "load_kept", "remember"]
 
 KEEP = 16
 """Kept stores (the most recently used): each is about the size of its catalog's embeddings."""
@@ -32,11 +35,15 @@ SHAPING = ("key", "value", "on_duplicate", "on_empty", "delimiter", "encoding", 
 
 
 def kept_store(path: Path, args: argparse.Namespace) -> Path | None:
-    """Where the store of catalog ``path`` read with ``args`` is kept (it may not exist yet); None when off."""
+    """Where the store of catalog ``path`` read with ``args`` is kept (it may not exist yet); None when off, or
+    when ``path`` cannot be read (reading the catalog next says why)."""
     folder = os.environ.get("SOFTKV_CATALOG_CACHE")
     if folder is not None and folder.strip().lower() in ("off", "0", "none", ""):
         return None
-    opened = open_regular(path)  # a FIFO or a device is no catalog: read_catalog says so
+    try:
+        opened = open_regular(path)  # a FIFO or a device is no catalog: read_catalog says so
+    except OSError:
+        return None
     if opened is None:
         return None
     digest = hashlib.sha256()
@@ -46,6 +53,33 @@ def kept_store(path: Path, args: argparse.Namespace) -> Path | None:
     options = {name: getattr(args, name, None) for name in SHAPING}
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return Path(folder or cache_folder() / "catalogs") / f"{digest.hexdigest()[:32]}.softkv"
+
+
+def load_kept(kept: Path | None) -> Any:
+    """The kept store of a catalog, or None: none kept yet, or one that does not load (it is built again)."""
+    from ..softdict import SoftDict
+
+    if kept is None or not kept.is_file():
+        return None
+    try:
+        d = SoftDict.load(kept)
+    except (FormatError, EncoderMismatchError, OSError):
+        return None
+    remember(kept)
+    return d
+
+
+def keep_store(d: Any, kept: Path | None) -> None:
+    """Save a catalog's dict as its kept store (a failure to keep costs the next query time, nothing else)."""
+    if kept is None:
+        return
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        d.save(kept)
+        remember(kept)
+    except OSError as error:
+        print(f"softkv: the built store could not be kept in {kept.parent} ({error.strerror or error}); the next "
+              "query encodes the catalog again", file=sys.stderr)
 
 
 def remember(store: Path) -> None:
