@@ -42,7 +42,7 @@ import json
 import math
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +210,7 @@ def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], Iterator[
     def rows() -> Iterator[_Row]:
         for i, (kind, n, record) in enumerate(found):
             found[i] = ("", 0, None)  # each record is let go once read
-            record = _plain(record) if kind != "entry" else {k: _plain(v) for k, v in record}
+            record = _plain(record)
             if not isinstance(record, dict):
                 raise CatalogError(f"{path}, {kind} {n}: a record is a JSON object of column -> cell, "
                                    f"not a {type(record).__name__}")
@@ -220,15 +220,20 @@ def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], Iterator[
     return list(dict.fromkeys(columns)), rows()
 
 
-def _number(cell: Any) -> float | None:
-    """The cell as a finite number, or None (bool is not a number; "nan" and "inf" are not either)."""
+def _float(cell: Any) -> float | None:
+    """The cell read as a float, NaN and inf included, or None (bool and None are not numbers)."""
     if isinstance(cell, bool) or cell is None:
         return None
     try:
-        number = float(cell)
+        return float(cell)
     except (TypeError, ValueError, OverflowError):
         return None
-    return number if math.isfinite(number) else None
+
+
+def _number(cell: Any) -> float | None:
+    """The cell as a finite number, or None (bool is not a number; "nan" and "inf" are not either)."""
+    number = _float(cell)
+    return number if number is not None and math.isfinite(number) else None
 
 
 def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: list[str] | None = None, *,
@@ -272,8 +277,8 @@ def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: l
     if not keyed:
         raise CatalogError(f"{path}: every row has an empty cell and on_empty=\"skip\" left them all out")
     keyed, record = _values_of(path, first.kind, keyed, values)
-    catalog = _collect(path, first.kind, keyed, key, values, on_duplicate)
-    return replace(catalog, record=record, skipped=tuple(skipped), key_note=note)
+    pairs, duplicates = _collect(path, first.kind, keyed, on_duplicate)
+    return Catalog(pairs, key, values, len(keyed), duplicates, record, tuple(skipped), note)
 
 
 def _check_options(on_duplicate: str, on_empty: str, delimiter: str | None, encoding: str) -> None:
@@ -362,7 +367,7 @@ def _numeric_column(path: Path, kind: str, keyed: list[tuple[str, Any, int]], j:
         cell = cells[j]
         if cell is None or _number(cell) is not None:
             continue
-        if isinstance(cell, bool) or not _parses_as_float(cell):
+        if _float(cell) is None:
             return False  # text: a record's (or the value's) cell as it is
         bad = bad or (n, cell)
     if bad is not None and not alone:
@@ -371,17 +376,10 @@ def _numeric_column(path: Path, kind: str, keyed: list[tuple[str, Any, int]], j:
     return bad is None and any(cells[j] is not None for _, cells, _ in keyed)
 
 
-def _parses_as_float(cell: Any) -> bool:
-    try:
-        float(cell)
-    except (TypeError, ValueError, OverflowError):
-        return False
-    return True
-
-
-def _collect(path: Path, kind: str, keyed: list[tuple[str, Any, int]], key: str, values: list[str],
-             on_duplicate: str) -> Catalog:
-    """key -> value, with keys on several rows refused, or resolved as ``on_duplicate`` says."""
+def _collect(path: Path, kind: str, keyed: list[tuple[str, Any, int]],
+             on_duplicate: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """key -> value, with keys on several rows refused, or resolved as ``on_duplicate`` says; and the number of
+    rows of each key on several."""
     first: dict[str, int] = {}  # each key's first position in keyed
     repeated: dict[str, list[int]] = {}  # the positions of keys on several rows
     for position, (name, _, _) in enumerate(keyed):
@@ -402,7 +400,7 @@ def _collect(path: Path, kind: str, keyed: list[tuple[str, Any, int]], key: str,
             pairs[name] = _mean(path, name, [keyed[i][1] for i in group])
         elif on_duplicate == "last":
             pairs[name] = keyed[group[-1]][1]
-    return Catalog(pairs, key, values, len(keyed), {name: len(group) for name, group in repeated.items()})
+    return pairs, {name: len(group) for name, group in repeated.items()}
 
 
 def _places(kind: str, numbers: list[int]) -> str:
