@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Table", "dict_repr", "dict_table", "number", "short", "visible"]
+__all__ = ["Table", "clip", "dict_repr", "dict_table", "number", "short", "visible"]
 
 _INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi overrides), surrogates, line/para separators
 _JOINERS = "\u200c\u200d"  # format characters that shape text (emoji sequences, Persian) and move nothing
@@ -65,7 +65,15 @@ def short(value: Any, width: int = 28) -> str:
         text = number(value)
     else:
         text = repr(value) if isinstance(value, str) else str(value)
-    text = " ".join(text.split())
+    return clip(" ".join(text.split()), width)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, ending in "..." when cut.
+
+    >>> clip("a long name of a product", 12)
+    'a long na...'
+    """
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

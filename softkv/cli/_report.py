@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._display import Table, number, short, visible
+from .._display import Table, clip, number, short, visible
 from ..read import LookupResult, by_weight
 
 __all__ = ["Row", "as_json", "print_rich", "result_table", "rows_of"]
@@ -39,19 +39,19 @@ def rows_of(result: LookupResult, n: int) -> list[Row]:
                 result.row_value(int(r)), bool(result.exact and i > 0)) for i, r in enumerate(chosen)]
 
 
-def formatted(value: Any, names: tuple[str, ...] | None = None) -> list[str]:
-    """A value as table cells: one per named component of a vector, else one."""
+def formatted(value: Any, names: tuple[str, ...] | None = None, width: int = 40) -> list[str]:
+    """A value as table cells of at most ``width`` characters: one per named component of a vector or field of
+    a record, else one."""
     if names and isinstance(value, dict) and list(value) == list(names):  # a record: a cell per column
-        return [number(cell) if isinstance(cell, float) else short(cell, 30) if not isinstance(cell, str) else
-                (cell if len(cell) <= 30 else cell[:27] + "...") for cell in value.values()]
+        return [formatted(cell, width=30)[0] for cell in value.values()]
     array = np.asarray(value) if isinstance(value, (list, tuple, np.ndarray)) else None
     if names and array is not None and array.dtype.kind in "fiu" and array.shape == (len(names),):
         return [number(x) for x in array]
     if isinstance(value, (float, np.floating)):
         return [number(value)]
     if isinstance(value, str):
-        return [value if len(value) <= 40 else value[:37] + "..."]
-    return [short(value, 40)]
+        return [clip(value, width)]
+    return [short(value, width)]
 
 
 def headline(result: LookupResult, names: tuple[str, ...] | None) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._display import Table, number, short
+from .._display import Table, clip, number, short
 
 if TYPE_CHECKING:
     from ._weighing import Answers, Weights
@@ -70,10 +70,6 @@ def miss_reason(best_score: float, cutoff: float | None) -> str:
     if not np.isfinite(best_score) or cutoff is None:
         return "no key is left to read"
     return f"best score {best_score:.3f} < threshold {cutoff:.3f}"
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _names_for(value: Any, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -413,7 +409,7 @@ class BatchResult:
         """The first n queries with their answers ("no match" for a miss) and nearest keys."""
         nearest, names = self.nearest, _names_for(self.row_values[0] if self.row_values else None, self.value_names)
         width = len(names) if names else 1
-        rows = tuple((_clip(query_text(query), 40), *(["no match"] + [""] * (width - 1) if self.missed[i] else
+        rows = tuple((clip(query_text(query), 40), *(["no match"] + [""] * (width - 1) if self.missed[i] else
                                                      value_cells(self.values[i], names)), short(nearest[i], 30))
                      for i, query in enumerate(self.queries[:n]))
         notes = (f"... {len(self) - n} more queries",) if len(self) > n else ()
