@@ -189,6 +189,11 @@ def calibrate(memory: Memory, params: Params, queries: Sequence[Any] | None = No
     return report
 
 
+def fold_of(n: int, folds: int, seed: int = 0) -> np.ndarray:
+    """The fold (0 to ``folds`` - 1) of each of ``n`` items, shuffled, the folds' sizes within one of each other."""
+    return np.random.default_rng(seed).permutation(n) % folds
+
+
 def _evaluation_set(memory: Memory, queries: Sequence[Any] | None, Q: np.ndarray | None, targets: Any,
                     folds: int | None, seed: int) -> tuple[list[Any], np.ndarray, list[Any], LeaveOut | None, str]:
     """The queries, their embeddings, the targets, what each may not see, and the method's name."""
@@ -200,7 +205,7 @@ def _evaluation_set(memory: Memory, queries: Sequence[Any] | None, Q: np.ndarray
                 "leave-one-key-out"
         if not isinstance(folds, int) or not 2 <= folds <= len(keys):
             raise ValueError(f"folds must be an integer from 2 to the number of keys ({len(keys)}), got {folds!r}")
-        groups = np.random.default_rng(seed).permutation(len(keys)) % folds
+        groups = fold_of(len(keys), folds, seed)
         return keys, memory.embeddings, values, LeaveOut(groups, groups), f"{folds}-fold"
     if targets is None or len(queries) != len(targets) or len(queries) == 0:
         raise ValueError("calibrate(queries, targets) needs as many targets as queries (at least one)")

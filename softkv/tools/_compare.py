@@ -40,7 +40,7 @@ from .._display import Table
 from ..params import Params
 from ..read import LeaveOut, median_temperature, read, score
 from ..store import Memory
-from ._calibration import calibrate, value_error
+from ._calibration import calibrate, fold_of, value_error
 
 __all__ = ["Comparison", "compare"]
 
@@ -186,10 +186,10 @@ def _methods(params: Params, report: Any) -> list[tuple[str, Params, str]]:
     ]
 
 
-def _folds(n: int, seed: int = 0) -> list[np.ndarray]:
-    """``FOLDS`` shuffled folds of ``n`` pairs (each index once)."""
-    order = np.random.default_rng(seed).permutation(n)
-    return [np.sort(part) for part in np.array_split(order, min(FOLDS, n))]
+def _folds(n: int) -> list[np.ndarray]:
+    """The indices of ``n`` pairs in each of ``FOLDS`` shuffled folds (:func:`fold_of`, as calibration splits)."""
+    groups = fold_of(n, min(FOLDS, n))
+    return [np.flatnonzero(groups == fold) for fold in range(min(FOLDS, n))]
 
 
 def _retrieval_rows(batch: Any, right: np.ndarray) -> np.ndarray:
