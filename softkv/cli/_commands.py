@@ -227,8 +227,8 @@ def _check_pairs(d: Any, pairs: Catalog, path: str) -> None:
     import numpy as np
 
     kind = d.value_kind
-    if kind in ("categorical", "opaque") and (pairs.vector or pairs.record or isinstance(
-            next(iter(pairs.values())), float)) and not any(isinstance(v, float) for v in d.values()):
+    numeric_pairs = pairs.vector or isinstance(next(iter(pairs.values())), float)
+    if kind in ("categorical", "opaque") and numeric_pairs and not any(isinstance(v, float) for v in d.values()):
         raise CatalogError(f"{path}: the catalog's values are {kind} (text, not numbers), so the pairs need one "
                            f"column of such values after the query; they have {pairs.value_columns}")
     if kind == "scalar" and (pairs.vector or not isinstance(next(iter(pairs.values())), float)):
