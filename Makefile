@@ -47,11 +47,11 @@ docs: install
 	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 	$(BIN)/python -m pytest -q tests/test_site.py
 
-# Measurements behind the numbers in the README (not part of make test).
+# Measurements behind the numbers in the docs (not part of make test); record.py keeps each run's output in
+# docs/performance-runs.md with its date and machine.
 bench: install
-	cd benchmarks && ../$(BIN)/python temperature.py && ../$(BIN)/python quality.py && ../$(BIN)/python calibration.py \
-		&& ../$(BIN)/python build.py && ../$(BIN)/python perf.py && ../$(BIN)/python fit.py && ../$(BIN)/python untrusted.py \
-		&& ../$(BIN)/python capacity.py && ../$(BIN)/python cold.py && ../$(BIN)/python estimators.py
+	cd benchmarks && for script in temperature.py quality.py calibration.py build.py perf.py fit.py untrusted.py \
+		capacity.py cold.py estimators.py; do ../$(BIN)/python record.py $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
