@@ -271,18 +271,19 @@ class SoftDict(DictMethods):
             raise KeyError(query)
         return self.lookup(query).value
 
-    def lookup(self, query: str | np.ndarray, *, on_miss: str = "raise") -> LookupResult:
+    def lookup(self, query: str | np.ndarray, *, on_miss: str = "raise", **params: Any) -> LookupResult:
         """The soft answer to one query with its weights, scores and nearest key.
 
         A miss raises KeyError; ``on_miss="ignore"`` returns the blend anyway
-        with ``.missed``, ``.p_miss`` and ``.reason`` set.
+        with ``.missed``, ``.p_miss`` and ``.reason`` set. ``params`` (``temperature=0.1``)
+        read this query with other parameters, checked as ``set_params`` checks them.
 
         >>> d = SoftDict({"apple": 10, "banana": 5, "chair": 2})
         >>> r = d.lookup("fruit")
         >>> r.nearest, [(k, round(w, 2)) for k, w, _ in r.top(2)]
         ('banana', [('banana', 0.84), ('apple', 0.16)])
         """
-        return self._read([query], on_miss=on_miss)[0]
+        return self._read([query], on_miss=on_miss, params=params)[0]
 
     def lookup_many(self, queries: Sequence[str] | np.ndarray, *, on_miss: str = "raise", weights: bool = True,
                     exclude: Sequence[str | None] | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> BatchResult:
@@ -316,8 +317,9 @@ class SoftDict(DictMethods):
         """The (n, d) embeddings a read of ``queries`` uses: texts encoded (once: a cache), vectors checked."""
         return self._reader.embed(queries, self._store.dim)
 
-    def _read(self, queries: Sequence[Any], **options: Any) -> BatchResult:  # one Params record per read
-        return self._reader.read(self._store, self._lock, self._params, queries, **options)
+    def _read(self, queries: Sequence[Any], params: dict[str, Any] | None = None, **options: Any) -> BatchResult:
+        read_with = self._params.replace(**params) if params else self._params  # one Params record per read
+        return self._reader.read(self._store, self._lock, read_with, queries, **options)
 
     # ---- the state tools work on ----
     def snapshot(self, *, spelling: bool = True, measure: bool = True) -> tuple[Memory, Params]:
@@ -342,10 +344,8 @@ class SoftDict(DictMethods):
 
     # ---- tools: each works on a snapshot and hands back an Update (or a new SoftDict) ----
     def calibrate(self, queries: Sequence[Any] | None = None, targets: Any = None, *, folds: int | None = None,
-                  keys: Sequence[str | None] | None = None,
-                  target_precision: float | None = None) -> CalibrationReport:
-        """Choose how to read from data and apply it; the report says what and why
-        (:func:`softkv.tools.calibrate_dict`)."""
+                  keys: Sequence[str | None] | None = None, target_precision: float | None = None) -> CalibrationReport:
+        """Choose how to read from data and apply it; the report says what and why (``tools.calibrate_dict``)."""
         from .tools._calibration import calibrate_dict
         return calibrate_dict(self, queries, targets, folds=folds, keys=keys, target_precision=target_precision)
 

@@ -4,39 +4,22 @@ The table lists the keys with the most weight, heaviest first; for a query
 that names a key, the key and then its nearest neighbours by score, marked
 as context (they take no weight). Vector values are shown under their
 column names, numbers to four significant digits (no float noise: 2565, not
-2564.999). :func:`as_json` gives one object per query: the answer, whether
-it missed, and the weights and scores of the keys shown.
+2564.999). :func:`as_json` gives one object per query, the read's
+:func:`softkv.read.as_record`: the answer, whether it missed, and the
+weights and scores of the keys shown.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from .._display import Table, clip, number, short, visible
-from ..read import LookupResult, by_weight
+from ..read import LookupResult, as_record, rows_of
 
-__all__ = ["Row", "as_json", "print_rich", "result_table", "rows_of"]
-
-
-class Row(NamedTuple):
-    """One line of the table: a key, its weight and score, its value, and whether it is only context."""
-
-    key: str
-    weight: float
-    score: float
-    value: Any
-    context: bool
-
-
-def rows_of(result: LookupResult, n: int) -> list[Row]:
-    """The ``n`` rows to show, by weight then score: an exact hit's key, then its nearest neighbours."""
-    chosen = by_weight(result.weight_array, result.score_array)[:n]
-    return [Row(result.keys[r], float(result.weight_array[r]), float(result.score_array[r]),
-                result.row_value(int(r)), bool(result.exact and i > 0)) for i, r in enumerate(chosen)]
+__all__ = ["as_json", "print_rich", "result_table"]
 
 
 def formatted(value: Any, names: tuple[str, ...] | None = None, width: int = 40) -> list[str]:
@@ -104,42 +87,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON can hold it (arrays and tuples as lists, numbers to 6 significant digits, non-finite
-    numbers as null)."""
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (np.floating, float)):  # float32 weights blend to about 6 digits: 74, not 74.00002706
-        return float(f"{float(value):.6g}") if math.isfinite(float(value)) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    return repr(value)
-
-
 def as_json(result: LookupResult, n: int, names: tuple[str, ...] | None) -> str:
-    """One line of JSON: query, answer (by column name for named vectors), miss, exact, nearest, and the
-    weights and scores of the ``n`` keys shown."""
-    answer = None if result.missed else _plain(result.value)
-    if names and isinstance(answer, list) and len(answer) == len(names):
-        answer = dict(zip(names, answer))
-    shown = rows_of(result, n)
-    record = {
-        "query": _plain(result.query),
-        "answer": answer,
-        "miss": bool(result.missed),
-        "reason": result.reason,
-        "exact": bool(result.exact),
-        "nearest": result.nearest,
-        "temperature": _plain(result.temperature),
-        "p_miss": _plain(result.p_miss),
-        "confidence": _plain(result.confidence),
-        "weights": {row.key: _plain(row.weight) for row in shown},
-        "scores": {row.key: _plain(row.score) for row in shown},
-    }
-    return json.dumps(record, ensure_ascii=False)
+    """One line of JSON: :func:`softkv.read.as_record` of the read."""
+    return json.dumps(as_record(result, n, names), ensure_ascii=False)

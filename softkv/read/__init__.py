@@ -12,7 +12,8 @@ command) is :func:`read` over a :class:`~softkv.store.Memory`:
    finds candidates instead for very large dicts (:func:`score_approximately`);
 3. :func:`weigh`: temperature, ``top_k``, mode and the cutoff, as :class:`Weights`;
 4. :func:`answer`: blended numbers or the heaviest category, as :class:`Answers`;
-5. :class:`BatchResult` and :class:`LookupResult`, made once, complete.
+5. :class:`BatchResult` and :class:`LookupResult`, made once, complete;
+   :func:`as_record` gives one as plain data (the command's ``--json``, the service).
 
 A SoftDict keeps what its reads share (the encoder, its background, recent
 query embeddings, an index) in the private ``_reader``.
@@ -22,6 +23,7 @@ from ._background import BACKGROUND_TEXTS, Background, measure_spelling_backgrou
 from ._evidence import FALSE_RATE, TAIL_SHARE, chance_max
 from ._index import ANN_MIN_KEYS, IVFIndex
 from ._pipeline import DEFAULT_CHUNK_BYTES, Readable, embed_queries, read
+from ._records import Row, as_record, plain, rows_of
 from ._results import BatchResult, LookupResult, by_weight, effective_keys, entropy
 from ._scoring import LeaveOut, Scores, TextFeatures, score, text_features, text_queries
 from ._weighing import Answers, Weights, answer, median_temperature, weigh
@@ -39,10 +41,12 @@ __all__ = [
     "LeaveOut",
     "LookupResult",
     "Readable",
+    "Row",
     "Scores",
     "TextFeatures",
     "Weights",
     "answer",
+    "as_record",
     "by_weight",
     "chance_max",
     "effective_keys",
@@ -50,7 +54,9 @@ __all__ = [
     "entropy",
     "measure_spelling_background",
     "median_temperature",
+    "plain",
     "read",
+    "rows_of",
     "score",
     "spelling_background",
     "text_features",

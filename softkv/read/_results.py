@@ -206,9 +206,12 @@ class LookupResult:
     @property
     def nearest(self) -> str:
         """The hard answer: the key with the best score (the key named, for an exact query)."""
-        if self.exact:
-            return self.keys[int(np.argmax(self.weight_array))]
-        return self.keys[int(np.argmax(self.score_array))]
+        return self.keys[self.nearest_row]
+
+    @property
+    def nearest_row(self) -> int:
+        """The column of :attr:`nearest` in the arrays."""
+        return int(np.argmax(self.weight_array if self.exact else self.score_array))
 
     @property
     def nearest_score(self) -> float:
