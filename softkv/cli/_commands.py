@@ -4,6 +4,7 @@
     softkv build CATALOG -o STORE [--on-duplicate mean] [--encoder multilingual]
     softkv query STORE "fruit"
     softkv compare CATALOG --pairs test.csv
+    softkv serve STORE [--host 127.0.0.1] [--port 8000] [--writable] [--token T]
     softkv prepare
 
 A catalog is CSV, JSON or JSONL (:func:`softkv.io.read_catalog`); a store is
@@ -81,12 +82,17 @@ def _open(args: argparse.Namespace, progress: bool = False,
                       f"kept in {kept.parent} (or make one: softkv build)", file=sys.stderr)
             _fill(d, catalog, progress or kept is not None)
             keep_store(d, kept)
+    d.set_params(**_chosen(args))
+    return d, catalog, time.perf_counter() - began
+
+
+def _chosen(args: argparse.Namespace) -> dict[str, Any]:
+    """The read parameters given as options."""
     chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "threshold", "spelling_weight", "mode")
               if getattr(args, name, None) is not None}
     if chosen.get("threshold") == "none":
         chosen["threshold"] = None
-    d.set_params(**chosen)
-    return d, catalog, time.perf_counter() - began
+    return chosen
 
 
 def _read(path: Path, args: argparse.Namespace) -> Catalog:
@@ -242,6 +248,28 @@ def _check_pairs(d: Any, pairs: Catalog, path: str) -> None:
                                "same value columns")
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Serve one store over HTTP until interrupted (:mod:`softkv.serve`)."""
+    path = Path(args.source)
+    if not _is_store(path) or not path.is_file():
+        raise CatalogError(f"{path}: softkv serve takes a store file; make one once with: softkv build {path} -o "
+                           f"{path.with_suffix('.softkv').name}")
+    try:
+        from ..serve import run
+    except ImportError as error:
+        raise CatalogError(f"softkv serve needs the [serve] extra ({error.name} is missing): "
+                           "pip install -e '.[serve]'") from None
+    from ..softdict import SoftDict
+
+    d = SoftDict.load(path)
+    d.set_params(**_chosen(args))
+    how = "writable, saved on POST /save and on exit" if args.writable else "read-only"
+    print(f"softkv serve: {len(d):,} keys from {path.name} at http://{args.host}:{args.port}/ ({how}); "
+          "Ctrl-C stops", file=sys.stderr)
+    run(d, path, host=args.host, port=args.port, writable=args.writable, token=args.token)
+    return 0
+
+
 def _prepare(args: argparse.Namespace) -> int:
     from ..encoders import prepare
 
@@ -249,7 +277,7 @@ def _prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"query": _query, "build": _build, "compare": _compare, "prepare": _prepare}
+COMMANDS = {"query": _query, "build": _build, "compare": _compare, "serve": _serve, "prepare": _prepare}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _prefetch(args: argparse.Namespace) -> Any:
     """Open the default model in the background while the source is read (a store or catalog usually uses it)."""
-    if args.command not in ("query", "build", "compare") or getattr(args, "encoder", None) not in (None, "minilm"):
+    commands = ("query", "build", "compare", "serve")
+    if args.command not in commands or getattr(args, "encoder", None) not in (None, "minilm"):
         return None
     from ..encoders import default_encoder
 

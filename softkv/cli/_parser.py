@@ -52,6 +52,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, got {text!r}")
+    return port
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="softkv", description="A soft dictionary over a catalog file: exact keys, typos and descriptions.",
@@ -84,6 +94,18 @@ def parser() -> argparse.ArgumentParser:
                          help="a catalog of query -> expected value (the same value columns); without it, each key "
                               "is read from the others (leave-one-key-out)")
     _read_options(compare)
+
+    serve = commands.add_parser("serve", help="serve a store over HTTP: a JSON API and a page (the [serve] extra)",
+                                allow_abbrev=False)
+    serve.add_argument("source", metavar="STORE", help="a saved store (.softkv), loaded once")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this "
+                                                            "machine only)")
+    serve.add_argument("--port", type=_port, default=8000, help="the port (default 8000)")
+    serve.add_argument("--writable", action="store_true",
+                       help="take writes (PUT/DELETE /keys/KEY, POST /keys, POST /save); saved to STORE on exit")
+    serve.add_argument("--token", help="the bearer token writes need (or set SOFTKV_TOKEN); required for "
+                                       "--writable on a host other than loopback")
+    _read_options(serve)
 
     commands.add_parser("prepare", help="export the bundled model to ONNX now (once, about 10 s)")
     return main_parser
