@@ -33,7 +33,7 @@ def site(tmp_path_factory):
 
 
 DOCUMENTED = ["softkv.params", "softkv.errors", "softkv.encoders", "softkv.read", "softkv.io", "softkv.tools",
-              "softkv.nn", "softkv.attention", "softkv.spelling", "softkv.store", "softkv.datasets"]
+              "softkv.nn", "softkv.attention", "softkv.spelling", "softkv.store", "softkv.datasets", "softkv.serve"]
 
 
 def test_the_site_builds_with_warnings_as_errors_and_documents_every_public_name(site):

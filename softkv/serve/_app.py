@@ -9,6 +9,7 @@ read-write lock keeps concurrent reads and writes consistent.
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at run time.
 
+import collections
 import contextlib
 import dataclasses
 import secrets
@@ -23,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from ..read import as_record, plain
@@ -48,6 +50,22 @@ class _Pairs(BaseModel):
     pairs: dict[str, Any]
 
 
+class Recent:
+    """The texts of the most recently asked queries, as many as a SoftDict's query cache keeps by default."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size, self._texts = size, collections.OrderedDict[str, None]()
+
+    def seen(self, text: str) -> bool:
+        """Whether ``text`` was asked recently; it counts as asked from now on."""
+        found = text in self._texts
+        self._texts[text] = None
+        self._texts.move_to_end(text)
+        while len(self._texts) > self.size:
+            self._texts.popitem(last=False)
+        return found
+
+
 @dataclasses.dataclass
 class Service:
     """What the app serves: the dict, the store file it came from and is saved to, and who may write."""
@@ -59,6 +77,7 @@ class Service:
     limits: Limits = dataclasses.field(default_factory=Limits)
     unsaved: bool = False  # writes since the last save
     save_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    recent: "Recent" = dataclasses.field(default_factory=lambda: Recent())
 
     def save(self) -> dict[str, Any]:
         if self.path is None:
@@ -132,12 +151,22 @@ def _reads(app: FastAPI, service: Service) -> None:
         return service.describe()
 
     @app.get("/lookup")
-    def lookup(request: Request, q: str, rows: int = 5, temperature: str | None = None) -> dict[str, Any]:
+    async def lookup(request: Request, q: str, rows: int = 5, temperature: str | None = None) -> dict[str, Any]:
         """One query: the answer or a miss with its reason, the heaviest keys' weights and scores, the nearest
         key and its value; ``temperature`` reads this query at another temperature."""
         _taking(request, "q", "rows", "temperature")
         options = {} if temperature is None else {"temperature": checked_temperature(temperature)}
-        return record(d.lookup(checked_query(q, limits), on_miss="ignore", **options), rows)
+        query = checked_query(q, limits)
+
+        def read() -> dict[str, Any]:
+            return record(d.lookup(query, on_miss="ignore", **options), rows)
+
+        # A query asked recently has its embedding cached by the dict: its read (a millisecond or two for
+        # thousands of keys) is answered here, on the event loop, sparing the hand-off to a worker thread,
+        # which costs more than the read. A new query is encoded in the thread pool, and other requests go on.
+        if service.recent.seen(query):
+            return read()
+        return await run_in_threadpool(read)
 
     @app.post("/lookup")
     def lookup_many(request: Request, batch: _Batch) -> dict[str, Any]:

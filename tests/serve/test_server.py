@@ -50,3 +50,16 @@ def test_serve_takes_a_store_and_says_how_to_make_one(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["serve", str(catalog), "--port", "70000"])
     assert "a port is a whole number from 0 to 65535" in capsys.readouterr().err
+
+
+def test_the_serve_benchmark_runs_at_tiny_sizes():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "serve.py"
+    out = subprocess.run([sys.executable, str(script), "--keys", "100", "--requests", "10", "--mix", "90"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "mix of 90 requests" in out.stdout and ": 0 errors" in out.stdout
+    assert "restarted from its store: 41 answers the same" in out.stdout
