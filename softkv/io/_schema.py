@@ -168,6 +168,11 @@ def _finite_number(item: Any) -> bool:
         return False
 
 
+def check_saveable(key: str, value: Any) -> None:
+    """A TypeError, saying why, for a value no store file can hold (what :func:`save` would refuse)."""
+    value_to_json(key, value)
+
+
 def value_to_json(key: str, value: Any, depth: int = 0) -> Any:
     """``value`` as plain JSON with tags for tuples, lists, dicts and numeric arrays; TypeError for anything else
     (a save never pickles)."""

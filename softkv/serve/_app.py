@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from ..io import check_saveable
 from ..read import as_record, plain
 from ..softdict import SoftDict
 from ._limits import BodyLimit, Limits, Refused, checked_query, checked_temperature
@@ -195,7 +196,8 @@ def _reads(app: FastAPI, service: Service) -> None:
         _taking(request, "offset", "limit")
         if offset < 0 or not 1 <= limit <= limits.max_page:
             raise Refused(400, f"offset must be >= 0 and limit from 1 to {limits.max_page:,}")
-        page = list(islice(d.items(), offset, offset + limit))  # items(): one snapshot
+        start = min(offset, len(d))  # past the end: an empty page
+        page = list(islice(d.items(), start, start + limit))  # items(): one snapshot
         return {"total": len(d), "offset": offset, "limit": limit,
                 "keys": [{"key": key, "value": plain(value), "aliases": d.aliases_of(key)} for key, value in page]}
 
@@ -209,7 +211,7 @@ def _writes(app: FastAPI, service: Service) -> None:
         """Set one key's value (checked as ``d[key] = value`` checks it)."""
         _taking(request)
         service.allow_write(request)
-        d[checked_query(key, service.limits)] = body.value
+        d[checked_query(key, service.limits)] = _saveable(key, body.value)
         service.unsaved = True
         return {"key": key, "keys": len(d)}
 
@@ -232,7 +234,7 @@ def _writes(app: FastAPI, service: Service) -> None:
         service.allow_write(request)
         if len(body.pairs) > service.limits.max_batch:
             raise Refused(413, f"{len(body.pairs):,} pairs in one write; at most {service.limits.max_batch:,}")
-        d.update({checked_query(key, service.limits): value for key, value in body.pairs.items()})
+        d.update({checked_query(key, service.limits): _saveable(key, value) for key, value in body.pairs.items()})
         service.unsaved = True
         return {"written": len(body.pairs), "keys": len(d)}
 
@@ -242,6 +244,16 @@ def _writes(app: FastAPI, service: Service) -> None:
         _taking(request)
         service.allow_write(request)
         return service.save()
+
+
+def _saveable(key: str, value: Any) -> Any:
+    """``value``, if a store file can hold it: the service saves every write it takes (on exit too)."""
+    try:
+        check_saveable(key, value)
+    except TypeError as error:
+        raise Refused(400, str(error).replace("it cannot be saved", "the service saves its writes, so it takes "
+                                                                     "only values a store can hold")) from None
+    return value
 
 
 def _errors(app: FastAPI) -> None:

@@ -65,6 +65,7 @@ def test_explain_keys_health_page_and_schema(fruit):
     rest = client.get("/keys", params={"offset": 4, "limit": 4}).json()
     assert first["total"] == 6 and [k["key"] for k in first["keys"] + rest["keys"]] == list(FRUIT)
     assert first["keys"][0] == {"key": "apple", "value": 10, "aliases": []}
+    assert client.get("/keys", params={"offset": 10**30}).json()["keys"] == []
     health = client.get("/health").json()
     assert (health["status"], health["keys"], health["value_kind"], health["writable"]) == ("ok", 6, "scalar", False)
     assert health["params"]["temperature"] == "auto" and health["encoder"] == "MiniLMEncoder"
@@ -146,8 +147,15 @@ def test_a_write_is_checked_whole_and_a_refused_one_writes_nothing(fruit, tmp_pa
     client = client_of(fruit, path=tmp_path / "fruit.softkv", writable=True)  # loopback: no token needed
     before = dict(fruit.items())
     infinite = client.put("/keys/pear", content=b'{"value": 1e400}', headers={"content-type": "application/json"})
-    assert infinite.status_code == 400 and "numbers must be finite" in infinite.json()["error"] and "pear" not in fruit
+    assert infinite.status_code == 400 and "holds inf" in infinite.json()["error"] and "pear" not in fruit
     assert client.put("/keys/%20", json={"value": 3}).status_code == 400
+    surrogate = client.put("/keys/pear", content=b'{"value": "\\ud800"}', headers={"content-type": "application/json"})
+    assert surrogate.status_code == 400 and "lone surrogate" in surrogate.json()["error"] and "pear" not in fruit
+    nested = 1
+    for _ in range(40):
+        nested = [nested]
+    deep = client.post("/keys", json={"pairs": {"pear": 3, "plum": nested}})
+    assert deep.status_code == 400 and "nested deeper" in deep.json()["error"] and "pear" not in fruit
     half_bad = client.post("/keys", json={"pairs": {"pear": 3, "  ": 4}})
     assert half_bad.status_code == 400 and "non-blank" in half_bad.json()["error"] and dict(fruit.items()) == before
     assert client.post("/keys", json={"pairs": {"a" * 1001: 1}}).status_code == 413
