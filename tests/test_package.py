@@ -24,10 +24,11 @@ def run(*command: str, **options):
 
 def test_import_softkv_loads_no_tool_no_file_code_and_no_heavy_library():
     code = ("import sys, softkv; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('softkv', 'torch', 'sentence_transformers', 'transformers', 'sklearn', 'scipy', 'matplotlib'))))")
+            "('softkv', 'torch', 'sentence_transformers', 'transformers', 'sklearn', 'scipy', 'matplotlib', 'fastapi', "
+            "'uvicorn'))))")
     loaded = run(sys.executable, "-c", code).stdout.split()
     assert "softkv.softdict" in loaded and "softkv.read" in loaded
-    for lazy in ("softkv.io", "softkv.tools", "softkv.nn", "softkv.cli", "softkv.datasets"):
+    for lazy in ("softkv.io", "softkv.tools", "softkv.nn", "softkv.cli", "softkv.datasets", "softkv.serve"):
         assert not any(name == lazy or name.startswith(lazy + ".") for name in loaded), lazy
     assert not [name for name in loaded if not name.startswith("softkv")]
 
