@@ -2,6 +2,7 @@
 
     softkv query CATALOG "fruit" ["seat" ...] [--rows 5] [--threshold auto] [--json]
     softkv build CATALOG -o STORE [--on-duplicate mean] [--encoder multilingual]
+    softkv build CATALOG -o STORE --calibrate pairs.csv [--precision 0.95]
     softkv query STORE "fruit"
     softkv compare CATALOG --pairs test.csv
     softkv serve STORE [--host 127.0.0.1] [--port 8000] [--writable] [--token T]
@@ -19,6 +20,7 @@ query matched no key (a miss).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -97,12 +99,15 @@ def _chosen(args: argparse.Namespace) -> dict[str, Any]:
 
 def _read(path: Path, args: argparse.Namespace) -> Catalog:
     """The catalog at ``path`` read with the command's catalog options; what reading chose said on stderr."""
-    delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
     catalog = read_catalog(path, args.key, args.value, on_duplicate=args.on_duplicate, on_empty=args.on_empty,
-                           delimiter=delimiter, encoding=args.encoding)
+                           delimiter=_delimiter(args), encoding=args.encoding)
     for line in _reading_notes(catalog):
         print(f"softkv: {line}", file=sys.stderr)
     return catalog
+
+
+def _delimiter(args: argparse.Namespace) -> str | None:
+    return "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
 
 
 def _reading_notes(catalog: Catalog) -> list[str]:
@@ -159,8 +164,12 @@ def _build(args: argparse.Namespace) -> int:
     _check_output(output, Path(args.source))
     if args.add and not _is_store(Path(args.source)):
         raise CatalogError(f"{args.source}: --add adds rows to a saved store (.softkv); build the catalog first")
+    if args.calibrate is None and args.precision != 0.95:
+        raise CatalogError("--precision is the precision --calibrate keeps: give --calibrate PAIRS with it")
     d, catalog, seconds = _open(args, progress=True)
     added = [_add(d, Path(more), args) for more in args.add or ()]
+    if args.calibrate is not None:
+        print(_calibrated(d, Path(args.calibrate), args), file=sys.stderr)
     path = d.save(output)
     if added:
         print(f"{len(d)} keys ({d.value_kind}): {', '.join(added)}; saved to {path}")
@@ -174,6 +183,25 @@ def _build(args: argparse.Namespace) -> int:
                     f"{args.on_duplicate} of each")
     print(f"{summary}; encoded in {seconds:.1f} s; saved to {path}")
     return 0
+
+
+def _calibrated(d: Any, pairs_path: Path, args: argparse.Namespace) -> str:
+    """Set ``d``'s scoring and threshold from a catalog of query -> intended key (empty: a miss) at
+    --precision (:meth:`SoftDict.calibrate`); what was chosen and what it costs, in words."""
+    pairs = read_catalog(pairs_path, on_empty="keep", delimiter=_delimiter(args), encoding=args.encoding)
+    intended = list(pairs.values())
+    if pairs.vector or pairs.record or not all(value is None or isinstance(value, str) for value in intended):
+        raise CatalogError(f"{pairs_path}: --calibrate needs two columns, a query and the key it should find "
+                           f"(empty where it should miss); it has {[pairs.key_column, *pairs.value_columns]}")
+    report = d.calibrate(list(pairs), keys=intended, target_precision=args.precision)
+    chosen = report.chosen
+    misses = sum(value is None for value in intended)
+    others = ", ".join(f"{setting['spelling_weight']} {recall:.2f}" for setting, recall in report.candidates
+                       if setting != chosen and math.isfinite(recall))
+    return (f"calibrated on {len(intended)} pairs ({misses} should miss) for precision {args.precision}: "
+            f"spelling_weight {chosen['spelling_weight']}, threshold {chosen['threshold']:.4g}; precision "
+            f"{report.error:.3f}, {report.answered:.0%} answered, recall {report.recall:.3f}"
+            + (f" (other scorings' recall: {others})" if others else ""))
 
 
 def _add(d: Any, more: Path, args: argparse.Namespace) -> str:

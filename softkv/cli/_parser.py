@@ -52,6 +52,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 < share <= 1:
+        raise argparse.ArgumentTypeError(f"a precision is a number in (0, 1], got {text!r}")
+    return share
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -86,6 +96,12 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--add", action="append", metavar="CATALOG",
                        help="add the rows of this catalog to the store read (repeat for several); a key held "
                             "already is an error unless --on-duplicate first (keep it) or last (replace it)")
+    build.add_argument("--calibrate", metavar="PAIRS",
+                       help="a catalog of query -> the key it should find (an empty cell: it should miss); the "
+                            "store is saved with the scoring and threshold that answer most of them right at "
+                            "--precision")
+    build.add_argument("--precision", type=_share, default=0.95, metavar="P",
+                       help="the precision --calibrate keeps (default 0.95)")
     _read_options(build)
 
     compare = commands.add_parser("compare", help="hard against soft retrieval on test pairs", allow_abbrev=False)

@@ -122,6 +122,7 @@ def create_app(service: Service) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=service.limits.max_body_bytes)
     _errors(app)
     _reads(app, service)
+    _browse(app, service)
     _writes(app, service)
     return app
 
@@ -135,7 +136,7 @@ def _taking(request: Request, *names: str) -> None:
 
 
 def _reads(app: FastAPI, service: Service) -> None:
-    """The page, /health, /lookup (one query or a batch), /explain and /keys."""
+    """The page, /health and /lookup (one query or a batch)."""
     d, limits = service.d, service.limits
 
     def record(result: Any, rows: int) -> dict[str, Any]:
@@ -180,6 +181,11 @@ def _reads(app: FastAPI, service: Service) -> None:
         queries = [checked_query(query, limits) for query in batch.queries]
         read = d.lookup_many(queries, on_miss="ignore")
         return {"results": [record(read[i], batch.rows) for i in range(len(queries))]}
+
+
+def _browse(app: FastAPI, service: Service) -> None:
+    """/explain (why a query reads what it does) and /keys (the keys, a page at a time)."""
+    d, limits = service.d, service.limits
 
     @app.get("/explain")
     def explain(request: Request, q: str, k: int = 5, rows: int = 10) -> dict[str, Any]:

@@ -468,3 +468,44 @@ def test_the_readme_session_on_cars_is_what_the_command_prints(tmp_path, minilm,
     for command, expected in commands:
         code, out, _ = run(capsys, *shlex.split(command))
         assert out.rstrip("\n") == expected.rstrip("\n"), command
+
+
+CITIES = {"Shanghai": 24874500, "Beijing": 18960744, "Shenzhen": 17494398, "Guangzhou": 16096724,
+          "Istanbul": 15701602, "Lagos": 15388000, "Karachi": 14835000, "Mumbai": 12691836, "Moscow": 12506468,
+          "Cairo": 12200000, "Kinshasa": 11855000, "Lahore": 11126285, "Bangkok": 10539000, "Lima": 10554712}
+CALIBRATION = [("Shangai", "Shanghai"), ("Bejing", "Beijing"), ("Shenzen", "Shenzhen"), ("Guangzou", "Guangzhou"),
+               ("Istanbl", "Istanbul"), ("Lagoss", "Lagos"), ("Karachy", "Karachi"), ("Mumbay", "Mumbai"),
+               ("Moskow", "Moscow"), ("Kairo", "Cairo"), ("Rockford", ""), ("Tampere", ""), ("Zwolle", ""),
+               ("Salford", ""), ("Bremen", ""), ("Nantes", "")]
+
+
+def test_build_calibrates_the_threshold_on_pairs_for_a_precision(tmp_path, minilm, capsys):
+    from softkv import SoftDict
+
+    (tmp_path / "cities.csv").write_text("name,population\n" + "".join(f"{k},{v}\n" for k, v in CITIES.items()))
+    (tmp_path / "pairs.csv").write_text("query,key\n" + "".join(f"{q},{k}\n" for q, k in CALIBRATION))
+    store = tmp_path / "cities.softkv"
+    assert main(["build", str(tmp_path / "cities.csv"), "-o", str(store), "--calibrate", str(tmp_path / "pairs.csv"),
+                 "--precision", "1"]) == 0
+    said = capsys.readouterr().err
+    assert "calibrated on 16 pairs (6 should miss) for precision 1.0: spelling_weight" in said
+    d = SoftDict.load(store)
+    assert isinstance(d.threshold, float) and "threshold" in said
+    missed = [q for q, k in CALIBRATION if d.lookup(q, on_miss="ignore").missed]
+    answered_right = [q for q, k in CALIBRATION if k and d.lookup(q, on_miss="ignore").nearest == k]
+    assert {q for q, k in CALIBRATION if not k} <= set(missed)  # precision 1 on these pairs: every miss misses
+    assert len(answered_right) >= 8 and not set(answered_right) & set(missed)
+
+
+def test_build_calibration_refuses_what_it_cannot_use(tmp_path, capsys):
+    (tmp_path / "cities.csv").write_text("name,population\n" + "".join(f"{k},{v}\n" for k, v in CITIES.items()))
+    (tmp_path / "pairs.csv").write_text("query,lat,lon\nShangai,31.2,121.5\n")
+    out = str(tmp_path / "out.softkv")
+    assert main(["build", str(tmp_path / "cities.csv"), "-o", out, "--precision", "0.9"]) == 1
+    assert "give --calibrate PAIRS with it" in capsys.readouterr().err
+    assert main(["build", str(tmp_path / "cities.csv"), "-o", out, "--calibrate", str(tmp_path / "pairs.csv")]) == 1
+    assert "--calibrate needs two columns, a query and the key it should find" in capsys.readouterr().err
+    assert not (tmp_path / "out.softkv").exists()
+    with pytest.raises(SystemExit):
+        main(["build", str(tmp_path / "cities.csv"), "-o", out, "--calibrate", "p.csv", "--precision", "1.5"])
+    assert "a precision is a number in (0, 1]" in capsys.readouterr().err
