@@ -246,8 +246,8 @@ def report(table: dict[tuple[str, str, int], tuple[list[float], float, int]], lo
     print(f"  {'':<22}{'clients':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}")
     for (what, queries, clients_n), (latencies, wall, errs) in table.items():
         label = what if queries == "-" else f"{what}, {queries}"
-        print(f"  {label:<22}{clients_n:>8}{percentile(latencies, 50) * 1e3:>9.2f}{percentile(latencies, 99) * 1e3:>9.2f}"
-              f"{len(latencies) / wall:>9.0f}{errs:>8}")
+        p50, p99 = percentile(latencies, 50) * 1e3, percentile(latencies, 99) * 1e3
+        print(f"  {label:<22}{clients_n:>8}{p50:>9.2f}{p99:>9.2f}{len(latencies) / wall:>9.0f}{errs:>8}")
     for queries, times in local.items():
         print(f"  {'in process, ' + queries:<22}{'':>8}{statistics.median(times) * 1e3:>9.2f}"
               f"{percentile(times, 99) * 1e3:>9.2f}{1 / statistics.median(times):>9.0f}")
