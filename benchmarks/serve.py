@@ -241,8 +241,9 @@ def main() -> None:
 def report(table: dict[tuple[str, str, int], tuple[list[float], float, int]], local: dict[str, list[float]],
            n: int, args: argparse.Namespace, errors: int, counts: dict[str, int], mix_seconds: float,
            same: bool, probed: int) -> None:
-    print(f"softkv serve, {args.keys:,} city keys, {n} requests per cell, loopback, "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, {os.cpu_count()} cores")
+    print(f"softkv serve, {args.keys:,} city keys, {n} requests per cell, loopback, {os.cpu_count()} cores; the "
+          f"service reads with 1 BLAS thread (its default), in process with OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     print(f"  {'':<22}{'clients':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}")
     for (what, queries, clients_n), (latencies, wall, errs) in table.items():
         label = what if queries == "-" else f"{what}, {queries}"
