@@ -8,6 +8,7 @@ second. Abbreviations are off, so an option is always named in full.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from .._version import __version__
@@ -42,34 +43,22 @@ def _param(name: str, words: tuple[str, ...] = ("auto",), whole: bool = False) -
     return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
+def _bounded(convert: Callable[[str], Any], accept: Callable[[Any], bool], expected: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert`` the text, and refuse what ``accept`` does not take, saying what was expected."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
+        return value
+    return parse
 
 
-def _share(text: str) -> float:
-    try:
-        share = float(text)
-    except ValueError:
-        share = -1.0
-    if not 0 < share <= 1:
-        raise argparse.ArgumentTypeError(f"a precision is a number in (0, 1], got {text!r}")
-    return share
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, got {text!r}")
-    return port
+_count = _bounded(int, lambda value: value >= 1, "must be a whole number >= 1")
+_share = _bounded(float, lambda value: 0 < value <= 1, "a precision is a number in (0, 1]")
+_port = _bounded(int, lambda value: 0 <= value <= 65535, "a port is a whole number from 0 to 65535")
 
 
 def parser() -> argparse.ArgumentParser:
