@@ -52,7 +52,8 @@ class _Pairs(BaseModel):
 
 
 class Recent:
-    """The texts of the most recently asked queries, as many as a SoftDict's query cache keeps by default."""
+    """The texts of the most recently asked queries, as many as a SoftDict's query cache keeps by default (used
+    from the event loop alone, so without a lock)."""
 
     def __init__(self, size: int = 1024) -> None:
         self.size, self._texts = size, collections.OrderedDict[str, None]()
@@ -78,7 +79,7 @@ class Service:
     limits: Limits = dataclasses.field(default_factory=Limits)
     unsaved: bool = False  # writes since the last save
     save_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-    recent: "Recent" = dataclasses.field(default_factory=lambda: Recent())
+    recent: Recent = dataclasses.field(default_factory=Recent)
 
     def save(self) -> dict[str, Any]:
         if self.path is None:
