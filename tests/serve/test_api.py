@@ -173,6 +173,7 @@ def test_unsaved_writes_are_saved_when_the_service_stops(fruit, tmp_path):
 
 def test_reads_during_writes_see_one_state_each(fruit):
     client = client_of(fruit, writable=True)
+    client.post("/keys", json={"pairs": {"apple": -1, "banana": -1}})  # the two keys equal from the start
     stop, seen, problems = threading.Event(), [], []
 
     def write():
