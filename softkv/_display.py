@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .store import StoredValues
+
 __all__ = ["Table", "clip", "dict_repr", "dict_table", "number", "short", "visible"]
 
 _INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi overrides), surrogates, line/para separators
@@ -128,7 +130,7 @@ class Table:
                 f"</table>{notes}</div>")
 
 
-def dict_repr(stored: dict[str, Any], encoder: Any, changed: dict[str, Any]) -> str:
+def dict_repr(stored: StoredValues, encoder: Any, changed: dict[str, Any]) -> str:
     """``SoftDict({first keys...}, encoder=..., the parameters that differ from their defaults)``."""
     shown = dict(list(stored.items())[:5])
     body = repr(shown) if len(stored) <= 5 else repr(shown)[:-1] + f", ... ({len(stored)} keys)}}"
@@ -136,7 +138,7 @@ def dict_repr(stored: dict[str, Any], encoder: Any, changed: dict[str, Any]) -> 
     return f"SoftDict({body}, encoder={encoder!r}{params})"
 
 
-def dict_table(stored: dict[str, Any], value_kind: str | None, encoder: Any, changed: dict[str, Any],
+def dict_table(stored: StoredValues, value_kind: str | None, encoder: Any, changed: dict[str, Any],
                n: int = 10) -> Table:
     """A SoftDict as a table: size, value kind, encoder and the parameters set, then its first ``n`` keys."""
     rows = tuple((short(key, 40), short(value)) for key, value in list(stored.items())[:n])

@@ -28,8 +28,9 @@ class DictMethods(MutableMapping[str, Any]):
         """A new dict holding ``contents`` (what :meth:`_state` gives), read by ``encoder`` with ``params``."""
 
     @abstractmethod
-    def _state(self) -> tuple[Any, Any, dict[str, Any]]:
-        """(contents, encoder, params): all a copy is built from, taken at one moment."""
+    def _state(self, sample: int | None = None) -> tuple[Any, Any, dict[str, Any]]:
+        """(contents, encoder, params): all a copy is built from, taken at one moment (``sample``: of about that
+        many keys drawn uniformly)."""
 
     def copy(self: D) -> D:
         """A shallow copy (also ``copy.copy``): its own keys, embeddings (copied, not recomputed), parameters
@@ -39,6 +40,13 @@ class DictMethods(MutableMapping[str, Any]):
         return type(self)._build(*self._state())
 
     __copy__ = copy
+
+    def sample(self: D, n: int) -> D:
+        """A new in-process dict of about ``n`` of the keys drawn uniformly, with their aliases and embeddings
+        (nothing encoded): what to calibrate or train on when the keys live in Milvus. O(n d)."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"sample takes a number of keys >= 1, got {n!r}")
+        return type(self)._build(*self._state(sample=n))
 
     def __deepcopy__(self: D, memo: dict[int, Any]) -> D:
         contents, encoder, params = self._state()

@@ -15,7 +15,7 @@ from .params import Parameter, Params
 from .read import DEFAULT_CHUNK_BYTES, BatchResult, LookupResult
 from .read._pipeline import check_batch
 from .read._reader import Reader
-from .store import Contents, Memory, ReadWriteLock, Store, Update
+from .store import Backend, Contents, Memory, ReadWriteLock, Store, Update
 from .store import write as write_checked
 from .store._checks import check_projection, check_vectors, pairs_of
 
@@ -32,39 +32,36 @@ _MISSING = object()
 class SoftDict(DictMethods):
     """A dict with string keys that answers a query that is not a key by attention.
 
-    Reading a key returns its stored value, exactly as a dict does; reading
-    any other text embeds it (by default with the bundled all-MiniLM-L6-v2)
-    and returns the values blended by softmax(score(query, keys) / temperature),
+    Reading a key returns its stored value, exactly as a dict does; reading any other text embeds it (by default
+    with the bundled all-MiniLM-L6-v2) and returns the values blended by softmax(score(query, keys) / temperature),
     or for categories the value with the most weight.
 
-    Design: a dict of stored values beside a float32 matrix of key embeddings
-    that grows by doubling, so each key is encoded once; every read is one
-    pipeline, score -> weigh -> answer (:mod:`softkv.read`), every write one
-    checked transaction (:mod:`softkv.store`), under a readers-writer lock.
+    Design: stored values beside a float32 matrix of key embeddings that grows by doubling (each key encoded
+    once); every read one pipeline, score -> weigh -> answer (:mod:`softkv.read`), every write one checked
+    transaction (:mod:`softkv.store`), under a readers-writer lock.
 
     Parameters
     ----------
     data : mapping or iterable of (key, value) pairs, optional
         Initial contents; all keys are encoded in one batch.
     encoder : optional
-        None or "minilm" for the bundled MiniLM, "multilingual", a
-        SentenceTransformer, any other model name or local path, an object
-        with ``encode(list[str])``, or a callable.
+        None or "minilm" for the bundled MiniLM, "multilingual", a SentenceTransformer, any other model name or
+        local path, an object with ``encode(list[str])``, or a callable.
     cache_dir : path, optional
-        Keep every embedding in an SQLite cache there, keyed by the encoder's
-        fingerprint and the text (:class:`softkv.encoders.CachedEncoder`).
+        Keep every embedding in an SQLite cache there, keyed by the encoder's fingerprint and the text
+        (:class:`softkv.encoders.CachedEncoder`).
     query_cache_size : int, default 1024
         Recent query texts whose embeddings are kept (0: none).
     on_evict : callable, optional
-        Called as ``on_evict(key, value)`` for each key a bounded dict
-        (``max_keys``) evicts, after the write; ``d.evictions`` counts them. If a
-        call raises, the write stays, every other eviction is still told, and the first error is raised.
+        Called as ``on_evict(key, value)`` for each key a bounded dict (``max_keys``) evicts, after the write;
+        ``d.evictions`` counts them. If a call raises, the write stays, every other eviction is still told, and the
+        first error is raised.
+    backend : optional
+        Where the keys live: in this process (None), or in Milvus (:mod:`softkv.backends`).
     **params
-        How it reads: ``temperature``, ``top_k``, ``threshold`` (the one
-        cutoff), ``scoring``, ``exact_match``, ``spelling_weight``, ``mode``,
-        ``strict``, ``max_keys``, ``evict``, ``value_names``, ``index``; each
-        is also an attribute, checked when set (``d.temperature = 0.05``).
-        :class:`softkv.params.Params` documents them.
+        How it reads: ``temperature``, ``top_k``, ``threshold`` (the one cutoff), ``scoring``, ``exact_match``,
+        ``spelling_weight``, ``mode``, ``strict``, ``max_keys``, ``evict``, ``value_names``, ``index``; each is
+        also an attribute, checked when set (``d.temperature = 0.05``). :class:`softkv.params.Params` documents them.
 
     Methods by role:
 
@@ -77,13 +74,10 @@ class SoftDict(DictMethods):
     - tools: :meth:`calibrate`, :meth:`fit`, :meth:`explain`, :meth:`save`, :meth:`to_module`,
       :meth:`update_from_module`, and for tools of your own :meth:`snapshot` and :meth:`apply_update`.
 
-    Costs, for N keys of width d ("encode" is one encoder call): ``d[k] = v``
-    one encode of a new k, amortized O(d) (an existing key: O(1)); ``update(m)``
-    one batched encode of the new keys; ``del d[k]``, ``pop`` O(d); ``k in d``,
-    ``len``, ``iter``, views and reading a key as for dict; ``d[q]``, ``lookup``,
-    ``nearest``, ``get`` one encode (none for a repeated query), an O(N d)
-    product and an O(N) softmax (top_k: an O(N) partition, then O(k));
-    ``lookup_many`` one encode of all queries, one matrix product per chunk.
+    Costs, N keys of width d ("encode": one encoder call): ``d[k] = v`` one encode of a new k, amortized O(d);
+    ``update(m)`` one batched encode; ``del d[k]``, ``pop`` O(d); ``k in d``, ``len``, ``iter``, views and reading
+    a key as for dict; ``d[q]``, ``lookup``, ``nearest``, ``get`` one encode (none for a repeated query), an O(N d)
+    product and an O(N) softmax; ``lookup_many`` one encode of all queries, one matrix product per chunk.
 
     Examples
     --------
@@ -114,14 +108,17 @@ class SoftDict(DictMethods):
     index: Parameter[Any] = Parameter()
 
     def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, *, encoder: Any = None,
-                 cache_dir: Any = None, query_cache_size: int = 1024, on_evict: Any = None, **params: Any) -> None:
+                 cache_dir: Any = None, query_cache_size: int = 1024, on_evict: Any = None, backend: Any = None,
+                 **params: Any) -> None:
         self._params = Params.make(**params)
         chosen: Encoder | None = as_encoder(encoder) if encoder is not False else None  # False: none at all
         if cache_dir is not None and chosen is not None:
             chosen = CachedEncoder(chosen, cache_dir)
         self._reader = Reader(chosen, query_cache_size)
-        self._store, self._lock = Store(), ReadWriteLock()
-        self._on_evict, self.evictions = on_evict, 0
+        if backend is not None:
+            from .backends import open_backend  # pymilvus only when a dict lives in Milvus
+        self._store: Backend = Store() if backend is None else open_backend(backend, chosen, self._params)
+        self._lock, self._on_evict, self.evictions = ReadWriteLock(), on_evict, 0
         if data is not None:
             self.update(data)
 
@@ -252,7 +249,9 @@ class SoftDict(DictMethods):
         with self._lock.writing():
             self._store.clear()
 
-    def _state(self) -> tuple[Contents, Encoder | None, dict[str, Any]]:
+    def _state(self, sample: int | None = None) -> tuple[Contents, Encoder | None, dict[str, Any]]:
+        if sample is not None:  # about this many keys drawn uniformly (DictMethods.sample)
+            return self._store.sample(sample), self._reader.encoder, self._params.as_dict()
         memory, params = self.snapshot(spelling=False, measure=False)
         return memory.contents(), self._reader.encoder, params.as_dict()
 
@@ -334,8 +333,8 @@ class SoftDict(DictMethods):
         with self._lock.writing():
             params = self._params.replace(**update.params)
             self._store.apply_update(update)
-            self._params = params
             evicted = self._store.evict_over(params.max_keys)  # a smaller max_keys takes effect at once
+            self._params = params
         self._report_evictions(evicted)
 
     def set_params(self, **params: Any) -> None:

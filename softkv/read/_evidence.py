@@ -131,7 +131,7 @@ def auto_evidence(memory: Memory, params: Params, texts: list[str] | None, Q: np
         if texts is not None and uses.any():
             null += uses[:, None] * (background_spelling(texts) - spelling_mean) / spelling_sd
         null = _without_the_query(null, texts)
-        cutoff = mean + per_sd * chance_max(null, len(memory) + len(memory.alias_names))
+        cutoff = mean + per_sd * chance_max(null, memory.n_names)
     return scale, term, cutoff
 
 

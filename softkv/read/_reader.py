@@ -16,7 +16,7 @@ import numpy as np
 
 from ..encoders import Encoder, encode_checked
 from ..params import Params
-from ..store import USED_WEIGHT, Memory, ReadWriteLock, Store
+from ..store import USED_WEIGHT, Backend, Memory, ReadWriteLock
 from ._background import Background
 from ._index import IVFIndex, approximate_index
 from ._pipeline import DEFAULT_CHUNK_BYTES, QueryCache, check_not_empty, embed_queries, read
@@ -51,11 +51,11 @@ class Reader:
             self.background = Background.of(self.encoder)
         return self.background if isinstance(self.background, Background) else None
 
-    def memory(self, store: Store, **options: Any) -> Memory:
+    def memory(self, store: Backend, **options: Any) -> Memory:
         """The store as a read reads it (hold its lock while using views)."""
         return store.memory(encoder=self.encoder, **options)
 
-    def read(self, store: Store, lock: ReadWriteLock, params: Params, queries: Sequence[Any], *, on_miss: str,
+    def read(self, store: Backend, lock: ReadWriteLock, params: Params, queries: Sequence[Any], *, on_miss: str,
              keep_weights: bool = True, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
              exclude: Sequence[str | None] | None = None) -> BatchResult:
         """Embed with no lock held, then read ``store`` as it is under its read lock (uses counted for LRU).
@@ -68,7 +68,7 @@ class Reader:
             queries = self._stand_ins(given, blank, on_miss, store.dim)
         Q, background = self.embed(queries, store.dim), self.measured_background()
         with lock.reading():
-            memory = self.memory(store, background=background)
+            memory = store.memory_for(queries, Q, params, encoder=self.encoder, background=background)
             leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude)
             if blank:
                 leave_out = (leave_out or LeaveOut.excluding(memory, [None] * len(queries))).hiding_all_from(blank)

@@ -98,9 +98,15 @@ def _beyond_chance(S: np.ndarray, cutoff: Any, best: np.ndarray) -> np.ndarray |
     return (S >= level) | (best < level[:, 0])[:, None]
 
 
-def _temperature(S: np.ndarray, params: Params) -> Any:
-    """The temperature to weigh with: "auto" resolved over all the scores (before any is left out)."""
-    return attention.auto_temperature(S) if params.temperature == "auto" else params.temperature
+def _temperature(S: np.ndarray, params: Params, scores: Scores) -> Any:
+    """The temperature to weigh with: "auto" resolved over all the scores (before any is left out), or over
+    the whole store when the scores are those of some of its keys."""
+    if params.temperature != "auto":
+        return params.temperature
+    population = scores.population
+    if population is None:
+        return attention.auto_temperature(S)
+    return attention.population_temperature(S, population.sampled, population.n_keys)
 
 
 def _sparse(scores: Scores, params: Params, top_k: int | None, cutoff: Any, out: np.ndarray | None,
@@ -116,7 +122,7 @@ def _sparse(scores: Scores, params: Params, top_k: int | None, cutoff: Any, out:
                 temperature = attention.auto_temperature(scores.sample, n_keys=n_keys)
         else:
             assert S is not None and top_k is not None
-            temperature = _temperature(S, params)
+            temperature = _temperature(S, params, scores)
             S_k, top_rows = attention.top_k_rows(S, top_k)
         best_in_top = S_k.argmax(axis=1)
         nearest = top_rows[np.arange(n_queries), best_in_top]
@@ -142,7 +148,7 @@ def _dense(scores: Scores, params: Params, cutoff: Any, out: np.ndarray | None) 
     nearest = S.argmax(axis=1)
     best = S[np.arange(len(S)), nearest]
     keep = _beyond_chance(S, cutoff, best)
-    temperature = params.temperature if keep is None else _temperature(S, params)
+    temperature = params.temperature if keep is None and scores.population is None else _temperature(S, params, scores)
     p_miss = None
     if keep is not None:
         if cutoff is not None:  # beside every key, before the chance ones go

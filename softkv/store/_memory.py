@@ -20,7 +20,7 @@ from ..spelling import fold
 from ._checks import check_vectors
 from ._values import CATEGORICAL, NUMERIC, OPAQUE, ValueSpec, mixed_kinds_message
 
-__all__ = ["Contents", "Memory", "Update"]
+__all__ = ["Contents", "Memory", "Population", "Update"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,20 @@ class Update:
 
 
 @dataclass(frozen=True)
+class Population:
+    """The whole store behind a :class:`Memory` that holds only some of its keys (a backend's candidates).
+
+    ``sampled`` marks the rows of the memory that are a uniform sample of the
+    keys outside the candidates: they stand for those keys in the spread of
+    each query's scores (the "auto" temperature).
+    """
+
+    n_keys: int
+    n_names: int  # keys and aliases
+    sampled: np.ndarray  # (rows of the memory,) bool
+
+
+@dataclass(frozen=True)
 class Memory:
     """What a read reads: the keys in row order with their embeddings and values, and the aliases.
 
@@ -99,6 +113,7 @@ class Memory:
     version: int = 0
     source: int = 0  # identifies the store: (source, version) names one state of one store
     usage: Sequence[str] = ()  # in a copy: the keys from least to most recently used
+    population: Population | None = None  # the whole store, when this memory holds some of its keys
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -106,6 +121,11 @@ class Memory:
     @property
     def dim(self) -> int | None:
         return int(self.embeddings.shape[1]) if len(self.keys) else None
+
+    @property
+    def n_names(self) -> int:
+        """The names (keys and aliases) of the whole store, whose best chance score a default cutoff is set at."""
+        return len(self.keys) + len(self.alias_names) if self.population is None else self.population.n_names
 
     def exact_row(self, text: str, match: bool | str = True) -> int:
         """The row of the key ``text`` names, -1 for none: exactly (``match="strict"``), or also up to case,

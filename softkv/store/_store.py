@@ -39,7 +39,7 @@ import numpy as np
 from .. import attention
 from ..spelling import LexicalIndex, SpellingTable, fold
 from ._checks import check_key, check_projection, check_vectors
-from ._memory import Memory, Update
+from ._memory import Contents, Memory, Update
 from ._rows import Rows, objects
 from ._usage import Usage
 from ._values import (
@@ -340,6 +340,23 @@ class Store:
             source=self.source,
             usage=self.usage.order() if copy else (),
         )
+
+    def sample(self, n: int) -> Contents:
+        """About ``n`` keys drawn uniformly (the same ones for the same state), with their aliases, O(N d)."""
+        contents = self.memory(copy=True, spelling=False).contents()
+        keys = list(contents.stored)
+        if n < len(keys):
+            keys = [keys[i] for i in sorted(np.random.default_rng(self.version).choice(len(keys), n, replace=False))]
+        aliases = {key: contents.aliases[key] for key in keys if key in contents.aliases}
+        names = keys + [name for group in aliases.values() for name in group]
+        embeddings = contents.embeddings or {}
+        return Contents({key: contents.stored[key] for key in keys}, {name: embeddings[name] for name in names},
+                        aliases, None, contents.background)
+
+    def memory_for(self, queries: Sequence[Any], Q: np.ndarray, params: Any, *, encoder: Any = None,
+                   background: Any = None) -> Memory:
+        """What a read of ``queries`` reads (:class:`~softkv.store.Backend`): every key, as views."""
+        return self.memory(encoder=encoder, background=background)
 
     def _derived(self) -> tuple[bool, np.ndarray]:
         """Whether every key has length 1, and the key row of each alias: computed once per version."""

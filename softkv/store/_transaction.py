@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from ._backend import Backend
 from ._lock import ReadWriteLock
-from ._store import Store
 
 Encode = Callable[[list[str], "int | None"], np.ndarray]
 """Embeddings (n, d) of n texts, checked against the width of the keys already stored (None: any)."""
 
 
-def write(store: Store, lock: ReadWriteLock, encode: Encode | None, pairs: dict[str, Any], *,
+def write(store: Backend, lock: ReadWriteLock, encode: Encode | None, pairs: dict[str, Any], *,
           aliases: Mapping[str, Sequence[str]] | None = None, embeddings: Mapping[str, np.ndarray] | None = None,
           only_new: bool = False, max_keys: Callable[[], int | None] = lambda: None) -> list[tuple[str, Any]]:
     """Set ``pairs`` and add ``aliases`` in ``store``; ``only_new`` skips keys present by the time the write

@@ -1,0 +1,399 @@
+"""A SoftDict whose keys live in a Milvus collection: :class:`MilvusStore`.
+
+One row per name: the name (VARCHAR primary key, so an exact read is one
+``get``), its embedding, whether it is a key or an alias, its owner (for an
+alias), the aliases of a key, the value as the tagged JSON of a store file
+(:func:`softkv.io.value_to_json`), a 64-bit hash of the folded name (exact
+matches up to case and accents, found by an integer filter, so no text is ever
+spliced into a filter expression) and a sample bucket. A second collection
+holds one row of facts: the embedding width, the value kind and the encoder's
+fingerprint, so a collection refuses another encoder.
+
+A read of a batch asks the engine for each query's ``candidates`` nearest
+names (one search), adds the names the queries name exactly and a uniform
+sample of the other keys (the bucket), and reads them through the same
+pipeline as an in-process dict (:func:`softkv.read.read`), with the totals of
+the whole collection (:class:`softkv.store.Population`). With ``candidates``
+at least the number of names every key is read, and the read equals the
+in-process one.
+
+Aliases are written before the key row that lists them and deleted after it;
+a reader takes an alias only when its owner's row lists it, so a write cut
+between its rows leaves no visible alias.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..io._schema import value_to_json
+from ..spelling import fold
+from ..store import Contents, Memory, Population, Store, Update, Usage, ValueSpec
+from ..store._backend import StoredValues
+from ..store._store import Write
+from ._rows import ALIAS, BUCKETS, FIELDS, KEY, MAX_NAME_BYTES, Aliases, Row, Values, bucket, hash64, unavailable
+
+__all__ = ["MilvusStore", "TOKEN_VARIABLE"]
+
+TOKEN_VARIABLE = "SOFTKV_MILVUS_TOKEN"
+"""The environment variable a token is read from when none is given."""
+_SOURCES = itertools.count(1)  # a number for each store of the process, as softkv.store numbers its own
+
+class MilvusStore:
+    """The keys of a SoftDict in a Milvus collection (:class:`softkv.store.Backend`).
+
+    Parameters
+    ----------
+    uri : str
+        A Milvus Lite file (``"./keys.db"``) or a server (``"http://host:19530"``).
+    collection : str
+        The collection of names; its facts go in ``collection + "_softkv"``.
+    token : str, optional
+        The server's token; default: the ``SOFTKV_MILVUS_TOKEN`` environment variable. Never shown.
+    consistency : str
+        "Strong" (a read sees every write before it), "Session", "Bounded" or "Eventually".
+    candidates : int
+        Names the engine returns for each query of a read (at least 1).
+    sample : int
+        About how many keys outside the candidates stand for the rest in the "auto" temperature.
+    """
+
+    def __init__(self, uri: str = "./softkv.db", collection: str = "softkv", *, token: str | None = None,
+                 consistency: str = "Strong", candidates: int = 200, sample: int = 1024, client: Any = None) -> None:
+        if not isinstance(candidates, int) or isinstance(candidates, bool) or candidates < 1:
+            raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
+        if not isinstance(sample, int) or isinstance(sample, bool) or sample < 0:
+            raise ValueError(f"sample must be an integer >= 0, got {sample!r}")
+        if consistency not in ("Strong", "Session", "Bounded", "Eventually"):
+            raise ValueError(f"consistency must be Strong, Session, Bounded or Eventually, got {consistency!r}")
+        if client is None:
+            try:
+                from pymilvus import MilvusClient
+            except ImportError:
+                raise ImportError("MilvusStore needs pymilvus: pip install 'softkv[milvus]'") from None
+            token = token if token is not None else os.environ.get(TOKEN_VARIABLE)
+            client = MilvusClient(uri, **({"token": token} if token else {}))
+        self._client, self.uri, self.collection = client, uri, collection
+        self.consistency, self.candidates, self.sample_size = consistency, candidates, sample
+        self.source, self.version = next(_SOURCES), 0
+        self.values: StoredValues = Values(self)
+        self.aliases_of: Mapping[str, list[str]] = Aliases(self)
+        self._facts = self._read_facts()
+
+    def __repr__(self) -> str:  # the token stays out
+        return f"MilvusStore({self.uri!r}, collection={self.collection!r}, candidates={self.candidates})"
+
+    def close(self) -> None:
+        """Close the connection (a Milvus Lite file is then free to open again)."""
+        self._client.close()
+
+    # ---- the collection ----
+    @property
+    def _facts_name(self) -> str:
+        return self.collection + "_softkv"
+
+    def _read_facts(self) -> dict[str, Any] | None:
+        if not self._client.has_collection(self._facts_name):
+            return None
+        found = self._client.get(self._facts_name, ids=["facts"], output_fields=["info"])
+        return dict(found[0]["info"]) if found else None
+
+    def _write_facts(self, facts: dict[str, Any]) -> None:
+        if not self._client.has_collection(self._facts_name):
+            self._create(self._facts_name, 2, [("info", "JSON")])
+        self._client.upsert(self._facts_name, [{"name": "facts", "embedding": [1.0, 0.0], "info": facts}])
+        self._facts = facts
+
+    def _create(self, name: str, dim: int, fields: list[tuple[str, str]]) -> None:
+        from pymilvus import DataType
+
+        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=MAX_NAME_BYTES)
+        schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
+        for field, kind in fields:
+            extra = {"max_length": MAX_NAME_BYTES} if kind == "VARCHAR" else {}
+            schema.add_field(field, getattr(DataType, kind), **extra)
+        index = self._client.prepare_index_params()
+        index.add_index("embedding", index_type="FLAT", metric_type="COSINE")  # exact; servers: choose yours
+        self._client.create_collection(name, schema=schema, index_params=index, consistency_level=self.consistency)
+
+    def bind(self, encoder: Any) -> None:
+        """Check that ``encoder`` embeds as the one the collection was written with (its fingerprint)."""
+        from ..encoders import fingerprint
+
+        self._encoder = encoder  # whose fingerprint the first write records
+        saved = None if self._facts is None else self._facts.get("fingerprint")
+        if saved is None or encoder is None:
+            return
+        now = fingerprint(encoder).astype(np.float64)
+        saved_vector = np.asarray(saved, dtype=np.float64)
+        cosine = float(saved_vector @ now) / max(float(np.linalg.norm(saved_vector) * np.linalg.norm(now)), 1e-30) \
+            if saved_vector.shape == now.shape else 0.0
+        if cosine < 0.999:
+            raise ValueError(f"collection {self.collection!r} was written with another encoder; open it with the "
+                             "encoder its keys were embedded with")
+
+    # ---- rows ----
+    def rows(self, names: Sequence[str]) -> dict[str, Row]:
+        """The rows of these names that exist, by name (one ``get``)."""
+        names = [n for n in dict.fromkeys(names) if isinstance(n, str) and len(n.encode("utf-8", "surrogatepass"))
+                 <= MAX_NAME_BYTES]
+        if not names or self._facts is None or not self._client.has_collection(self.collection):
+            return {}
+        found = self._client.get(self.collection, ids=names, output_fields=FIELDS)
+        return {item["name"]: Row.of(item) for item in found}
+
+    def count(self, kind: int | None = None) -> int:
+        if self._facts is None or not self._client.has_collection(self.collection):
+            return 0
+        where = "" if kind is None else f"kind == {kind}"
+        found = self._client.query(self.collection, filter=where, output_fields=["count(*)"])
+        return int(found[0]["count(*)"])
+
+    def scan(self, kind: int | None = None, *, fields: Sequence[str] = tuple(FIELDS),
+             where: str = "") -> list[Row]:
+        """Every row of this kind (and filter), in batches."""
+        if self._facts is None or not self._client.has_collection(self.collection):
+            return []
+        conditions = [c for c in (where, "" if kind is None else f"kind == {kind}") if c]
+        iterator = self._client.query_iterator(self.collection, batch_size=2000, filter=" and ".join(conditions),
+                                               output_fields=list(dict.fromkeys(["name", "kind", *fields])))
+        found: list[Row] = []
+        try:
+            while batch := iterator.next():
+                found.extend(Row.of(item) for item in batch)
+        finally:
+            iterator.close()
+        return found
+
+    def __len__(self) -> int:
+        return self.count(KEY)
+
+    @property
+    def spec(self) -> ValueSpec | None:
+        spec = None if self._facts is None else self._facts.get("spec")
+        return None if spec is None else ValueSpec(spec["kind"], tuple(spec["shape"]))
+
+    @property
+    def dim(self) -> int | None:
+        return None if self._facts is None or not len(self) else int(self._facts["dim"])
+
+    @property
+    def width(self) -> int | None:
+        return None if self._facts is None else int(self._facts["dim"])
+
+    @property
+    def state(self) -> tuple[int, int]:
+        return self.source, self.version
+
+    @property
+    def projection(self) -> np.ndarray | None:
+        return None
+
+    @projection.setter
+    def projection(self, matrix: Any) -> None:
+        if matrix is not None:
+            raise unavailable("a query projection", "train it on an in-process SoftDict")
+
+    @property
+    def usage(self) -> Usage:
+        raise unavailable("the order of use (max_keys, usage)", "Milvus keeps no order of use")
+
+    # ---- a local store of some rows: the checks and the reads of the in-process store ----
+    def _local(self, rows: Mapping[str, Row], sampled: Sequence[str] = ()) -> tuple[Store, list[str]]:
+        """An in-process :class:`Store` of the key rows among ``rows`` with the aliases their rows list (and have),
+        under the collection's value kind; and the names of the sampled keys in it."""
+        keys = {name: row for name, row in rows.items() if row.kind == KEY}
+        aliases = {key: [a for a in row.aliases if a in rows and rows[a].kind == ALIAS and rows[a].owner == key]
+                   for key, row in keys.items()}
+        store = Store()
+        spec = self.spec
+        if keys and spec is not None:
+            embeddings = {key: row.embedding for key, row in keys.items()}
+            embeddings |= {a: rows[a].embedding for group in aliases.values() for a in group}
+            checked = store.check({key: row.value for key, row in keys.items()}, embeddings=embeddings)
+            store.apply(Write(checked.values, checked.new_keys, checked.embeddings, {}, spec))
+            groups = {key: tuple(group) for key, group in aliases.items() if group}
+            if groups:
+                store.apply(Write({}, (), embeddings, groups, spec))
+        return store, [name for name in sampled if name in keys]
+
+    def _around(self, names: Sequence[str]) -> dict[str, Row]:
+        """The rows of ``names``, of the keys that own those that are aliases, and of those keys' aliases."""
+        rows = self.rows(names)
+        rows |= self.rows([row.owner for row in rows.values() if row.kind == ALIAS and row.owner not in rows])
+        rows |= self.rows([a for row in list(rows.values()) if row.kind == KEY for a in row.aliases if a not in rows])
+        return rows
+
+    # ---- writes ----
+    def entry_named(self, text: object, match: bool | str = True) -> str | None:
+        if not isinstance(text, str) or match is False:
+            return None
+        local, _ = self._local(self._around([text]))
+        key = local.entry_of(text)
+        if key is None and match is True:
+            key = self._folded_entry(text)
+        return key
+
+    def _folded_entry(self, text: str) -> str | None:
+        """The one key whose names fold as ``text`` does, or None (none, or names of two keys)."""
+        folded = fold(text)
+        found = self.scan(fields=["name", "owner", "aliases"], where=f"folded == {hash64(folded)}")
+        rows = self._around([row.name for row in found if fold(row.name) == folded])
+        local, _ = self._local(rows)
+        return local.folded_entries().get(folded) if len(local) else None
+
+    def unembedded(self, keys: Sequence[str], aliases: Mapping[str, Sequence[str]],
+                   embeddings: Mapping[str, Any]) -> list[str]:
+        rows = self.rows([*keys, *(n for group in aliases.values() for n in group)])
+        names = [k for k in keys if not (k in rows and rows[k].kind == KEY)]
+        names += [n for group in aliases.values() for n in group if not (n in rows and rows[n].kind == ALIAS)]
+        return [name for name in dict.fromkeys(names) if name not in embeddings]
+
+    def check(self, pairs: Mapping[str, Any], aliases: Mapping[str, Sequence[str]] | None = None,
+              embeddings: Mapping[str, Any] | None = None, *, embedded: bool = True) -> tuple[Write, dict[str, Row]]:
+        """The checked write, as the in-process store checks it against the rows it touches; and those rows."""
+        aliases = dict(aliases or {})
+        names = [*pairs, *aliases, *(n for group in aliases.values() for n in group)]
+        too_long = [n for n in names if isinstance(n, str) and len(n.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES]
+        if too_long:
+            raise ValueError(f"a name in Milvus holds at most {MAX_NAME_BYTES} bytes: {too_long[0]!r:.60}")
+        rows = self._around([n for n in names if isinstance(n, str)])
+        local, _ = self._local(rows)
+        if local.spec is None and self.spec is not None:
+            local.spec = self.spec
+        known = dict(embeddings or {}) | {name: row.embedding for name, row in rows.items()}
+        if self.width is not None and not len(local):  # the collection's width: a store with no keys takes
+            local.projection = np.eye(self.width)  # its projection's as the width new embeddings must have
+        write = local.check(pairs, aliases, known, embedded=embedded)
+        for key, value in write.values.items():
+            value_to_json(key, value)  # what the collection holds: a TypeError for what it cannot
+        return write, rows
+
+    def apply(self, checked: tuple[Write, dict[str, Row]]) -> None:
+        """Alias rows first, then the key rows that list them."""
+        write, rows = checked
+        spec = write.spec
+        if spec is not None and (self.spec != spec or self._facts is None):
+            width = self.width or len(next(iter(write.embeddings.values())))
+            facts = dict(self._facts or {}) | {"dim": width, "spec": {"kind": spec.kind, "shape": list(spec.shape)}}
+            if "fingerprint" not in facts:
+                facts["fingerprint"] = self._fingerprint()
+            self._write_facts(facts)
+        if not self._client.has_collection(self.collection):
+            self._create(self.collection, int(self._facts["dim"]),  # type: ignore[index]
+                         [("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"), ("value", "JSON"),
+                          ("folded", "INT64"), ("bucket", "INT64")])
+        alias_rows = [self._item(name, write.embeddings[name], ALIAS, key, [], None)
+                      for key, group in write.aliases.items() for name in group]
+        if alias_rows:
+            self._client.upsert(self.collection, alias_rows)
+        key_rows = []
+        for key in dict.fromkeys([*write.values, *write.aliases]):
+            old = rows.get(key)
+            embedding = write.embeddings[key] if old is None or old.kind != KEY else old.embedding
+            value = write.values[key] if key in write.values else old.value  # type: ignore[union-attr]
+            listed = [] if old is None else list(old.aliases)
+            key_rows.append(self._item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
+        if key_rows:
+            self._client.upsert(self.collection, key_rows)
+        self.version += 1
+
+    def _fingerprint(self) -> list[float] | None:
+        encoder = getattr(self, "_encoder", None)
+        if encoder is None:
+            return None
+        from ..encoders import fingerprint
+
+        return [float(x) for x in fingerprint(encoder)]
+
+    @staticmethod
+    def _item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str],
+              value: Any) -> dict[str, Any]:
+        return {"name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(), "kind": kind,
+                "owner": owner, "aliases": aliases, "value": {"v": value_to_json(name, value)},
+                "folded": hash64(fold(name)), "bucket": bucket(name)}
+
+    def delete(self, key: str) -> None:
+        """The key row first, then its aliases (a reader ignores an alias its owner does not list)."""
+        row = self.rows([key]).get(key)
+        if row is None or row.kind != KEY:
+            raise KeyError(key)
+        self._client.delete(self.collection, ids=[key])
+        if row.aliases:
+            self._client.delete(self.collection, ids=row.aliases)
+        self.version += 1
+
+    def clear(self) -> None:
+        """Drop every row (the collection's facts stay: its encoder and width)."""
+        if self._client.has_collection(self.collection):
+            self._client.drop_collection(self.collection)
+        if self._facts is not None:
+            self._write_facts({key: value for key, value in self._facts.items() if key != "spec"})
+        self.version += 1
+
+    def evict_over(self, max_keys: int | None) -> list[tuple[str, Any]]:
+        if max_keys is not None:
+            raise unavailable("max_keys", "Milvus keeps no order of use to evict by")
+        return []
+
+    def apply_update(self, update: Update) -> None:
+        if update.values or update.embeddings or update.projection is not None:
+            raise unavailable("writing back trained rows", "train an in-process SoftDict, then update this one")
+
+    def embeddings_in_order(self) -> np.ndarray:
+        raise unavailable("the dense key embeddings", "read rows with MilvusStore.rows(names)")
+
+    # ---- reads ----
+    def memory(self, *, encoder: Any = None, background: Any = None, copy: bool = False,
+               spelling: bool = True) -> Memory:
+        """Every key, as a read of an in-process dict reads them (``copy=True``, the snapshot tools take, is
+        refused: a snapshot of a distributed collection is not what those tools are for)."""
+        if copy:
+            raise unavailable("a snapshot (copy, pickle, save, calibrate, fit, explain, to_module)",
+                               "d.sample(n) is an in-process SoftDict of n keys drawn uniformly, to work on")
+        local, _ = self._local({row.name: row for row in self.scan()})
+        return local.memory(encoder=encoder, background=background)
+
+    def memory_for(self, queries: Sequence[Any], Q: np.ndarray, params: Any, *, encoder: Any = None,
+                   background: Any = None) -> Memory:
+        """The candidates of a batch: each query's nearest names (one search), the names the queries are, and
+        a uniform sample of the other keys; every key when ``candidates`` covers every name."""
+        n_keys, n_names = self.count(KEY), self.count()
+        if self.candidates >= n_names:
+            return self.memory(encoder=encoder, background=background)
+        found = self._client.search(self.collection, data=np.asarray(Q, dtype=np.float32).tolist(),
+                                    limit=self.candidates, anns_field="embedding", output_fields=["name"])
+        names = [hit["entity"]["name"] if "entity" in hit else hit["id"] for hits in found for hit in hits]
+        texts = [q for q in queries if isinstance(q, str)]
+        named = [self.entry_named(text, params.exact_match) for text in texts] if params.exact_match else []
+        buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))
+        sampled = [row.name for row in self.scan(KEY, fields=["name"], where=f"bucket < {buckets}")] \
+            if self.sample_size else []
+        rows = self._around([*names, *(k for k in named if k is not None), *texts, *sampled])
+        local, in_sample = self._local(rows, [s for s in sampled if s not in set(names)])
+        memory = local.memory(encoder=encoder, background=background)
+        marked = np.zeros(len(memory), dtype=bool)
+        marked[[memory.row_of[name] for name in in_sample]] = True
+        return _with_population(memory, Population(n_keys, n_names, marked))
+
+    def sample(self, n: int) -> Contents:
+        """About ``n`` keys drawn uniformly (by their buckets), with their aliases: what ``d.sample(n)`` makes an
+        in-process SoftDict of, to calibrate or train on."""
+        buckets = max(1, math.ceil(BUCKETS * min(1.0, n / max(self.count(KEY), 1))))
+        keys = [row.name for row in self.scan(KEY, fields=["name"], where=f"bucket < {buckets}")][:n]
+        local, _ = self._local(self._around(keys))
+        return local.memory(copy=True, spelling=False).contents()
+
+
+def _with_population(memory: Memory, population: Population) -> Memory:
+    from dataclasses import replace
+
+    return replace(memory, population=population)
+

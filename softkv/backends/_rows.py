@@ -1,0 +1,127 @@
+"""The rows of a Milvus collection as a SoftDict reads them: one per name, and the mappings over them."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..io._schema import value_from_json
+
+__all__ = ["ALIAS", "BUCKETS", "FIELDS", "KEY", "MAX_NAME_BYTES", "Aliases", "Row", "Values", "bucket", "hash64",
+           "unavailable"]
+
+KEY, ALIAS = 0, 1
+BUCKETS = 4096  # a name's sample bucket: a uniform hash of it
+MAX_NAME_BYTES = 65_535  # Milvus's longest VARCHAR
+FIELDS = ["name", "embedding", "kind", "owner", "aliases", "value"]
+
+
+class _NoClientTimestamp(logging.Filter):
+    """Milvus Lite gives its iterators no server timestamp, and pymilvus warns on every scan that it takes the
+    client's: the same consistency for one process, so that one message is dropped (nothing else)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "use client-side ts instead" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoClientTimestamp())
+
+
+def hash64(text: str) -> int:
+    """A signed 64-bit hash of ``text`` (an INT64 field: a filter on it splices no text into an expression)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                          "little", signed=True)
+
+
+def bucket(name: str) -> int:
+    """The sample bucket of a name: keys in the first b of :data:`BUCKETS` buckets are a uniform sample."""
+    return hash64("bucket:" + name) % BUCKETS
+
+
+def unavailable(what: str, instead: str) -> NotImplementedError:
+    return NotImplementedError(f"{what} is not available for a SoftDict whose keys live in Milvus: {instead}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One name of the collection: a key (its value and its aliases) or an alias (its owner)."""
+
+    name: str
+    embedding: np.ndarray
+    kind: int
+    owner: str
+    aliases: list[str]
+    value: Any
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> Row:
+        """The row the engine returned (fields not asked for: empty)."""
+        embedding = np.asarray(item.get("embedding", ()), dtype=np.float32)
+        value = value_from_json(item["value"]["v"], "a Milvus row") if "value" in item else None
+        return cls(item["name"], embedding, int(item.get("kind", KEY)), item.get("owner", ""),
+                   list(item.get("aliases") or []), value)
+
+
+class RowReader(Protocol):
+    """What the mappings read rows through (a :class:`~softkv.backends.MilvusStore`)."""
+
+    def rows(self, names: Sequence[str]) -> dict[str, Row]: ...
+
+    def count(self, kind: int | None = None) -> int: ...
+
+    def scan(self, kind: int | None = None, *, fields: Sequence[str] = ..., where: str = "") -> list[Row]: ...
+
+
+class Values(Mapping[str, Any]):
+    """key -> stored value, read from the collection (iteration in the engine's order)."""
+
+    def __init__(self, store: RowReader) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> Any:
+        row = self._store.rows([key]).get(key) if isinstance(key, str) else None
+        if row is None or row.kind != KEY:
+            raise KeyError(key)
+        return row.value
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return self._store.count(KEY)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([row.name for row in self._store.scan(KEY, fields=["name"])])
+
+    def __reversed__(self) -> Iterator[str]:
+        raise unavailable("the last inserted key (reversed, popitem)", "Milvus keeps no insertion order")
+
+
+class Aliases(Mapping[str, list[str]]):
+    """key -> its aliases, from the key's row."""
+
+    def __init__(self, store: RowReader) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> list[str]:
+        row = self._store.rows([key]).get(key)
+        if row is None or row.kind != KEY or not row.aliases:
+            raise KeyError(key)
+        return list(row.aliases)
+
+    def __len__(self) -> int:
+        return sum(1 for row in self._store.scan(KEY, fields=["aliases"]) if row.aliases)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([row.name for row in self._store.scan(KEY, fields=["name", "aliases"]) if row.aliases])
+
+

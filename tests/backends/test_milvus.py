@@ -1,0 +1,207 @@
+"""A SoftDict whose keys live in Milvus (Milvus Lite, in a temporary folder): the same mapping and the same read.
+
+Every read is compared with an in-process SoftDict holding the same pairs: with
+``candidates`` covering every name the two reads are equal (to 1e-6); with
+fewer, the read over the candidates stays within the stated tolerances.
+"""
+
+import copy
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pymilvus", reason="pip install 'softkv[milvus]'")
+pytest.importorskip("milvus_lite", reason="pip install 'softkv[milvus]'")
+
+from softkv import SoftDict  # noqa: E402
+from softkv.backends import MilvusStore  # noqa: E402
+from softkv.backends._milvus import ALIAS  # noqa: E402
+
+PAIRS = {"apple": 10, "banana": 5, "chair": 2, "table": 7, "cherry": 3.5, "blue whale": 150_000.0,
+         "red fox": 6.0, "Crème brûlée": 0.4}
+ALIASES = {"United States": (335, ["USA", "America"]), "Germany": (83, ["Deutschland"])}
+QUERIES = ["fruit", "seat", "Apple", "aple", "the US of A", "chiar", "creme brulee", "a large sea animal",
+           "Deutschlnd", "xylophone", "USA", "banana"]
+_NAMES = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def lite(tmp_path_factory):
+    """One Milvus Lite file for the module; each dict takes a collection of its own."""
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(str(tmp_path_factory.mktemp("milvus") / "keys.db"))
+    yield client
+    client.close()
+
+
+def store(lite, **options):
+    return MilvusStore("lite", f"c{next(_NAMES)}", client=lite, **options)
+
+
+def both(lite, minilm, **params):
+    """The same pairs and aliases in this process and in Milvus."""
+    made = []
+    for backend in (None, store(lite)):
+        d = SoftDict(PAIRS, backend=backend, **params)
+        for key, (value, names) in ALIASES.items():
+            d.add(key, value, aliases=names)
+        made.append(d)
+    return made
+
+
+def by_key(batch, array):
+    """Row i of a batch's (B, N) array as {key: entry}, so that row orders need not agree."""
+    return [dict(zip(batch.keys, row.tolist())) for row in array]
+
+
+def assert_same_read(a, b):
+    # Rows in another order give float32 products rounded otherwise: weights agree to 1e-6, so a blend agrees to
+    # 1e-6 times the sum of the values' sizes.
+    scale = 1e-6 * sum(abs(v) for v in list(PAIRS.values()) + [v for v, _ in ALIASES.values()])
+    assert np.allclose(np.asarray(a.values, dtype=float), np.asarray(b.values, dtype=float), atol=scale,
+                       equal_nan=True)
+    assert [a.keys[r] for r in a.nearest_rows] == [b.keys[r] for r in b.nearest_rows]
+    assert a.missed.tolist() == b.missed.tolist()
+    for name in ("temperatures", "p_miss", "confidence"):
+        x, y = getattr(a, name, None), getattr(b, name, None)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            assert np.allclose(x, y, atol=1e-6, equal_nan=True), name
+    for array in ("weight_array", "score_array"):
+        for row_a, row_b in zip(by_key(a, getattr(a, array)), by_key(b, getattr(b, array))):
+            assert row_a.keys() == row_b.keys()
+            assert np.allclose([row_a[k] for k in row_a], [row_b[k] for k in row_a], atol=1e-6), array
+
+
+READS = [{}, {"spelling_weight": 0.0}, {"top_k": 2}, {"mode": "hard"}, {"mode": "sparsemax"},
+         {"mode": "mean", "top_k": 3}, {"temperature": 0.05}, {"threshold": 0.3}, {"exact_match": "strict"},
+         {"exact_match": False},
+         {"spelling_weight": 0.5, "threshold": None}]
+
+
+@pytest.mark.parametrize("params", READS, ids=[str(p) for p in READS])
+def test_every_read_equals_the_in_process_read(lite, minilm, params):
+    local, remote = both(lite, minilm, **params)
+    assert_same_read(local.lookup_many(QUERIES, on_miss="ignore"), remote.lookup_many(QUERIES, on_miss="ignore"))
+    for query in ("fruit", "chiar", "USA"):
+        assert local.nearest(query)[:2] == remote.nearest(query)[:2]
+        assert local.get(query, "none") == pytest.approx(remote.get(query, "none"), abs=0.2)
+
+
+def test_vector_queries_and_per_read_parameters(lite, minilm):
+    local, remote = both(lite, minilm)
+    vectors = minilm.encode(["a sweet fruit", "furniture"])
+    assert_same_read(local.lookup_many(vectors, on_miss="ignore"), remote.lookup_many(vectors, on_miss="ignore"))
+    a, b = local.lookup("fruit", temperature=0.2), remote.lookup("fruit", temperature=0.2)
+    assert a.value == pytest.approx(b.value, abs=1e-6) and a.weights == pytest.approx(b.weights, abs=1e-6)
+
+
+def test_the_mapping_acts_as_the_in_process_one(lite, minilm):
+    local, remote = both(lite, minilm)
+    for d in (local, remote):
+        d["grape"] = 4
+        d["apple"] = 11  # an existing key: its value changes, its embedding stays
+        d.update({"pear": 3, "plum": 2})
+        assert d.setdefault("kiwi", 1) == 1 and d.setdefault("apple", 0) == 11
+        assert d.pop("banana") == 5 and d.pop("banana", None) is None
+        del d["Germany"]
+    assert len(local) == len(remote) == 12
+    assert sorted(local) == sorted(remote) and dict(local.items()) == dict(remote.items())
+    assert remote["USA"] == 335 and remote.get("Deutschland", "gone") != 83  # an alias goes with its key
+    assert "USA" not in remote and "apple" in remote and 3 not in remote
+    assert remote.aliases_of("United States") == ["USA", "America"]
+    with pytest.raises(KeyError):
+        remote.pop("nope")
+    assert_same_read(local.lookup_many(QUERIES[:6], on_miss="ignore"), remote.lookup_many(QUERIES[:6],
+                                                                                          on_miss="ignore"))
+
+
+def test_values_come_back_as_stored(lite, minilm):
+    values = {"a tuple": (1, 2.5), "a list": [1, [2, "x"]], "a dict": {"k": None, "n": True}, "text": "é😀",
+              "big": 2**53 + 1, "array": np.arange(3, dtype=np.int8)}
+    remote = SoftDict(backend=store(lite))
+    remote.update(values)
+    for key, value in values.items():
+        got = remote[key]
+        assert type(got) is type(value)
+        assert np.array_equal(got, value) if isinstance(value, np.ndarray) else got == value
+    assert remote.value_kind == "opaque"
+
+
+def test_bad_writes_change_nothing(lite, minilm):
+    remote = SoftDict({"apple": 1.0}, backend=store(lite))
+    with pytest.raises(TypeError):
+        remote["fn"] = len  # no store file, and no collection, holds a function
+    with pytest.raises(ValueError):
+        remote.add("pear", 2.0, aliases=["apple"])  # a name of another key
+    with pytest.raises(ValueError):
+        remote["x" * 70_000] = 1.0
+    with pytest.raises(ValueError):
+        remote["nan"] = float("nan")
+    assert dict(remote.items()) == {"apple": 1.0}
+
+
+@pytest.mark.parametrize("attempt", [
+    lambda d: d.copy(), lambda d: copy.deepcopy(d), lambda d: pickle.dumps(d), lambda d: d.popitem(),
+    lambda d: d.usage, lambda d: d.key_embeddings, lambda d: setattr(d, "max_keys", 3),
+    lambda d: setattr(d, "query_projection", np.eye(384)), lambda d: d.calibrate(["fruit"], [1.0]),
+    lambda d: d.explain("fruit"), lambda d: list(reversed(d)),
+], ids=["copy", "deepcopy", "pickle", "popitem", "usage", "key_embeddings", "max_keys", "projection", "calibrate",
+        "explain", "reversed"])
+def test_what_cannot_carry_over_says_why(lite, minilm, attempt, tmp_path):
+    remote = SoftDict({"apple": 1.0, "pear": 2.0}, backend=store(lite))
+    with pytest.raises(NotImplementedError, match="Milvus"):
+        attempt(remote)
+    assert dict(remote.items()) == {"apple": 1.0, "pear": 2.0} and remote.max_keys is None
+    with pytest.raises(NotImplementedError, match="max_keys"):
+        SoftDict(backend=store(lite), max_keys=3)
+
+
+def test_an_alias_is_seen_only_with_its_key(lite, minilm):
+    backend = store(lite)
+    remote = SoftDict({"Germany": 83}, backend=backend)
+    embedding = minilm.encode(["Deutschland"])[0]
+    # A write cut between its rows: the alias row is there, its key's row does not list it yet.
+    lite.upsert(backend.collection, [backend._item("Deutschland", embedding, ALIAS, "Germany", [], None)])
+    assert backend.entry_named("Deutschland") is None and remote.aliases_of("Germany") == []
+    assert backend.memory().alias_names == []
+    remote.add("Germany", 83, aliases=["Deutschland"])  # the write again, whole
+    assert remote["Deutschland"] == 83 and remote.aliases_of("Germany") == ["Deutschland"]
+    # A delete cut between its rows: the key row went first; the alias left behind is not read.
+    lite.delete(backend.collection, ids=["Germany"])
+    assert backend.entry_named("Deutschland") is None and len(remote) == 0
+
+
+def test_a_collection_keeps_its_pairs_and_refuses_another_encoder(lite, minilm, lexical):
+    backend = store(lite)
+    SoftDict(PAIRS, backend=backend)
+    again = SoftDict(backend=MilvusStore("lite", backend.collection, client=lite))
+    assert dict(again.items()) == PAIRS and again.lookup("fruit").nearest in PAIRS
+    with pytest.raises(ValueError, match="another encoder"):
+        SoftDict(backend=MilvusStore("lite", backend.collection, client=lite), encoder=lexical)
+    again.clear()
+    assert len(again) == 0 and list(again) == [] and "apple" not in again
+
+
+def test_sample_is_an_in_process_dict_to_work_on(lite, minilm):
+    local, remote = both(lite, minilm)
+    sample = remote.sample(100)
+    assert isinstance(sample._store.values, dict) and dict(sample.items()) == dict(remote.items())
+    assert sample.aliases_of("United States") == ["USA", "America"]
+    assert_same_read(local.lookup_many(QUERIES, on_miss="ignore"), sample.lookup_many(QUERIES, on_miss="ignore"))
+    few = remote.sample(3)
+    assert len(few) == 3 and all(remote[key] == value for key, value in few.items())
+    assert len(local.sample(3)) == 3 and set(local.sample(3)) == set(local.sample(3))
+
+
+def test_bad_options_are_refused(lite):
+    with pytest.raises(ValueError, match="candidates"):
+        MilvusStore("lite", client=lite, candidates=0)
+    with pytest.raises(ValueError, match="consistency"):
+        MilvusStore("lite", client=lite, consistency="Sometimes")
+    with pytest.raises(ValueError, match="milvus://"):
+        SoftDict(backend="http://localhost:19530")
+    assert "token" not in repr(MilvusStore("lite", client=lite, token="secret"))
