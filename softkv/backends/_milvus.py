@@ -1,7 +1,7 @@
 """A SoftDict whose keys live in a Milvus collection: :class:`MilvusStore`.
 
-One row per name: the name (VARCHAR primary key, so an exact read is one
-``get``), its embedding, whether it is a key or an alias, its owner (for an
+One row per name: a hash of the name as primary key (so an exact read is one
+``get``), the name, its embedding, whether it is a key or an alias, its owner (for an
 alias), the aliases of a key, the value as the tagged JSON of a store file
 (:func:`softkv.io.value_to_json`), a 64-bit hash of the folded name (exact
 matches up to case and accents, found by an integer filter, so no text is ever
@@ -37,7 +37,20 @@ from ..spelling import fold
 from ..store import Contents, Memory, Population, Store, Update, Usage, ValueSpec
 from ..store._backend import StoredValues
 from ..store._store import Write
-from ._rows import ALIAS, BUCKETS, FIELDS, KEY, MAX_NAME_BYTES, Aliases, Row, Values, bucket, hash64, unavailable
+from ._rows import (
+    ALIAS,
+    BUCKETS,
+    FIELDS,
+    KEY,
+    MAX_NAME_BYTES,
+    Aliases,
+    Row,
+    Values,
+    bucket,
+    hash64,
+    row_id,
+    unavailable,
+)
 
 __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 
@@ -107,14 +120,14 @@ class MilvusStore:
     def _write_facts(self, facts: dict[str, Any]) -> None:
         if not self._client.has_collection(self._facts_name):
             self._create(self._facts_name, 2, [("info", "JSON")])
-        self._client.upsert(self._facts_name, [{"name": "facts", "embedding": [1.0, 0.0], "info": facts}])
+        self._client.upsert(self._facts_name, [{"id": "facts", "embedding": [1.0, 0.0], "info": facts}])
         self._facts = facts
 
     def _create(self, name: str, dim: int, fields: list[tuple[str, str]]) -> None:
         from pymilvus import DataType
 
         schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=MAX_NAME_BYTES)
+        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=32)  # row_id(name): hex, see _rows
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
         for field, kind in fields:
             extra = {"max_length": MAX_NAME_BYTES} if kind == "VARCHAR" else {}
@@ -146,8 +159,9 @@ class MilvusStore:
                  <= MAX_NAME_BYTES]
         if not names or self._facts is None or not self._client.has_collection(self.collection):
             return {}
-        found = self._client.get(self.collection, ids=names, output_fields=FIELDS)
-        return {item["name"]: Row.of(item) for item in found}
+        found = self._client.get(self.collection, ids=[row_id(name) for name in names], output_fields=FIELDS)
+        wanted = set(names)
+        return {item["name"]: Row.of(item) for item in found if item["name"] in wanted}
 
     def count(self, kind: int | None = None) -> int:
         if self._facts is None or not self._client.has_collection(self.collection):
@@ -288,7 +302,7 @@ class MilvusStore:
             self._write_facts(facts)
         if not self._client.has_collection(self.collection):
             self._create(self.collection, int(self._facts["dim"]),  # type: ignore[index]
-                         [("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"), ("value", "JSON"),
+                         [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"), ("value", "JSON"),
                           ("folded", "INT64"), ("bucket", "INT64")])
         alias_rows = [self._item(name, write.embeddings[name], ALIAS, key, [], None)
                       for key, group in write.aliases.items() for name in group]
@@ -316,7 +330,7 @@ class MilvusStore:
     @staticmethod
     def _item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str],
               value: Any) -> dict[str, Any]:
-        return {"name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(), "kind": kind,
+        return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(), "kind": kind,
                 "owner": owner, "aliases": aliases, "value": {"v": value_to_json(name, value)},
                 "folded": hash64(fold(name)), "bucket": bucket(name)}
 
@@ -325,9 +339,9 @@ class MilvusStore:
         row = self.rows([key]).get(key)
         if row is None or row.kind != KEY:
             raise KeyError(key)
-        self._client.delete(self.collection, ids=[key])
+        self._client.delete(self.collection, ids=[row_id(key)])
         if row.aliases:
-            self._client.delete(self.collection, ids=row.aliases)
+            self._client.delete(self.collection, ids=[row_id(name) for name in row.aliases])
         self.version += 1
 
     def clear(self) -> None:
@@ -370,7 +384,7 @@ class MilvusStore:
             return self.memory(encoder=encoder, background=background)
         found = self._client.search(self.collection, data=np.asarray(Q, dtype=np.float32).tolist(),
                                     limit=self.candidates, anns_field="embedding", output_fields=["name"])
-        names = [hit["entity"]["name"] if "entity" in hit else hit["id"] for hits in found for hit in hits]
+        names = [hit["entity"]["name"] for hits in found for hit in hits]
         texts = [q for q in queries if isinstance(q, str)]
         named = [self.entry_named(text, params.exact_match) for text in texts] if params.exact_match else []
         buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))

@@ -13,7 +13,7 @@ import numpy as np
 from ..io._schema import value_from_json
 
 __all__ = ["ALIAS", "BUCKETS", "FIELDS", "KEY", "MAX_NAME_BYTES", "Aliases", "Row", "Values", "bucket", "hash64",
-           "unavailable"]
+           "row_id", "unavailable"]
 
 KEY, ALIAS = 0, 1
 BUCKETS = 4096  # a name's sample bucket: a uniform hash of it
@@ -36,6 +36,12 @@ def hash64(text: str) -> int:
     """A signed 64-bit hash of ``text`` (an INT64 field: a filter on it splices no text into an expression)."""
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
                           "little", signed=True)
+
+
+def row_id(name: str) -> str:
+    """The primary key of a name's row: 128 bits of its hash, in hex. The name itself is a field: pymilvus puts
+    primary keys into filter expressions, where some characters of a name (quotes) would break them."""
+    return hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def bucket(name: str) -> int:
