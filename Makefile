@@ -52,7 +52,7 @@ docs: install
 # docs/performance-runs.md with its date and machine.
 bench: install
 	cd benchmarks && for script in temperature.py quality.py calibration.py build.py perf.py fit.py untrusted.py \
-		capacity.py cold.py estimators.py serve.py; do ../$(BIN)/python record.py $$script || exit 1; done
+		capacity.py cold.py estimators.py serve.py backend.py; do ../$(BIN)/python record.py $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

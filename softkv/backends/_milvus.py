@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,6 +57,8 @@ __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 
 TOKEN_VARIABLE = "SOFTKV_MILVUS_TOKEN"
 """The environment variable a token is read from when none is given."""
+TOTALS_AGE = 1.0
+"""How old, in seconds, the counts a read uses may be (see :meth:`MilvusStore._totals`)."""
 _SOURCES = itertools.count(1)  # a number for each store of the process, as softkv.store numbers its own
 
 class MilvusStore:
@@ -98,6 +101,7 @@ class MilvusStore:
         self.values: StoredValues = Values(self)
         self.aliases_of: Mapping[str, list[str]] = Aliases(self)
         self._facts = self._read_facts()
+        self._counted: tuple[int, float, int, int] | None = None  # (version, when, keys, names)
 
     def __repr__(self) -> str:  # the token stays out
         return f"MilvusStore({self.uri!r}, collection={self.collection!r}, candidates={self.candidates})"
@@ -196,7 +200,8 @@ class MilvusStore:
 
     @property
     def dim(self) -> int | None:
-        return None if self._facts is None or not len(self) else int(self._facts["dim"])
+        """The embedding width, once the collection holds keys (after ``clear``, None)."""
+        return None if self._facts is None or self._facts.get("spec") is None else int(self._facts["dim"])
 
     @property
     def width(self) -> int | None:
@@ -264,9 +269,12 @@ class MilvusStore:
     def entry_named(self, text: object, match: bool | str = True) -> str | None:
         if not isinstance(text, str) or match is False:
             return None
-        names = [text, *(self._folded_names([text]) if match is True else [])]
-        local, _ = self._local(self._around(names))
-        return local.entry_named(text, match)
+        local, _ = self._local(self._around([text]))
+        key = local.entry_of(text)  # a name itself: one get, and no filter
+        if key is None and match is True:
+            local, _ = self._local(self._around(self._folded_names([text])))
+            key = local.entry_named(text, match) if len(local) else None
+        return key
 
     def unembedded(self, keys: Sequence[str], aliases: Mapping[str, Sequence[str]],
                    embeddings: Mapping[str, Any]) -> list[str]:
@@ -384,7 +392,7 @@ class MilvusStore:
                    background: Any = None) -> Memory:
         """The candidates of a batch: each query's nearest names (one search), the names the queries are, and
         a uniform sample of the other keys; every key when ``candidates`` covers every name."""
-        n_keys, n_names = self.count(KEY), self.count()
+        n_keys, n_names = self._totals()
         if self.candidates >= n_names:
             return self.memory(encoder=encoder, background=background)
         found = self._client.search(self.collection, data=np.asarray(Q, dtype=np.float32).tolist(),
@@ -401,6 +409,16 @@ class MilvusStore:
         marked = np.zeros(len(memory), dtype=bool)
         marked[[memory.row_of[name] for name in in_sample]] = True
         return _with_population(memory, Population(n_keys, n_names, marked))
+
+    def _totals(self) -> tuple[int, int]:
+        """(keys, names) of the collection for a read: counted again after this store's own writes, else at
+        most :data:`TOTALS_AGE` seconds old (other writers' changes of N move a read's ln N and cutoff by
+        little, and a count costs a scan in Milvus Lite)."""
+        now = time.monotonic()
+        cached = self._counted
+        if cached is None or cached[0] != self.version or now - cached[1] > TOTALS_AGE:
+            cached = self._counted = (self.version, now, self.count(KEY), self.count())
+        return cached[2], cached[3]
 
     def sample(self, n: int) -> Contents:
         """About ``n`` keys drawn uniformly (by their buckets), with their aliases: what ``d.sample(n)`` makes an

@@ -244,3 +244,17 @@ def test_a_read_over_candidates_approximates_the_read_over_every_key(cities_both
     assert agree.mean() >= 0.99 and agree[:150].mean() >= 0.95  # every query; the typos
     assert (a.missed == b.missed).mean() >= 0.98
     assert np.median(relative) <= 2e-3  # the sample of the other keys stands for them in the spread
+
+
+@pytest.mark.slow
+def test_the_backend_benchmark_runs_at_a_tiny_size():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "backend.py"
+    out = subprocess.run([sys.executable, str(script), "--keys", "300", "--candidates", "50", "--repeats", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for row in ("soft read", "batch of 32", "d[key]", "update", "in process"):
+        assert row in out.stdout

@@ -1,0 +1,117 @@
+"""A SoftDict whose keys live in Milvus against the raw pymilvus calls it wraps, measured in the same run.
+
+The keys: --keys unit vectors in 384 dimensions, in clusters (a dict without an encoder, read with vector
+queries, so that no model time is in any figure). The backend reads with --candidates candidates. Each figure
+is a median over --repeats runs, and each ratio divides two medians of this run:
+
+- one soft read, ``d.lookup(vector)``, against the ``MilvusClient.search`` (top candidates, with their rows)
+  and ``get`` (the rows of the sampled keys) it is made of;
+- a batch of 32 reads, ``d.lookup_many``, against one batched ``search`` and the same ``get``;
+- ``d[key]`` against ``MilvusClient.get`` of that key;
+- ``d.update`` of --keys pairs against ``MilvusClient.insert`` of the same rows (throughput);
+- the same soft read in process (an in-process SoftDict of the same keys, exact over every key).
+
+The store is Milvus Lite in a temporary folder unless --uri names a server (SOFTKV_MILVUS_TOKEN for its
+token). Milvus Lite is a Python rewrite of Milvus: its figures measure softkv's overhead over the same calls,
+not a server's speed.
+Run: python benchmarks/backend.py [--keys 20000] [--candidates 200] [--repeats 9] [--uri http://host:19530]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+from softkv import SoftDict
+from softkv.backends import MilvusStore
+from softkv.backends._rows import FIELDS, row_id
+
+
+def clustered(n: int, dim: int = 384, clusters: int = 50, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim))
+    vectors = centres[rng.integers(0, clusters, n)] + 0.6 * rng.standard_normal((n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def median_time(call, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=20_000)
+    parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--uri", default=None)
+    args = parser.parse_args()
+    uri = args.uri or str(Path(tempfile.mkdtemp()) / "bench.db")
+    vectors = clustered(args.keys)
+    names = [f"key {i}" for i in range(args.keys)]
+    local = SoftDict.from_embeddings(names, vectors, list(range(args.keys)))
+    store = MilvusStore(uri, "softkv_bench", candidates=args.candidates)
+    store.clear()
+    remote = SoftDict(encoder=False, backend=store)
+    client, collection = store._client, store.collection
+
+    started = time.perf_counter()
+    remote.update(local)  # lends its embeddings: one checked write, rows upserted in one call
+    update_rate = args.keys / (time.perf_counter() - started)
+    raw = f"{collection}_raw"
+    store._create(raw, vectors.shape[1], [("name", "VARCHAR"), ("value", "JSON")])
+    rows = [{"id": row_id(n), "name": n, "embedding": v.tolist(), "value": {"v": i}}
+            for i, (n, v) in enumerate(zip(names, vectors))]
+    started = time.perf_counter()
+    client.insert(raw, rows)
+    insert_rate = args.keys / (time.perf_counter() - started)
+    client.drop_collection(raw)
+
+    rng = np.random.default_rng(1)
+    queries = clustered(32, seed=2)
+    query = queries[0]
+    sampled = list(store._query("kind == 0 and bucket < 64", ["name"]))
+
+    def raw_read(batch):
+        client.search(collection, data=batch.tolist(), limit=args.candidates, anns_field="embedding",
+                      output_fields=FIELDS)
+        client.get(collection, ids=[row_id(n) for n in sampled], output_fields=FIELDS)
+
+    remote.lookup(query, on_miss="ignore")  # warm
+    figures = {
+        "soft read": (median_time(lambda: remote.lookup(query, on_miss="ignore"), args.repeats),
+                      median_time(lambda: raw_read(query[None, :]), args.repeats)),
+        "batch of 32": (median_time(lambda: remote.lookup_many(queries, on_miss="ignore"), args.repeats),
+                        median_time(lambda: raw_read(queries), args.repeats)),
+        "d[key]": (median_time(lambda: remote[names[int(rng.integers(args.keys))]], args.repeats),
+                   median_time(lambda: client.get(collection, ids=[row_id(names[int(rng.integers(args.keys))])],
+                                                  output_fields=FIELDS), args.repeats)),
+    }
+    in_process = median_time(lambda: local.lookup(query, on_miss="ignore"), args.repeats)
+    threads = sorted({info["num_threads"] for info in threadpool_info()})
+    print(f"{args.keys} keys, 384 dimensions, candidates {args.candidates}, {args.repeats} repeats, "
+          f"BLAS threads {threads}, store {'a server' if args.uri else 'Milvus Lite'}")
+    print(f"{'':14}{'softkv':>12}{'raw pymilvus':>14}{'ratio':>8}")
+    for name, (ours, theirs) in figures.items():
+        print(f"{name:14}{ours * 1e3:10.1f} ms{theirs * 1e3:11.1f} ms{ours / theirs:8.2f}")
+    print(f"{'update':14}{update_rate:8.0f} keys/s{insert_rate:8.0f} keys/s{update_rate / insert_rate:8.2f}")
+    print(f"in process: one exact soft read over all {args.keys} keys {in_process * 1e3:.1f} ms; through the "
+          f"backend {figures['soft read'][0] / in_process:.1f}x that")
+    store.clear()
+    store.close()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    main()
