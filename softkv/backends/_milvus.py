@@ -61,6 +61,7 @@ TOTALS_AGE = 1.0
 """How old, in seconds, the counts a read uses may be (see :meth:`MilvusStore._totals`)."""
 _SOURCES = itertools.count(1)  # a number for each store of the process, as softkv.store numbers its own
 
+
 class MilvusStore:
     """The keys of a SoftDict in a Milvus collection (:class:`softkv.store.Backend`).
 
