@@ -238,10 +238,8 @@ class MilvusStore:
             embeddings = {key: row.embedding for key, row in keys.items()}
             embeddings |= {a: rows[a].embedding for group in aliases.values() for a in group}
             checked = store.check({key: row.value for key, row in keys.items()}, embeddings=embeddings)
-            store.apply(Write(checked.values, checked.new_keys, checked.embeddings, {}, spec))
             groups = {key: tuple(group) for key, group in aliases.items() if group}
-            if groups:
-                store.apply(Write({}, (), embeddings, groups, spec))
+            store.apply(Write(checked.values, checked.new_keys, embeddings, groups, spec))  # keys, then aliases
         return store, [name for name in sampled if name in keys]
 
     def _around(self, names: Sequence[str], rows: Mapping[str, Row] | None = None) -> dict[str, Row]:
