@@ -5,10 +5,12 @@ queries, so that no model time is in any figure). The backend reads with --candi
 is a median over --repeats runs, and each ratio divides two medians of this run:
 
 - one soft read, ``d.lookup(vector)``, against the ``MilvusClient.search`` (top candidates, with their rows)
-  and ``get`` (the rows of the sampled keys) it is made of;
+  and a ``get`` of one row (a text query's exact name) that a read is made of; the collection's statistics
+  and its key sample are read again only after a write (softkv.backends._stats);
 - a batch of 32 reads, ``d.lookup_many``, against one batched ``search`` and the same ``get``;
 - ``d[key]`` against ``MilvusClient.get`` of that key;
-- ``d.update`` of --keys pairs against ``MilvusClient.insert`` of the same rows (throughput);
+- ``d.update`` of --keys pairs into a collection against ``MilvusClient.insert`` of the same rows into
+  another (throughput);
 - the same soft read in process (an in-process SoftDict of the same keys, exact over every key).
 
 The store is Milvus Lite in a temporary folder unless --uri names a server (SOFTKV_MILVUS_TOKEN for its
@@ -31,7 +33,7 @@ from threadpoolctl import threadpool_info
 
 from softkv import SoftDict
 from softkv.backends import MilvusStore
-from softkv.backends._rows import FIELDS, row_id
+from softkv.backends._rows import FIELDS, KEY, create_collection, item, row_id
 
 
 def clustered(n: int, dim: int = 384, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -66,13 +68,15 @@ def main() -> None:
     remote = SoftDict(encoder=False, backend=store)
     client, collection = store._client, store.collection
 
+    remote.update(SoftDict.from_embeddings(names[:1], vectors[:1], [0]))  # the collections made, as for raw below
     started = time.perf_counter()
-    remote.update(local)  # lends its embeddings: one checked write, rows upserted in one call
+    remote.update(local)  # lends its embeddings: one checked write, new rows inserted in one call
     update_rate = args.keys / (time.perf_counter() - started)
     raw = f"{collection}_raw"
-    store._create(raw, vectors.shape[1], [("name", "VARCHAR"), ("value", "JSON")])
-    rows = [{"id": row_id(n), "name": n, "embedding": v.tolist(), "value": {"v": i}}
-            for i, (n, v) in enumerate(zip(names, vectors))]
+    create_collection(client, raw, vectors.shape[1], [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"),
+                                                      ("aliases", "JSON"), ("value", "JSON"), ("folded", "INT64"),
+                                                      ("bucket", "INT64")], "Strong")
+    rows = [item(n, v, KEY, "", [], i) for i, (n, v) in enumerate(zip(names, vectors))]  # the rows softkv writes
     started = time.perf_counter()
     client.insert(raw, rows)
     insert_rate = args.keys / (time.perf_counter() - started)
@@ -81,12 +85,11 @@ def main() -> None:
     rng = np.random.default_rng(1)
     queries = clustered(32, seed=2)
     query = queries[0]
-    sampled = list(store._query("kind == 0 and bucket < 64", ["name"]))
 
-    def raw_read(batch):
+    def raw_read(batch):  # the candidates with their rows, and the row of a name (what a text query adds)
         client.search(collection, data=batch.tolist(), limit=args.candidates, anns_field="embedding",
                       output_fields=FIELDS)
-        client.get(collection, ids=[row_id(n) for n in sampled], output_fields=FIELDS)
+        client.get(collection, ids=[row_id(names[0])], output_fields=FIELDS)
 
     remote.lookup(query, on_miss="ignore")  # warm
     figures = {

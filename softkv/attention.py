@@ -34,7 +34,7 @@ AUTO_SPREAD_FLOOR = 1e-4
 
 __all__ = ["MODES", "SCORINGS", "attention_weights", "auto_temperature", "blend", "blend_rows", "category_weights",
            "hard", "inverse_norms", "mean_of_kept", "normalize", "null_probability", "null_probability_of",
-           "population_temperature", "scores", "softmax", "sparsemax", "stable_softmax", "top_k_rows",
+           "scores", "softmax", "sparsemax", "stable_softmax", "top_k_rows",
            "top_k_weights"]
 
 
@@ -143,34 +143,6 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | Non
     magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
     spread = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
     temperature: np.ndarray = spread / math.log((n_scores if n_keys is None else n_keys) + 1)
-    return temperature
-
-
-def population_temperature(S: np.ndarray, sampled: np.ndarray, n_keys: int) -> np.ndarray:
-    """:func:`auto_temperature` of ``n_keys`` scores of which S (B, M) holds some: the columns not ``sampled``
-    (the candidates) count as themselves, and the ``sampled`` ones, a uniform sample of the other keys, stand
-    for all of those (a stratified estimate of the spread). Shape (B, 1).
-
-    >>> S = np.array([[0.9, 0.1, 0.3]])
-    >>> population_temperature(S, np.array([False, False, False]), 3).round(4) == auto_temperature(S).round(4)
-    array([[ True]])
-    """
-    row_max = S.max(axis=1, keepdims=True)
-    logits = np.where(np.isfinite(S), S - row_max, np.nan).astype(np.float64)
-    certain, sample = logits[:, ~sampled], logits[:, sampled]
-    n_certain = np.isfinite(certain).sum(axis=1, keepdims=True)
-    total, squares = np.nansum(certain, axis=1, keepdims=True), np.nansum(certain * certain, axis=1, keepdims=True)
-    rest = np.maximum(n_keys - n_certain, 0)
-    n_sample = np.isfinite(sample).sum(axis=1, keepdims=True)
-    rest = np.where(n_sample > 0, rest, 0)  # no sample left to stand for the others: the candidates alone
-    per_sample = np.maximum(n_sample, 1)
-    total += rest * np.nansum(sample, axis=1, keepdims=True) / per_sample
-    squares += rest * np.nansum(sample * sample, axis=1, keepdims=True) / per_sample
-    count = np.maximum(n_certain + rest, 1)
-    mean = total / count
-    spread = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
-    magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
-    temperature: np.ndarray = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude) / math.log(n_keys + 1)
     return temperature
 
 

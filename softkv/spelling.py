@@ -169,12 +169,15 @@ class LexicalIndex:
         features, _ = self._counts.pop(name)
         self._document_frequency[features] -= 1
 
-    def table(self, names: list[str]) -> SpellingTable:
-        """The TF-IDF rows of ``names`` (all added before) under the current document frequencies: frozen, so
-        later changes of the index do not change it. O(total n-grams of the names)."""
-        n_documents = len(self._counts)
-        idf = np.log((1.0 + n_documents) / (1.0 + self._document_frequency)) + 1.0
-        idf = np.where(self._document_frequency > 0, idf, 0.0)  # a query's unknown n-grams are dropped
+    def table(self, names: list[str], frequencies: tuple[int, np.ndarray] | None = None) -> SpellingTable:
+        """The TF-IDF rows of ``names`` (all added before) under the current document frequencies, or under
+        ``frequencies`` (documents, (n_features,) frequencies) of a larger set of names: frozen, so later
+        changes of the index do not change it. O(total n-grams of the names)."""
+        n_documents, document_frequency = frequencies or (len(self._counts), self._document_frequency)
+        if document_frequency.shape != (self.n_features,):
+            raise ValueError(f"need {self.n_features} document frequencies, got {document_frequency.shape}")
+        idf = np.log((1.0 + n_documents) / (1.0 + document_frequency)) + 1.0
+        idf = np.where(document_frequency > 0, idf, 0.0)  # a query's unknown n-grams are dropped
         matrix = _tfidf_rows([self._counts[name] for name in names], idf, self.n_features)
         return SpellingTable(names, matrix.transposed(), _lengths(names)[None, :], idf, self._query_frequencies)
 

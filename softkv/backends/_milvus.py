@@ -27,15 +27,15 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..io._schema import value_to_json
 from ..spelling import fold
-from ..store import Contents, Memory, Population, Store, Update, Usage, ValueSpec
+from ..store import Contents, Memory, Population, Update, Usage, ValueSpec
 from ..store._backend import StoredValues
 from ..store._store import Write
 from ._rows import (
@@ -47,18 +47,19 @@ from ._rows import (
     Aliases,
     Row,
     Values,
-    bucket,
+    create_collection,
     hash64,
+    item,
+    local_store,
     row_id,
     unavailable,
 )
+from ._stats import COMPACT_AFTER, Statistics, StatisticsLog, change_of
 
 __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 
 TOKEN_VARIABLE = "SOFTKV_MILVUS_TOKEN"
 """The environment variable a token is read from when none is given."""
-TOTALS_AGE = 1.0
-"""How old, in seconds, the counts a read uses may be (see :meth:`MilvusStore._totals`)."""
 _SOURCES = itertools.count(1)  # a number for each store of the process, as softkv.store numbers its own
 
 
@@ -102,7 +103,8 @@ class MilvusStore:
         self.values: StoredValues = Values(self)
         self.aliases_of: Mapping[str, list[str]] = Aliases(self)
         self._facts = self._read_facts()
-        self._counted: tuple[int, float, int, int] | None = None  # (version, when, keys, names)
+        self._log: StatisticsLog | None = None
+        self._sampled: tuple[tuple[str, ...], int, dict[str, Row]] | None = None  # (records, buckets, rows)
 
     def __repr__(self) -> str:  # the token stays out
         return f"MilvusStore({self.uri!r}, collection={self.collection!r}, candidates={self.candidates})"
@@ -124,22 +126,9 @@ class MilvusStore:
 
     def _write_facts(self, facts: dict[str, Any]) -> None:
         if not self._client.has_collection(self._facts_name):
-            self._create(self._facts_name, 2, [("info", "JSON")])
+            create_collection(self._client, self._facts_name, 2, [("info", "JSON")], self.consistency)
         self._client.upsert(self._facts_name, [{"id": "facts", "embedding": [1.0, 0.0], "info": facts}])
         self._facts = facts
-
-    def _create(self, name: str, dim: int, fields: list[tuple[str, str]]) -> None:
-        from pymilvus import DataType
-
-        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
-        schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=32)  # row_id(name): hex, see _rows
-        schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
-        for field, kind in fields:
-            extra = {"max_length": MAX_NAME_BYTES} if kind == "VARCHAR" else {}
-            schema.add_field(field, getattr(DataType, kind), **extra)
-        index = self._client.prepare_index_params()
-        index.add_index("embedding", index_type="FLAT", metric_type="COSINE")  # exact; servers: choose yours
-        self._client.create_collection(name, schema=schema, index_params=index, consistency_level=self.consistency)
 
     def bind(self, encoder: Any) -> None:
         """Check that ``encoder`` embeds as the one the collection was written with (its fingerprint)."""
@@ -192,7 +181,9 @@ class MilvusStore:
         return found
 
     def __len__(self) -> int:
-        return self.count(KEY)
+        """The keys, as the statistics count them (:meth:`count` asks the engine, which costs a scan in Lite)."""
+        log = self._statistics_log()
+        return 0 if log is None else log.recent(self.version)[0].n_keys
 
     @property
     def spec(self) -> ValueSpec | None:
@@ -225,22 +216,40 @@ class MilvusStore:
     def usage(self) -> Usage:
         raise unavailable("the order of use (max_keys, usage)", "Milvus keeps no order of use")
 
-    # ---- a local store of some rows: the checks and the reads of the in-process store ----
-    def _local(self, rows: Mapping[str, Row], sampled: Sequence[str] = ()) -> tuple[Store, list[str]]:
-        """An in-process :class:`Store` of the key rows among ``rows`` with the aliases their rows list (and have),
-        under the collection's value kind; and the names of the sampled keys in it."""
-        keys = {name: row for name, row in rows.items() if row.kind == KEY}
-        aliases = {key: [a for a in row.aliases if a in rows and rows[a].kind == ALIAS and rows[a].owner == key]
-                   for key, row in keys.items()}
-        store = Store()
-        spec = self.spec
-        if keys and spec is not None:
-            embeddings = {key: row.embedding for key, row in keys.items()}
-            embeddings |= {a: rows[a].embedding for group in aliases.values() for a in group}
-            checked = store.check({key: row.value for key, row in keys.items()}, embeddings=embeddings)
-            groups = {key: tuple(group) for key, group in aliases.items() if group}
-            store.apply(Write(checked.values, checked.new_keys, embeddings, groups, spec))  # keys, then aliases
-        return store, [name for name in sampled if name in keys]
+    # ---- statistics (softkv.backends._stats) ----
+    def _statistics_log(self) -> StatisticsLog | None:
+        if self._log is None and self.width is not None:
+            self._log = StatisticsLog(self._client, self.collection + "_softkv_stats", self.width, self.consistency)
+            if self._client.has_collection(self.collection) and not self._client.has_collection(self._log.name):
+                self.recount()  # a collection written before its statistics were kept
+        return self._log
+
+    def statistics(self) -> Statistics:
+        """The collection's statistics as its records add up now: counts, key moments, n-gram frequencies."""
+        log = self._statistics_log()
+        return Statistics(self.width or 0) if log is None else log.total()[0]
+
+    def recount(self) -> Statistics:
+        """Count the statistics again from a scan of every row, replacing the records (for a collection a writer
+        left between its rows and its record); one process at a time, while no one writes."""
+        log = self._statistics_log()
+        if log is None:
+            return Statistics(0)
+        counted = log.recount(self.scan())
+        self.version += 1
+        return counted
+
+    def compact(self) -> None:
+        """One statistics record for all of them (a writer does it by itself every few dozen writes); one process
+        at a time."""
+        log = self._statistics_log()
+        if log is not None:
+            log.compact()
+
+    def _record(self, change: Statistics) -> None:
+        log = self._statistics_log()
+        if log is not None and log.append(change) is not None and len(log.listing()) > COMPACT_AFTER:
+            log.compact()
 
     def _around(self, names: Sequence[str], rows: Mapping[str, Row] | None = None) -> dict[str, Row]:
         """``rows`` (already read) with the rows of ``names``, of the keys that own those that are aliases, and of
@@ -268,10 +277,10 @@ class MilvusStore:
     def entry_named(self, text: object, match: bool | str = True) -> str | None:
         if not isinstance(text, str) or match is False:
             return None
-        local, _ = self._local(self._around([text]))
+        local = local_store(self._around([text]), self.spec)
         key = local.entry_of(text)  # a name itself: one get, and no filter
         if key is None and match is True:
-            local, _ = self._local(self._around(self._folded_names([text])))
+            local = local_store(self._around(self._folded_names([text])), self.spec)
             key = local.entry_named(text, match) if len(local) else None
         return key
 
@@ -291,7 +300,7 @@ class MilvusStore:
         if too_long:
             raise ValueError(f"a name in Milvus holds at most {MAX_NAME_BYTES} bytes: {too_long[0]!r:.60}")
         rows = self._around([n for n in names if isinstance(n, str)])
-        local, _ = self._local(rows)
+        local = local_store(rows, self.spec)
         if local.spec is None and self.spec is not None:
             local.spec = self.spec
         known = dict(embeddings or {}) | {name: row.embedding for name, row in rows.items()}
@@ -313,22 +322,23 @@ class MilvusStore:
                 facts["fingerprint"] = self._fingerprint()
             self._write_facts(facts)
         if not self._client.has_collection(self.collection):
-            self._create(self.collection, int(self._facts["dim"]),  # type: ignore[index]
-                         [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"),
-                          ("value", "JSON"), ("folded", "INT64"), ("bucket", "INT64")])
-        alias_rows = [self._item(name, write.embeddings[name], ALIAS, key, [], None)
+            create_collection(self._client, self.collection, int(self._facts["dim"]),  # type: ignore[index]
+                              [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"),
+                               ("value", "JSON"), ("folded", "INT64"), ("bucket", "INT64")], self.consistency)
+        self._statistics_log()  # kept from the collection's first row on
+        alias_rows = [item(name, write.embeddings[name], ALIAS, key, [], None)
                       for key, group in write.aliases.items() for name in group]
-        if alias_rows:
-            self._client.upsert(self.collection, alias_rows)
+        self._write_rows(alias_rows, rows)
         key_rows = []
         for key in dict.fromkeys([*write.values, *write.aliases]):
             old = rows.get(key)
             embedding = write.embeddings[key] if old is None or old.kind != KEY else old.embedding
             value = write.values[key] if key in write.values else old.value  # type: ignore[union-attr]
             listed = [] if old is None else list(old.aliases)
-            key_rows.append(self._item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
-        if key_rows:
-            self._client.upsert(self.collection, key_rows)
+            key_rows.append(item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
+        self._write_rows(key_rows, rows)
+        self._record(change_of(rows, [(r["name"], r["kind"], r["embedding"]) for r in alias_rows + key_rows],
+                               int(self._facts["dim"])))  # type: ignore[index]  # after the rows: a reader's totals may lag a write, never lead it
         self.version += 1
 
     def _fingerprint(self) -> list[float] | None:
@@ -339,12 +349,13 @@ class MilvusStore:
 
         return [float(x) for x in fingerprint(encoder)]
 
-    @staticmethod
-    def _item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str],
-              value: Any) -> dict[str, Any]:
-        return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(),
-                "kind": kind, "owner": owner, "aliases": aliases, "value": {"v": value_to_json(name, value)},
-                "folded": hash64(fold(name)), "bucket": bucket(name)}
+    def _write_rows(self, items: list[dict[str, Any]], before: Mapping[str, Row]) -> None:
+        """Insert the rows of new names, upsert the others (an upsert is a delete and an insert in Milvus)."""
+        new = [i for i in items if i["name"] not in before]
+        if new:
+            self._client.insert(self.collection, new)
+        if len(new) < len(items):
+            self._client.upsert(self.collection, [i for i in items if i["name"] in before])
 
     def delete(self, key: str) -> None:
         """The key row first, then its aliases (a reader ignores an alias its owner does not list)."""
@@ -354,12 +365,19 @@ class MilvusStore:
         self._client.delete(self.collection, ids=[row_id(key)])
         if row.aliases:
             self._client.delete(self.collection, ids=[row_id(name) for name in row.aliases])
+        change = Statistics(row.embedding.shape[0])
+        change.count_all([(key, row.embedding, -1), *((name, None, -1) for name in row.aliases)])
+        self._record(change)
         self.version += 1
 
     def clear(self) -> None:
         """Drop every row (the collection's facts stay: its encoder and width)."""
         if self._client.has_collection(self.collection):
             self._client.drop_collection(self.collection)
+        log = self._statistics_log()
+        if log is not None:
+            log.drop()
+            log.ensure()  # an empty collection's statistics: none to recount
         if self._facts is not None:
             self._write_facts({key: value for key, value in self._facts.items() if key != "spec"})
         self.version += 1
@@ -384,52 +402,49 @@ class MilvusStore:
         if copy:
             raise unavailable("a snapshot (copy, pickle, save, calibrate, fit, explain, to_module)",
                                "d.sample(n) is an in-process SoftDict of n keys drawn uniformly, to work on")
-        local, _ = self._local({row.name: row for row in self.scan()})
+        local = local_store({row.name: row for row in self.scan()}, self.spec)
         return local.memory(encoder=encoder, background=background)
 
     def memory_for(self, queries: Sequence[Any], Q: np.ndarray, params: Any, *, encoder: Any = None,
                    background: Any = None) -> Memory:
         """The candidates of a batch: each query's nearest names (one search), the names the queries are, and
-        a uniform sample of the other keys; every key when ``candidates`` covers every name."""
-        n_keys, n_names = self._totals()
-        if self.candidates >= n_names:
+        a uniform sample of the keys; with the collection's statistics (:class:`Population`, and the n-gram
+        frequencies for spelling). Every key when ``candidates`` covers every name."""
+        log = self._statistics_log()
+        if log is None:
+            return self.memory(encoder=encoder, background=background)
+        statistics, records = log.recent(self.version)
+        if self.candidates >= statistics.n_names:
             return self.memory(encoder=encoder, background=background)
         found = self._client.search(self.collection, data=np.asarray(Q, dtype=np.float32).tolist(),
                                     limit=self.candidates, anns_field="embedding", output_fields=FIELDS)
         rows = {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
-        candidates = set(rows)
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
-        buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))
-        sampled = self._query(f"kind == {KEY} and bucket < {buckets}") if self.sample_size else {}
-        rows = self._around(named, rows | sampled)
-        local, in_sample = self._local(rows, [name for name in sampled if name not in candidates])
+        sampled = self._sample_rows(records, statistics.n_keys)
+        local = local_store(self._around(named, rows | sampled), self.spec)
+        in_sample = [name for name in sampled if name not in rows and name in local.values]
+        local.document_frequencies = (statistics.n_names, log.frequencies(records, statistics))
         memory = local.memory(encoder=encoder, background=background)
         marked = np.zeros(len(memory), dtype=bool)
         marked[[memory.row_of[name] for name in in_sample]] = True
-        return _with_population(memory, Population(n_keys, n_names, marked))
+        return replace(memory, population=Population(statistics.n_keys, statistics.n_names, marked,
+                                                     statistics.key_sum, statistics.key_squares))
 
-    def _totals(self) -> tuple[int, int]:
-        """(keys, names) of the collection for a read: counted again after this store's own writes, else at
-        most :data:`TOTALS_AGE` seconds old (other writers' changes of N move a read's ln N and cutoff by
-        little, and a count costs a scan in Milvus Lite)."""
-        now = time.monotonic()
-        cached = self._counted
-        if cached is None or cached[0] != self.version or now - cached[1] > TOTALS_AGE:
-            cached = self._counted = (self.version, now, self.count(KEY), self.count())
-        return cached[2], cached[3]
+    def _sample_rows(self, records: tuple[str, ...], n_keys: int) -> dict[str, Row]:
+        """The rows of a uniform sample of about ``sample`` keys (by bucket), read again when the statistics
+        records change (a write by anyone)."""
+        if not self.sample_size:
+            return {}
+        buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))
+        if self._sampled is None or self._sampled[:2] != (records, buckets):
+            self._sampled = (records, buckets, self._query(f"kind == {KEY} and bucket < {buckets}"))
+        return self._sampled[2]
 
     def sample(self, n: int) -> Contents:
         """About ``n`` keys drawn uniformly (by their buckets), with their aliases: what ``d.sample(n)`` makes an
         in-process SoftDict of, to calibrate or train on."""
-        buckets = max(1, math.ceil(BUCKETS * min(1.0, n / max(self.count(KEY), 1))))
+        buckets = max(1, math.ceil(BUCKETS * min(1.0, n / max(self.statistics().n_keys, 1))))
         keys = [row.name for row in self.scan(KEY, fields=["name"], where=f"bucket < {buckets}")][:n]
-        local, _ = self._local(self._around(keys))
+        local = local_store(self._around(keys), self.spec)
         return local.memory(copy=True, spelling=False).contents()
-
-
-def _with_population(memory: Memory, population: Population) -> Memory:
-    from dataclasses import replace
-
-    return replace(memory, population=population)
-

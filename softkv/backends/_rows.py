@@ -10,10 +10,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..io._schema import value_from_json
+from ..io._schema import value_from_json, value_to_json
+from ..spelling import fold
+from ..store import Store, ValueSpec
+from ..store._store import Write
 
-__all__ = ["ALIAS", "BUCKETS", "FIELDS", "KEY", "MAX_NAME_BYTES", "Aliases", "Row", "Values", "bucket", "hash64",
-           "row_id", "unavailable"]
+__all__ = ["ALIAS", "BUCKETS", "FIELDS", "KEY", "MAX_NAME_BYTES", "Aliases", "Row", "Values", "bucket",
+           "create_collection", "hash64", "item", "local_store", "row_id", "unavailable"]
 
 KEY, ALIAS = 0, 1
 BUCKETS = 4096  # a name's sample bucket: a uniform hash of it
@@ -73,12 +76,52 @@ class Row:
                    list(item.get("aliases") or []), value)
 
 
+def item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str], value: Any) -> dict[str, Any]:
+    """The row of a name, as it is written."""
+    return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(),
+            "kind": kind, "owner": owner, "aliases": aliases, "value": {"v": value_to_json(name, value)},
+            "folded": hash64(fold(name)), "bucket": bucket(name)}
+
+
+def local_store(rows: Mapping[str, Row], spec: ValueSpec | None) -> Store:
+    """An in-process :class:`Store` of the key rows among ``rows`` with the aliases their rows list (and have),
+    under the collection's value kind: the checks and the reads of the in-process store, on these rows."""
+    keys = {name: row for name, row in rows.items() if row.kind == KEY}
+    aliases = {key: [a for a in row.aliases if a in rows and rows[a].kind == ALIAS and rows[a].owner == key]
+               for key, row in keys.items()}
+    store = Store()
+    if keys and spec is not None:
+        embeddings = {key: row.embedding for key, row in keys.items()}
+        embeddings |= {a: rows[a].embedding for group in aliases.values() for a in group}
+        checked = store.check({key: row.value for key, row in keys.items()}, embeddings=embeddings)
+        groups = {key: tuple(group) for key, group in aliases.items() if group}
+        store.apply(Write(checked.values, checked.new_keys, embeddings, groups, spec))  # keys, then aliases
+    return store
+
+
+def create_collection(client: Any, name: str, dim: int, fields: Sequence[tuple[str, str]], consistency: str,
+                      *, id_length: int = 32, metric: str = "COSINE") -> None:
+    """A collection of rows with a VARCHAR primary key ``id``, an ``embedding`` of ``dim`` (a FLAT index:
+    exact; on a server, choose yours) and ``fields`` (name, DataType name)."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=id_length)
+    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=dim)
+    for field, kind in fields:
+        extra = {"max_length": MAX_NAME_BYTES} if kind == "VARCHAR" else {}
+        schema.add_field(field, getattr(DataType, kind), **extra)
+    index = client.prepare_index_params()
+    index.add_index("embedding", index_type="FLAT", metric_type=metric)
+    client.create_collection(name, schema=schema, index_params=index, consistency_level=consistency)
+
+
 class RowReader(Protocol):
     """What the mappings read rows through (a :class:`~softkv.backends.MilvusStore`)."""
 
     def rows(self, names: Sequence[str]) -> dict[str, Row]: ...
 
-    def count(self, kind: int | None = None) -> int: ...
+    def __len__(self) -> int: ...
 
     def scan(self, kind: int | None = None, *, fields: Sequence[str] = ..., where: str = "") -> list[Row]: ...
 
@@ -103,7 +146,7 @@ class Values(Mapping[str, Any]):
         return True
 
     def __len__(self) -> int:
-        return self._store.count(KEY)
+        return len(self._store)
 
     def __iter__(self) -> Iterator[str]:
         return iter([row.name for row in self._store.scan(KEY, fields=["name"])])

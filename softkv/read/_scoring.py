@@ -33,6 +33,7 @@ from .. import attention
 from ..params import Params
 from ..store import Memory, Population
 from ._evidence import auto_evidence
+from ._population import Outside, outside_of
 
 __all__ = ["LeaveOut", "Scores", "TextFeatures", "mix", "score", "score_approximately", "text_features"]
 
@@ -105,6 +106,7 @@ class Scores:
     candidates: tuple[np.ndarray, np.ndarray] | None = None  # (scores (B, k), rows (B, k))
     sample: np.ndarray | None = None  # (B, m) exact scores of a sample of the keys
     population: Population | None = None  # the whole store, when the memory scored holds some of its keys
+    outside: Outside | None = None  # the similarity part of the scores of the store's other keys
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -186,7 +188,8 @@ def score(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
         S[hidden] = -np.inf
         named = np.flatnonzero(exact_rows >= 0)
         exact_rows[named[hidden[named, exact_rows[named]]]] = -1  # a hidden key is not there to be named
-    return Scores(S, exact_rows, features.cutoff, len(memory), population=memory.population)
+    return Scores(S, exact_rows, features.cutoff, len(memory), population=memory.population,
+                  outside=outside_of(memory, params, Q, features.scale, features.weight))
 
 
 def _names_scores(memory: Memory, params: Params, Q: np.ndarray, K: np.ndarray, inverse_norms: np.ndarray,

@@ -27,6 +27,7 @@ import numpy as np
 from .. import attention
 from ..params import Params
 from ..store import Memory
+from ._population import population_temperature
 from ._scoring import Scores
 
 __all__ = ["Answers", "Weights", "answer", "median_temperature", "weigh"]
@@ -106,7 +107,11 @@ def _temperature(S: np.ndarray, params: Params, scores: Scores) -> Any:
     population = scores.population
     if population is None:
         return attention.auto_temperature(S)
-    return attention.population_temperature(S, population.sampled, population.n_keys)
+    outside = scores.outside
+    if outside is None:
+        return population_temperature(S, population.sampled, population.n_keys)
+    return population_temperature(S, population.sampled, population.n_keys,
+                                            outside=(outside.count, outside.total, outside.squares, outside.meaning))
 
 
 def _sparse(scores: Scores, params: Params, top_k: int | None, cutoff: Any, out: np.ndarray | None,

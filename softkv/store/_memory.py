@@ -70,12 +70,16 @@ class Population:
 
     ``sampled`` marks the rows of the memory that are a uniform sample of the
     keys outside the candidates: they stand for those keys in the spread of
-    each query's scores (the "auto" temperature).
+    each query's scores (the "auto" temperature). With the moments of every
+    unit key embedding, Σk and Σkkᵀ, the similarity part of that spread is
+    exact, and the sample stands only for what spelling and aliases add.
     """
 
     n_keys: int
     n_names: int  # keys and aliases
     sampled: np.ndarray  # (rows of the memory,) bool
+    key_sum: np.ndarray | None = None  # (d,) float64: Σ k/|k| over every key of the store
+    key_squares: np.ndarray | None = None  # (d, d) float64: Σ (k/|k|)(k/|k|)ᵀ
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,9 @@ class Store:
         self.usage = Usage()  # keys from least to most recently used (for max_keys)
         self.projection: np.ndarray | None = None  # (d, d) applied to queries before scoring; kept by clear()
         self._spelling_lock = threading.Lock()
+        # (names, n-gram document frequencies) of the larger store this one holds some keys of (a backend's
+        # candidates): the spelling score's idf is then the larger store's
+        self.document_frequencies: tuple[int, np.ndarray] | None = None
         self._empty()
 
     def _empty(self) -> None:
@@ -388,7 +391,8 @@ class Store:
                 if self._lexical is None:
                     self._lexical = LexicalIndex()
                     self._lexical.add(self.keys.names + self.aliases.names)
-                self._spelling = (self.version, self._lexical.table(self.keys.names + self.aliases.names))
+                self._spelling = (self.version, self._lexical.table(self.keys.names + self.aliases.names,
+                                                                    self.document_frequencies))
             return self._spelling[1]
 
 

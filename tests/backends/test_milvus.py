@@ -17,7 +17,7 @@ pytest.importorskip("milvus_lite", reason="pip install 'softkv[milvus]'")
 
 from softkv import SoftDict  # noqa: E402
 from softkv.backends import MilvusStore  # noqa: E402
-from softkv.backends._rows import ALIAS, row_id  # noqa: E402
+from softkv.backends._rows import ALIAS, KEY, item, row_id  # noqa: E402
 
 PAIRS = {"Alta Floresta d'Oeste": 1.5, 'a "quoted" \\ name': 2.5, "apple": 10, "banana": 5, "chair": 2,
          "table": 7, "cherry": 3.5, "blue whale": 150_000.0, "red fox": 6.0, "Crème brûlée": 0.4}
@@ -165,14 +165,17 @@ def test_an_alias_is_seen_only_with_its_key(lite, minilm):
     remote = SoftDict({"Germany": 83}, backend=backend)
     embedding = minilm.encode(["Deutschland"])[0]
     # A write cut between its rows: the alias row is there, its key's row does not list it yet.
-    lite.upsert(backend.collection, [backend._item("Deutschland", embedding, ALIAS, "Germany", [], None)])
+    lite.upsert(backend.collection, [item("Deutschland", embedding, ALIAS, "Germany", [], None)])
     assert backend.entry_named("Deutschland") is None and remote.aliases_of("Germany") == []
     assert backend.memory().alias_names == []
     remote.add("Germany", 83, aliases=["Deutschland"])  # the write again, whole
     assert remote["Deutschland"] == 83 and remote.aliases_of("Germany") == ["Deutschland"]
+    assert backend.statistics().n_names == 2  # the alias counted once its key lists it
     # A delete cut between its rows: the key row went first; the alias left behind is not read.
     lite.delete(backend.collection, ids=[row_id("Germany")])
-    assert backend.entry_named("Deutschland") is None and len(remote) == 0
+    assert backend.entry_named("Deutschland") is None and backend.count(KEY) == 0
+    assert len(remote) == 1  # the statistics did not see a delete made around them: a recount does
+    assert backend.recount().n_names == 0 and len(remote) == 0
 
 
 def test_a_collection_keeps_its_pairs_and_refuses_another_encoder(lite, minilm, lexical):
@@ -243,7 +246,15 @@ def test_a_read_over_candidates_approximates_the_read_over_every_key(cities_both
     assert np.median(variation) <= 1e-3
     assert agree.mean() >= 0.99 and agree[:150].mean() >= 0.95  # every query; the typos
     assert (a.missed == b.missed).mean() >= 0.98
-    assert np.median(relative) <= 2e-3  # the sample of the other keys stands for them in the spread
+    assert np.median(relative) <= 2e-3  # the sample of the other keys stands for their spelling in the spread
+    local.set_params(spelling_weight=0.0)
+    remote.set_params(spelling_weight=0.0)
+    try:  # by meaning alone, the spread over every key comes from the collection's moments: exact
+        a, b = local.lookup_many(queries, on_miss="ignore"), remote.lookup_many(queries, on_miss="ignore")
+    finally:
+        local.set_params(spelling_weight="auto")
+        remote.set_params(spelling_weight="auto")
+    assert np.percentile(np.abs(a.temperatures - b.temperatures) / a.temperatures, 95) <= 1e-4
 
 
 @pytest.mark.slow
@@ -258,3 +269,62 @@ def test_the_backend_benchmark_runs_at_a_tiny_size():
     assert out.returncode == 0, out.stderr[-2000:]
     for row in ("soft read", "batch of 32", "d[key]", "update", "in process"):
         assert row in out.stdout
+
+
+def assert_same_statistics(a, b):
+    assert (a.n_keys, a.n_names) == (b.n_keys, b.n_names)
+    assert np.allclose(a.key_sum, b.key_sum, atol=1e-9) and np.allclose(a.key_squares, b.key_squares, atol=1e-9)
+    assert {f: c for f, c in a.document_frequency.items() if c} == {f: c for f, c in b.document_frequency.items() if c}
+
+
+def test_statistics_equal_a_count_from_a_scan(lite, minilm):
+    from softkv.backends._stats import of_rows
+
+    rng = np.random.default_rng(1)
+    words = ["apple", "banana", "chair", "table", "cherry", "red fox", "blue whale", "Crème brûlée", "river",
+             "mountain", "violin", "piano", "Tokyo", "Paris", "Lagos", "copper", "silver", "owl", "heron", "kite"]
+    backend = store(lite)
+    d = SoftDict(backend=backend)
+    two = SoftDict(backend=MilvusStore("lite", backend.collection, client=lite))  # a second writer, same keys
+    for step in range(40):
+        writer = d if step % 2 else two
+        word = words[int(rng.integers(len(words)))]
+        action = rng.integers(4)
+        if action == 0 or word not in writer:
+            writer[word] = float(step)  # an add, or an upsert of the value
+        elif action == 1:
+            del writer[word]
+        elif action == 2:
+            writer.add(word, float(step), aliases=[f"{word} {step}"])  # an alias more
+        else:
+            writer.update({word: -1.0, f"new {step}": 2.0})
+    scanned = of_rows(backend.scan(), backend.width)
+    assert scanned.n_keys == len(d) == backend.count(KEY) > 0 and scanned.n_names == backend.count() > scanned.n_keys
+    assert_same_statistics(backend.statistics(), scanned)
+    assert_same_statistics(two._store.statistics(), scanned)  # both writers' records, added up by either
+    backend.compact()
+    assert len(backend._statistics_log().listing()) == 1
+    assert_same_statistics(two._store.statistics(), scanned)
+    d.clear()
+    assert backend.statistics().n_names == 0 and len(two) == 0
+
+
+def test_a_collection_without_statistics_is_counted_when_opened(lite, minilm):
+    backend = store(lite)
+    SoftDict(PAIRS, backend=backend)
+    lite.drop_collection(backend.collection + "_softkv_stats")  # as a collection written before they were kept
+    reopened = MilvusStore("lite", backend.collection, client=lite)
+    assert reopened.statistics().n_keys == len(PAIRS)
+
+
+def test_a_forged_statistics_record_is_refused(minilm):
+    from softkv.backends._stats import Statistics
+
+    made = Statistics(4)
+    made.count("apple", np.array([1.0, 0.0, 0.0, 0.0]))
+    blob = made.to_bytes()
+    assert Statistics.from_bytes(blob, 4)[0].n_keys == 1
+    for forged in (blob[:-8], blob + b"\0" * 8, blob.replace(b'"dim": 4', b'"dim": 5'), b"\xff" * 12,
+                   blob.replace(b'"rank": 1', b'"rank": 9')):
+        with pytest.raises(ValueError):
+            Statistics.from_bytes(forged, 4)
