@@ -87,8 +87,9 @@ def main() -> None:
     query = queries[0]
 
     def raw_read(batch):  # the candidates with their rows, and the row of a name (what a text query adds)
-        client.search(collection, data=batch.tolist(), limit=args.candidates, anns_field="embedding",
-                      output_fields=FIELDS)
+        found = client.search(collection, data=batch.tolist(), limit=args.candidates, anns_field="embedding",
+                              output_fields=FIELDS)
+        [hit["entity"] for hits in found for hit in hits]  # pymilvus decodes the rows when they are read
         client.get(collection, ids=[row_id(names[0])], output_fields=FIELDS)
 
     remote.lookup(query, on_miss="ignore")  # warm

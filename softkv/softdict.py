@@ -261,11 +261,11 @@ class SoftDict(DictMethods):
         on a miss), or with ``strict=True`` raises KeyError as a dict would."""
         params = self._params
         with self._lock.reading():
-            key = self._store.entry_named(query, params.exact_match)
-            if key is not None:
+            found = self._store.entry_value(query, params.exact_match)
+            if found is not None:
                 if params.counts_uses:
-                    self._store.usage.touch([key])
-                return self._store.values[key]
+                    self._store.usage.touch([found[0]])
+                return found[1]
         if params.strict:
             raise KeyError(query)
         return self.lookup(query).value

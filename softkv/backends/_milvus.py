@@ -38,6 +38,7 @@ from ..spelling import fold
 from ..store import Contents, Memory, Population, Update, Usage, ValueSpec
 from ..store._backend import StoredValues
 from ..store._store import Write
+from ._facts import check_encoder, fingerprint_of, read_facts, write_facts
 from ._rows import (
     ALIAS,
     BUCKETS,
@@ -102,7 +103,7 @@ class MilvusStore:
         self.source, self.version = next(_SOURCES), 0
         self.values: StoredValues = Values(self)
         self.aliases_of: Mapping[str, list[str]] = Aliases(self)
-        self._facts = self._read_facts()
+        self._facts = read_facts(self._client, self._facts_name)
         self._log: StatisticsLog | None = None
         self._sampled: tuple[tuple[str, ...], int, dict[str, Row]] | None = None  # (records, buckets, rows)
 
@@ -118,42 +119,23 @@ class MilvusStore:
     def _facts_name(self) -> str:
         return self.collection + "_softkv"
 
-    def _read_facts(self) -> dict[str, Any] | None:
-        if not self._client.has_collection(self._facts_name):
-            return None
-        found = self._client.get(self._facts_name, ids=["facts"], output_fields=["info"])
-        return dict(found[0]["info"]) if found else None
-
     def _write_facts(self, facts: dict[str, Any]) -> None:
-        if not self._client.has_collection(self._facts_name):
-            create_collection(self._client, self._facts_name, 2, [("info", "JSON")], self.consistency)
-        self._client.upsert(self._facts_name, [{"id": "facts", "embedding": [1.0, 0.0], "info": facts}])
+        write_facts(self._client, self._facts_name, facts, self.consistency)
         self._facts = facts
 
     def bind(self, encoder: Any) -> None:
         """Check that ``encoder`` embeds as the one the collection was written with (its fingerprint)."""
-        from ..encoders import fingerprint
-
+        check_encoder(self._facts, encoder, self.collection)
         self._encoder = encoder  # whose fingerprint the first write records
-        saved = None if self._facts is None else self._facts.get("fingerprint")
-        if saved is None or encoder is None:
-            return
-        now = fingerprint(encoder).astype(np.float64)
-        saved_vector = np.asarray(saved, dtype=np.float64)
-        cosine = float(saved_vector @ now) / max(float(np.linalg.norm(saved_vector) * np.linalg.norm(now)), 1e-30) \
-            if saved_vector.shape == now.shape else 0.0
-        if cosine < 0.999:
-            raise ValueError(f"collection {self.collection!r} was written with another encoder; open it with the "
-                             "encoder its keys were embedded with")
 
     # ---- rows ----
     def rows(self, names: Sequence[str]) -> dict[str, Row]:
         """The rows of these names that exist, by name (one ``get``)."""
         names = [n for n in dict.fromkeys(names) if isinstance(n, str) and len(n.encode("utf-8", "surrogatepass"))
                  <= MAX_NAME_BYTES]
-        if not names or self._facts is None or not self._client.has_collection(self.collection):
+        if not names or self._facts is None:
             return {}
-        found = self._client.get(self.collection, ids=[row_id(name) for name in names], output_fields=FIELDS)
+        found = self._read("get", ids=[row_id(name) for name in names], output_fields=FIELDS)
         wanted = set(names)
         return {item["name"]: Row.of(item) for item in found if item["name"] in wanted}
 
@@ -262,19 +244,31 @@ class MilvusStore:
 
     def _query(self, where: str, fields: Sequence[str] = FIELDS) -> dict[str, Row]:
         """The rows a filter selects (at most Milvus's 16,384 a query returns: for the small selections here)."""
-        found = self._client.query(self.collection, filter=where, output_fields=list(fields), limit=16_384)
+        found = self._read("query", filter=where, output_fields=list(fields), limit=16_384)
         return {item["name"]: Row.of(item) for item in found}
+
+    def _read(self, method: str, **options: Any) -> list[Any]:
+        """``client.<method>(collection, ...)``, or nothing when the collection is not there (not made yet, or
+        cleared by another process): one round trip, where asking first would cost two."""
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            return list(getattr(self._client, method)(self.collection, **options))
+        except MilvusException:
+            if self._client.has_collection(self.collection):
+                raise
+            return []
 
     def _folded_names(self, texts: Sequence[str]) -> list[str]:
         """The names that fold as one of ``texts`` does (case, accents, whitespace): one integer filter."""
         folded = {fold(text) for text in texts}
         hashes = ", ".join(str(hash64(f)) for f in sorted(folded))
-        if not hashes or self.width is None or not self._client.has_collection(self.collection):
+        if not hashes or self.width is None:
             return []
         return [name for name in self._query(f"folded in [{hashes}]", ["name"]) if fold(name) in folded]
 
     # ---- writes ----
-    def entry_named(self, text: object, match: bool | str = True) -> str | None:
+    def entry_value(self, text: object, match: bool | str = True) -> tuple[str, Any] | None:
         if not isinstance(text, str) or match is False:
             return None
         local = local_store(self._around([text]), self.spec)
@@ -282,7 +276,11 @@ class MilvusStore:
         if key is None and match is True:
             local = local_store(self._around(self._folded_names([text])), self.spec)
             key = local.entry_named(text, match) if len(local) else None
-        return key
+        return None if key is None else (key, local.values[key])
+
+    def entry_named(self, text: object, match: bool | str = True) -> str | None:
+        found = self.entry_value(text, match)
+        return None if found is None else found[0]
 
     def unembedded(self, keys: Sequence[str], aliases: Mapping[str, Sequence[str]],
                    embeddings: Mapping[str, Any]) -> list[str]:
@@ -319,7 +317,7 @@ class MilvusStore:
             width = self.width or len(next(iter(write.embeddings.values())))
             facts = dict(self._facts or {}) | {"dim": width, "spec": {"kind": spec.kind, "shape": list(spec.shape)}}
             if "fingerprint" not in facts:
-                facts["fingerprint"] = self._fingerprint()
+                facts["fingerprint"] = fingerprint_of(getattr(self, "_encoder", None))
             self._write_facts(facts)
         if not self._client.has_collection(self.collection):
             create_collection(self._client, self.collection, int(self._facts["dim"]),  # type: ignore[index]
@@ -337,17 +335,10 @@ class MilvusStore:
             listed = [] if old is None else list(old.aliases)
             key_rows.append(item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
         self._write_rows(key_rows, rows)
-        self._record(change_of(rows, [(r["name"], r["kind"], r["embedding"]) for r in alias_rows + key_rows],
-                               int(self._facts["dim"])))  # type: ignore[index]  # after the rows: a reader's totals may lag a write, never lead it
+        written = [(r["name"], r["kind"], r["embedding"]) for r in alias_rows + key_rows]
+        # after the rows: a reader's totals may lag a write, never lead it
+        self._record(change_of(rows, written, int(self._facts["dim"])))  # type: ignore[index]
         self.version += 1
-
-    def _fingerprint(self) -> list[float] | None:
-        encoder = getattr(self, "_encoder", None)
-        if encoder is None:
-            return None
-        from ..encoders import fingerprint
-
-        return [float(x) for x in fingerprint(encoder)]
 
     def _write_rows(self, items: list[dict[str, Any]], before: Mapping[str, Row]) -> None:
         """Insert the rows of new names, upsert the others (an upsert is a delete and an insert in Milvus)."""

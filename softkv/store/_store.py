@@ -146,6 +146,11 @@ class Store:
             key = self.folded_entries().get(fold(text))
         return key
 
+    def entry_value(self, text: object, match: bool | str = True) -> tuple[str, Any] | None:
+        """The key ``text`` names (:meth:`entry_named`) and its stored value, or None."""
+        key = self.entry_named(text, match)
+        return None if key is None else (key, self.values[key])
+
     # ---- writes ----
     def unembedded(self, keys: Sequence[str], aliases: Mapping[str, Sequence[str]],
                    embeddings: Mapping[str, Any]) -> list[str]:
