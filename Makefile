@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test bench docs clean
+.PHONY: install demo test bench docs clean milvus-server test-milvus-server bench-milvus-server
 
 install: $(STAMP)
 
@@ -54,5 +54,22 @@ bench: install
 	cd benchmarks && for script in temperature.py quality.py calibration.py build.py perf.py fit.py untrusted.py \
 		capacity.py cold.py estimators.py serve.py backend.py; do ../$(BIN)/python record.py $$script || exit 1; done
 
+# A real Milvus server (the PyPI embedded server, 2.3) in a virtual environment of its own, and the backend's
+# tests and benchmark against it, run in a network namespace of their own (scripts/with-milvus-server.sh).
+# Not part of make test: Milvus Lite stands in for the server there.
+MILVUS_SERVER_VERSION ?= milvus==2.3.5
+milvus-server: .milvus-server/.installed
+
+.milvus-server/.installed:
+	$(PYTHON) -m venv .milvus-server
+	.milvus-server/bin/python -m pip install --quiet "$(MILVUS_SERVER_VERSION)"
+	touch $@
+
+test-milvus-server: install milvus-server
+	scripts/with-milvus-server.sh $(BIN)/python -m pytest -q -p no:cacheprovider tests/backends
+
+bench-milvus-server: install milvus-server
+	scripts/with-milvus-server.sh $(BIN)/python benchmarks/backend.py --uri http://127.0.0.1:19530 $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) .milvus-server build *.egg-info .pytest_cache .hypothesis

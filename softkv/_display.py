@@ -18,6 +18,7 @@ hands the same table to rich when it is installed.
 from __future__ import annotations
 
 import html
+import itertools
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -132,7 +133,7 @@ class Table:
 
 def dict_repr(stored: StoredValues, encoder: Any, changed: dict[str, Any]) -> str:
     """``SoftDict({first keys...}, encoder=..., the parameters that differ from their defaults)``."""
-    shown = dict(list(stored.items())[:5])
+    shown = dict(itertools.islice(stored.items(), 5))  # a backend's values are read one by one: five of them
     body = repr(shown) if len(stored) <= 5 else repr(shown)[:-1] + f", ... ({len(stored)} keys)}}"
     params = "".join(f", {k}={v!r}" for k, v in changed.items())
     return f"SoftDict({body}, encoder={encoder!r}{params})"
@@ -141,7 +142,7 @@ def dict_repr(stored: StoredValues, encoder: Any, changed: dict[str, Any]) -> st
 def dict_table(stored: StoredValues, value_kind: str | None, encoder: Any, changed: dict[str, Any],
                n: int = 10) -> Table:
     """A SoftDict as a table: size, value kind, encoder and the parameters set, then its first ``n`` keys."""
-    rows = tuple((short(key, 40), short(value)) for key, value in list(stored.items())[:n])
+    rows = tuple((short(key, 40), short(value)) for key, value in itertools.islice(stored.items(), n))
     shown = ", ".join(f"{name}={value!r}" for name, value in changed.items())
     title = f"SoftDict: {len(stored)} keys, values {value_kind}, encoder {encoder!r}" + (f"; {shown}" if shown else "")
     return Table(("key", "value"), rows, title=title, notes=(f"... {len(stored) - n} more keys",) if len(

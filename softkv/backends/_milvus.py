@@ -61,6 +61,10 @@ __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 
 TOKEN_VARIABLE = "SOFTKV_MILVUS_TOKEN"
 """The environment variable a token is read from when none is given."""
+SEARCH_HITS = 16_384
+"""Candidate rows one search returns at most (a batch is searched in parts): with 384-dimensional embeddings
+about 30 MB, within the 64 MB a Milvus server sends in one message (a batch of 300 queries over 200
+candidates, 97 MB, was refused)."""
 _SOURCES = itertools.count(1)  # a number for each store of the process, as softkv.store numbers its own
 
 
@@ -407,9 +411,12 @@ class MilvusStore:
         statistics, records = log.recent(self.version)
         if self.candidates >= statistics.n_names:
             return self.memory(encoder=encoder, background=background)
-        found = self._client.search(self.collection, data=np.asarray(Q, dtype=np.float32).tolist(),
-                                    limit=self.candidates, anns_field="embedding", output_fields=FIELDS)
-        rows = {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
+        vectors, rows = np.asarray(Q, dtype=np.float32), dict[str, Row]()
+        step = max(1, SEARCH_HITS // self.candidates)  # a server answers at most 64 MB at a time
+        for first in range(0, len(vectors), step):
+            found = self._client.search(self.collection, data=vectors[first:first + step].tolist(),
+                                        limit=self.candidates, anns_field="embedding", output_fields=FIELDS)
+            rows |= {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         sampled = self._sample_rows(records, statistics.n_keys)

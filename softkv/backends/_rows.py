@@ -72,14 +72,16 @@ class Row:
         """The row the engine returned (fields not asked for: empty)."""
         embedding = np.asarray(item.get("embedding", ()), dtype=np.float32)
         value = value_from_json(item["value"]["v"], "a Milvus row") if "value" in item else None
-        return cls(item["name"], embedding, int(item.get("kind", KEY)), item.get("owner", ""),
-                   list(item.get("aliases") or []), value)
+        aliases = (item.get("aliases") or {}).get("names", [])  # a JSON object: Milvus 2.3 holds no arrays
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ValueError(f"a Milvus row's aliases are not a list of names: {aliases!r:.80}")
+        return cls(item["name"], embedding, int(item.get("kind", KEY)), item.get("owner", ""), aliases, value)
 
 
 def item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str], value: Any) -> dict[str, Any]:
     """The row of a name, as it is written."""
     return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(),
-            "kind": kind, "owner": owner, "aliases": aliases, "value": {"v": value_to_json(name, value)},
+            "kind": kind, "owner": owner, "aliases": {"names": aliases}, "value": {"v": value_to_json(name, value)},
             "folded": hash64(fold(name)), "bucket": bucket(name)}
 
 

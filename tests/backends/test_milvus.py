@@ -7,7 +7,9 @@ fewer, the read over the candidates stays within the stated tolerances.
 
 import copy
 import itertools
+import os
 import pickle
+import uuid
 
 import numpy as np
 import pytest
@@ -25,20 +27,27 @@ ALIASES = {"United States": (335, ["USA", "America"]), "Germany": (83, ["Deutsch
 QUERIES = ["fruit", "seat", "Apple", "aple", "the US of A", "chiar", "creme brulee", "a large sea animal",
            "Deutschlnd", "xylophone", "USA", "banana"]
 _NAMES = itertools.count()
+_PREFIX = f"softkv_test_{uuid.uuid4().hex[:8]}_"  # collections of this run only
 
 
 @pytest.fixture(scope="module")
 def lite(tmp_path_factory):
-    """One Milvus Lite file for the module; each dict takes a collection of its own."""
+    """One Milvus Lite file for the module, or the server SOFTKV_MILVUS_URI names (make test-milvus-server);
+    each dict takes a collection of its own, and those on a server are dropped after the tests."""
     from pymilvus import MilvusClient
 
-    client = MilvusClient(str(tmp_path_factory.mktemp("milvus") / "keys.db"))
+    server = os.environ.get("SOFTKV_MILVUS_URI")
+    client = MilvusClient(server or str(tmp_path_factory.mktemp("milvus") / "keys.db"))
     yield client
+    if server:
+        for name in client.list_collections():
+            if name.startswith(_PREFIX):
+                client.drop_collection(name)
     client.close()
 
 
 def store(lite, **options):
-    return MilvusStore("lite", f"c{next(_NAMES)}", client=lite, **options)
+    return MilvusStore("lite", f"{_PREFIX}{next(_NAMES)}", client=lite, **options)
 
 
 def both(lite, minilm, **params):
