@@ -78,7 +78,8 @@ def main() -> None:
                                                       ("bucket", "INT64")], "Strong")
     rows = [item(n, v, KEY, "", [], i) for i, (n, v) in enumerate(zip(names, vectors))]  # the rows softkv writes
     started = time.perf_counter()
-    client.insert(raw, rows)
+    for first in range(0, len(rows), 16_384):  # a server takes at most 64 MB in one message
+        client.insert(raw, rows[first:first + 16_384])
     insert_rate = args.keys / (time.perf_counter() - started)
     client.drop_collection(raw)
 

@@ -62,9 +62,9 @@ __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 TOKEN_VARIABLE = "SOFTKV_MILVUS_TOKEN"
 """The environment variable a token is read from when none is given."""
 SEARCH_HITS = 16_384
-"""Candidate rows one search returns at most (a batch is searched in parts): with 384-dimensional embeddings
-about 30 MB, within the 64 MB a Milvus server sends in one message (a batch of 300 queries over 200
-candidates, 97 MB, was refused)."""
+"""Rows one call sends or returns at most (a batch is searched, read and written in parts): with
+384-dimensional embeddings about 30 MB, within the 64 MB a Milvus server takes or sends in one message (a
+batch of 300 queries over 200 candidates, 97 MB, was refused)."""
 _SOURCES = itertools.count(1)  # a number for each store of the process, as softkv.store numbers its own
 
 
@@ -134,12 +134,14 @@ class MilvusStore:
 
     # ---- rows ----
     def rows(self, names: Sequence[str]) -> dict[str, Row]:
-        """The rows of these names that exist, by name (one ``get``)."""
+        """The rows of these names that exist, by name (one ``get`` for each :data:`SEARCH_HITS` names)."""
         names = [n for n in dict.fromkeys(names) if isinstance(n, str) and len(n.encode("utf-8", "surrogatepass"))
                  <= MAX_NAME_BYTES]
         if not names or self._facts is None:
             return {}
-        found = self._read("get", ids=[row_id(name) for name in names], output_fields=FIELDS)
+        ids = [row_id(name) for name in names]
+        found = [row for first in range(0, len(ids), SEARCH_HITS)
+                 for row in self._read("get", ids=ids[first:first + SEARCH_HITS], output_fields=FIELDS)]
         wanted = set(names)
         return {item["name"]: Row.of(item) for item in found if item["name"] in wanted}
 
@@ -345,12 +347,12 @@ class MilvusStore:
         self.version += 1
 
     def _write_rows(self, items: list[dict[str, Any]], before: Mapping[str, Row]) -> None:
-        """Insert the rows of new names, upsert the others (an upsert is a delete and an insert in Milvus)."""
-        new = [i for i in items if i["name"] not in before]
-        if new:
-            self._client.insert(self.collection, new)
-        if len(new) < len(items):
-            self._client.upsert(self.collection, [i for i in items if i["name"] in before])
+        """Insert the rows of new names, upsert the others (an upsert is a delete and an insert in Milvus), in
+        parts of :data:`SEARCH_HITS` rows (a server takes at most 64 MB at a time)."""
+        for write, group in ((self._client.insert, [i for i in items if i["name"] not in before]),
+                             (self._client.upsert, [i for i in items if i["name"] in before])):
+            for first in range(0, len(group), SEARCH_HITS):
+                write(self.collection, group[first:first + SEARCH_HITS])
 
     def delete(self, key: str) -> None:
         """The key row first, then its aliases (a reader ignores an alias its owner does not list)."""

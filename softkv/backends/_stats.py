@@ -70,14 +70,19 @@ class Statistics:
 
     def count_all(self, names: Iterable[tuple[str, np.ndarray | None, int]]) -> None:
         """:meth:`count` of each (name, embedding or None, sign), the key moments in one product."""
-        signs, units = [], []
+        signs, units, features, feature_signs = [], [], [], []
         for name, embedding, sign in names:
             self.n_names += sign
-            for feature in hashed_ngrams(name, NGRAM_RANGE, N_FEATURES)[0].tolist():
-                self.document_frequency[feature] += sign
+            found = hashed_ngrams(name, NGRAM_RANGE, N_FEATURES)[0]
+            features.append(found)
+            feature_signs.append(np.full(len(found), sign, dtype=np.int64))
             if embedding is not None:
                 signs.append(float(sign))
                 units.append(unit_vector(embedding))
+        if features:  # the frequencies added up in numpy: a Counter increment per n-gram cost seconds at 100,000
+            unique, inverse = np.unique(np.concatenate(features), return_inverse=True)
+            totals = np.bincount(inverse, weights=np.concatenate(feature_signs), minlength=len(unique))
+            self.document_frequency.update(dict(zip(unique.tolist(), totals.astype(np.int64).tolist())))
         if not units:
             return
         signed, matrix = np.array(signs), np.stack(units)
