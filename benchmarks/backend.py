@@ -17,6 +17,7 @@ The store is Milvus Lite in a temporary folder unless --uri names a server (SOFT
 token). Milvus Lite is a Python rewrite of Milvus: its figures measure softkv's overhead over the same calls,
 not a server's speed.
 Run: python benchmarks/backend.py [--keys 20000] [--candidates 200] [--repeats 9] [--uri http://host:19530]
+     [--consistency Bounded]
 """
 
 from __future__ import annotations
@@ -58,12 +59,13 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--uri", default=None)
+    parser.add_argument("--consistency", default="Strong", help="Strong, Session, Bounded or Eventually")
     args = parser.parse_args()
     uri = args.uri or str(Path(tempfile.mkdtemp()) / "bench.db")
     vectors = clustered(args.keys)
     names = [f"key {i}" for i in range(args.keys)]
     local = SoftDict.from_embeddings(names, vectors, list(range(args.keys)))
-    store = MilvusStore(uri, "softkv_bench", candidates=args.candidates)
+    store = MilvusStore(uri, "softkv_bench", candidates=args.candidates, consistency=args.consistency)
     store.clear()
     remote = SoftDict(encoder=False, backend=store)
     client, collection = store._client, store.collection
@@ -106,7 +108,7 @@ def main() -> None:
     in_process = median_time(lambda: local.lookup(query, on_miss="ignore"), args.repeats)
     threads = sorted({info["num_threads"] for info in threadpool_info()})
     print(f"{args.keys} keys, 384 dimensions, candidates {args.candidates}, {args.repeats} repeats, "
-          f"BLAS threads {threads}, store {'a server' if args.uri else 'Milvus Lite'}")
+          f"BLAS threads {threads}, store {'a server' if args.uri else 'Milvus Lite'}, {args.consistency}")
     print(f"{'':14}{'softkv':>12}{'raw pymilvus':>14}{'ratio':>8}")
     for name, (ours, theirs) in figures.items():
         print(f"{name:14}{ours * 1e3:10.1f} ms{theirs * 1e3:11.1f} ms{ours / theirs:8.2f}")
