@@ -332,7 +332,7 @@ class MilvusStore:
         self._statistics_log()  # kept from the collection's first row on
         alias_rows = [item(name, write.embeddings[name], ALIAS, key, [], None)
                       for key, group in write.aliases.items() for name in group]
-        self._write_rows(alias_rows, rows)
+        self._write_rows(alias_rows)
         key_rows = []
         for key in dict.fromkeys([*write.values, *write.aliases]):
             old = rows.get(key)
@@ -340,19 +340,17 @@ class MilvusStore:
             value = write.values[key] if key in write.values else old.value  # type: ignore[union-attr]
             listed = [] if old is None else list(old.aliases)
             key_rows.append(item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
-        self._write_rows(key_rows, rows)
+        self._write_rows(key_rows)
         written = [(r["name"], r["kind"], r["embedding"]) for r in alias_rows + key_rows]
         # after the rows: a reader's totals may lag a write, never lead it
         self._record(change_of(rows, written, int(self._facts["dim"])))  # type: ignore[index]
         self.version += 1
 
-    def _write_rows(self, items: list[dict[str, Any]], before: Mapping[str, Row]) -> None:
-        """Insert the rows of new names, upsert the others (an upsert is a delete and an insert in Milvus), in
-        parts of :data:`SEARCH_HITS` rows (a server takes at most 64 MB at a time)."""
-        for write, group in ((self._client.insert, [i for i in items if i["name"] not in before]),
-                             (self._client.upsert, [i for i in items if i["name"] in before])):
-            for first in range(0, len(group), SEARCH_HITS):
-                write(self.collection, group[first:first + SEARCH_HITS])
+    def _write_rows(self, items: list[dict[str, Any]]) -> None:
+        """Upsert rows in parts of :data:`SEARCH_HITS` (a server takes at most 64 MB at a time). Never an insert:
+        Milvus does not keep primary keys unique, and two writers adding one name would leave two rows."""
+        for first in range(0, len(items), SEARCH_HITS):
+            self._client.upsert(self.collection, items[first:first + SEARCH_HITS])
 
     def delete(self, key: str) -> None:
         """The key row first, then its aliases (a reader ignores an alias its owner does not list)."""
