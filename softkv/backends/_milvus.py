@@ -236,7 +236,9 @@ class MilvusStore:
 
     def _record(self, change: Statistics) -> None:
         log = self._statistics_log()
-        if log is not None and log.append(change) is not None and len(log.listing()) > COMPACT_AFTER:
+        if log is None or log.append(change) is None or log.appended % COMPACT_AFTER:
+            return
+        if len(log.listing()) > COMPACT_AFTER:  # asked every COMPACT_AFTER records of this writer, not each write
             log.compact()
 
     def _around(self, names: Sequence[str], rows: Mapping[str, Row] | None = None) -> dict[str, Row]:

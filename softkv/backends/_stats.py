@@ -216,7 +216,7 @@ class StatisticsLog:
     def __init__(self, client: Any, name: str, dim: int, consistency: str) -> None:
         self._client, self.name, self.dim, self._consistency = client, name, dim, consistency
         self.writer = uuid.uuid4().hex[:16]
-        self._sequence = 0
+        self.appended = 0  # records this writer appended
         self._records: dict[str, tuple[Statistics, list[str]]] = {}  # record -> (its sums, what it covers)
         self._total: tuple[frozenset[str], Statistics] | None = None
         self._recent: tuple[Any, float, Statistics, tuple[str, ...]] | None = None  # (version, when, sums, records)
@@ -233,8 +233,8 @@ class StatisticsLog:
         if change.empty and not covers:
             return None
         self.ensure()
-        self._sequence += 1
-        record = f"{self.writer}-{self._sequence:010d}"
+        self.appended += 1
+        record = f"{self.writer}-{self.appended:010d}"
         text = base64.b64encode(change.to_bytes(covers)).decode("ascii")
         parts = [text[i:i + _PART_CHARS] for i in range(0, len(text), _PART_CHARS)] or [""]
         self._client.upsert(self.name, [{"id": f"{record}:{i}", "embedding": [0.0, 0.0], "record": record,
