@@ -25,8 +25,10 @@ def test_a_batch_row_is_the_lookup_of_its_query():
     batch = d.lookup_many(["nort", "south", "zzz"], on_miss="ignore")
     for i, query in enumerate(batch.queries):
         one, row = d.lookup(query, on_miss="ignore"), batch[i]
-        assert (row.value, row.missed, row.exact, row.cutoff, row.nearest) == (
-            one.value, one.missed, one.exact, one.cutoff, one.nearest)
+        assert (row.missed, row.exact, row.cutoff, row.nearest) == (one.missed, one.exact, one.cutoff, one.nearest)
+        # BLAS multiplies a batch of three and a batch of one with different kernels on some CPUs (on AMD EPYC
+        # the scores differ in the last float32 bit), so the blend agrees to float32 rounding, not bit for bit
+        assert row.value == pytest.approx(one.value, rel=1e-6)
         assert row.reason == one.reason
 
 
