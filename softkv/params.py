@@ -138,6 +138,12 @@ def _saved_names(value: Any) -> Any:
     return None if value is None else list(value)
 
 
+def check_candidates(name: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1):
+        return None if value is None else int(value)
+    raise ValueError(f"{name} must be None (the backend's own setting) or an integer >= 1, got {value!r}")
+
+
 def check_index(name: str, value: Any) -> Any:
     if isinstance(value, str) and value in ("auto", "exact", "ivf"):
         return value
@@ -217,6 +223,13 @@ class Params:
         asks a faiss IVF index (the ``[faiss]`` extra) for approximate
         candidates; "auto" uses IVF for top_k reads over at least
         ``softkv.index.ANN_MIN_KEYS`` (200,000) keys when faiss is installed.
+    candidates : int >= 1 or None, default None
+        For keys that live in a backend (:mod:`softkv.backends`): how many
+        nearest names the engine returns for each query, at least ``top_k``
+        (None: the backend's own setting). A read whose keys outside them
+        would take more than :data:`softkv.read.TAIL_TOLERANCE` of the weight
+        reads once more with four times as many. An in-process dict reads
+        every key.
     """
 
     temperature: float | str = _param(
@@ -237,6 +250,8 @@ class Params:
         None, check_value_names, "names of the components of vector values (for display)", _saved_names)
     index: Any = _param(
         "auto", check_index, 'how a top_k read finds its keys: "exact", "ivf" (faiss) or "auto"', _saved_index)
+    candidates: int | None = _param(
+        None, check_candidates, "a backend's nearest names per query, >= top_k (None: the backend's setting)")
 
     @classmethod
     def make(cls, **values: Any) -> Params:
@@ -259,6 +274,9 @@ class Params:
         if self.spelling_is_set and self.scoring != "cosine":
             raise ValueError(f"a fixed spelling weight mixes two cosines: it needs scoring='cosine', not "
                              f"{self.scoring!r} (spelling_weight='auto' works with every scoring)")
+        if self.candidates is not None and self.top_k is not None and self.candidates < self.top_k:
+            raise ValueError(f"candidates ({self.candidates}) must be at least top_k ({self.top_k}): a read weighs "
+                             "the top_k best of the candidates")
         if self.index != "auto" and self.index != "exact":  # "ivf" or an IVFIndex
             if self.top_k is None:
                 raise ValueError("an approximate index reads the top_k best keys: set top_k, or index='exact'")

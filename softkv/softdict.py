@@ -106,6 +106,7 @@ class SoftDict(DictMethods):
     evict: Parameter[str] = Parameter()
     value_names: Parameter[tuple[str, ...] | None] = Parameter()
     index: Parameter[Any] = Parameter()
+    candidates: Parameter[int | None] = Parameter()
 
     def __init__(self, data: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None, *, encoder: Any = None,
                  cache_dir: Any = None, query_cache_size: int = 1024, on_evict: Any = None, backend: Any = None,
@@ -372,10 +373,11 @@ class SoftDict(DictMethods):
 
     def explain(self, query: Any, *, k: int = 5, rows: int = 10) -> Explanation:
         """Why ``query`` reads what it does, key by key: meaning and spelling, weight, contribution, the answer
-        without each of the ``k`` heaviest keys (:func:`softkv.tools.explain`); one read plus O(k N)."""
+        without each of the ``k`` heaviest keys (:func:`softkv.tools.explain`; over a backend's candidates)."""
         from .tools import explain
-        Q = self.embed([query])
-        return explain(*self.snapshot(), query, Q, k=k, rows=rows)
+        Q, params = self.embed([query]), self._params
+        memory = self._reader.candidates(self._store, self._lock, params, [query], Q)
+        return explain(*(self.snapshot() if memory is None else (memory, params)), query, Q, k=k, rows=rows)
 
     def save(self, path: str | PathLike[str]) -> Path:
         """Write this SoftDict to one file, atomically, without pickle (:func:`softkv.io.save`)."""
@@ -437,9 +439,8 @@ class SoftDict(DictMethods):
     def _write(self, pairs: dict[str, Any], **options: Any) -> None:
         """Check, encode new names with no lock held, apply under the write lock (:func:`softkv.store.write`)."""
         encode = None if self._reader.encoder is None else self._reader.encode
-        evicted = write_checked(self._store, self._lock, encode, pairs, max_keys=lambda: self._params.max_keys,
-                                **options)
-        self._report_evictions(evicted)
+        self._report_evictions(write_checked(self._store, self._lock, encode, pairs,
+                                             max_keys=lambda: self._params.max_keys, **options))
 
     def _report_evictions(self, evicted: list[tuple[str, Any]]) -> None:  # with no lock held: on_evict may use d
         self.evictions += len(evicted)

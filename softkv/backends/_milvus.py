@@ -45,6 +45,7 @@ from ._rows import (
     FIELDS,
     KEY,
     MAX_NAME_BYTES,
+    SEARCH_HITS,
     Aliases,
     Row,
     Values,
@@ -52,6 +53,7 @@ from ._rows import (
     hash64,
     item,
     local_store,
+    nearest_rows,
     row_id,
     unavailable,
 )
@@ -61,10 +63,6 @@ __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 
 TOKEN_VARIABLE = "SOFTKV_MILVUS_TOKEN"
 """The environment variable a token is read from when none is given."""
-SEARCH_HITS = 16_384
-"""Rows one call sends or returns at most (a batch is searched, read and written in parts): with
-384-dimensional embeddings about 30 MB, within the 64 MB a Milvus server takes or sends in one message (a
-batch of 300 queries over 200 candidates, 97 MB, was refused)."""
 _SOURCES = itertools.count(1)  # a number for each store of the process, as softkv.store numbers its own
 
 
@@ -82,7 +80,9 @@ class MilvusStore:
     consistency : str
         "Strong" (a read sees every write before it), "Session", "Bounded" or "Eventually".
     candidates : int
-        Names the engine returns for each query of a read (at least 1).
+        Names the engine returns for each query of a read (at least 1; a read's ``candidates`` parameter
+        overrides it, and a read whose unread keys would take over :data:`softkv.read.TAIL_TOLERANCE` of the
+        weight reads once more with four times as many).
     sample : int
         About how many keys outside the candidates stand for the rest in the "auto" temperature.
     """
@@ -397,7 +397,7 @@ class MilvusStore:
         """Every key, as a read of an in-process dict reads them (``copy=True``, the snapshot tools take, is
         refused: a snapshot of a distributed collection is not what those tools are for)."""
         if copy:
-            raise unavailable("a snapshot (copy, pickle, save, calibrate, fit, explain, to_module)",
+            raise unavailable("a snapshot (copy, pickle, save, calibrate, fit, to_module)",
                                "d.sample(n) is an in-process SoftDict of n keys drawn uniformly, to work on")
         local = local_store({row.name: row for row in self.scan()}, self.spec)
         return local.memory(encoder=encoder, background=background)
@@ -411,14 +411,10 @@ class MilvusStore:
         if log is None:
             return self.memory(encoder=encoder, background=background)
         statistics, records = log.recent(self.version)
-        if self.candidates >= statistics.n_names:
+        candidates = max(params.candidates or self.candidates, params.top_k or 1)
+        if candidates >= statistics.n_names:
             return self.memory(encoder=encoder, background=background)
-        vectors, rows = np.asarray(Q, dtype=np.float32), dict[str, Row]()
-        step = max(1, SEARCH_HITS // self.candidates)  # a server answers at most 64 MB at a time
-        for first in range(0, len(vectors), step):
-            found = self._client.search(self.collection, data=vectors[first:first + step].tolist(),
-                                        limit=self.candidates, anns_field="embedding", output_fields=FIELDS)
-            rows |= {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
+        rows = nearest_rows(self._client, self.collection, Q, candidates)
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         sampled = self._sample_rows(records, statistics.n_keys)
@@ -429,7 +425,7 @@ class MilvusStore:
         marked = np.zeros(len(memory), dtype=bool)
         marked[[memory.row_of[name] for name in in_sample]] = True
         return replace(memory, population=Population(statistics.n_keys, statistics.n_names, marked,
-                                                     statistics.key_sum, statistics.key_squares))
+                                                     statistics.key_sum, statistics.key_squares, candidates))
 
     def _sample_rows(self, records: tuple[str, ...], n_keys: int) -> dict[str, Row]:
         """The rows of a uniform sample of about ``sample`` keys (by bucket), read again when the statistics

@@ -15,13 +15,17 @@ from ..spelling import fold
 from ..store import Store, ValueSpec
 from ..store._store import Write
 
-__all__ = ["ALIAS", "BUCKETS", "FIELDS", "KEY", "MAX_NAME_BYTES", "Aliases", "Row", "Values", "bucket",
-           "create_collection", "hash64", "item", "local_store", "row_id", "unavailable"]
+__all__ = ["ALIAS", "BUCKETS", "FIELDS", "KEY", "MAX_NAME_BYTES", "SEARCH_HITS", "Aliases", "Row", "Values", "bucket",
+           "create_collection", "hash64", "item", "local_store", "nearest_rows", "row_id", "unavailable"]
 
 KEY, ALIAS = 0, 1
 BUCKETS = 4096  # a name's sample bucket: a uniform hash of it
 MAX_NAME_BYTES = 65_535  # Milvus's longest VARCHAR
 FIELDS = ["name", "embedding", "kind", "owner", "aliases", "value"]
+SEARCH_HITS = 16_384
+"""Rows one call sends or returns at most (a batch is searched, read and written in parts): with
+384-dimensional embeddings about 30 MB, within the 64 MB a Milvus server takes or sends in one message (a
+batch of 300 queries over 200 candidates, 97 MB, was refused)."""
 
 
 class _NoClientTimestamp(logging.Filter):
@@ -116,6 +120,18 @@ def create_collection(client: Any, name: str, dim: int, fields: Sequence[tuple[s
     index = client.prepare_index_params()
     index.add_index("embedding", index_type="FLAT", metric_type=metric)
     client.create_collection(name, schema=schema, index_params=index, consistency_level=consistency)
+
+
+def nearest_rows(client: Any, collection: str, Q: np.ndarray, limit: int) -> dict[str, Row]:
+    """The rows of each query's ``limit`` nearest names, by name: one search for each :data:`SEARCH_HITS` hits
+    (a server answers at most 64 MB at a time)."""
+    vectors, rows = np.asarray(Q, dtype=np.float32), dict[str, Row]()
+    step = max(1, SEARCH_HITS // limit)
+    for first in range(0, len(vectors), step):
+        found = client.search(collection, data=vectors[first:first + step].tolist(), limit=limit,
+                              anns_field="embedding", output_fields=FIELDS)
+        rows |= {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
+    return rows
 
 
 class RowReader(Protocol):

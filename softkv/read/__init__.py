@@ -23,6 +23,7 @@ from ._background import BACKGROUND_TEXTS, Background, measure_spelling_backgrou
 from ._evidence import FALSE_RATE, TAIL_SHARE, chance_max
 from ._index import ANN_MIN_KEYS, IVFIndex
 from ._pipeline import DEFAULT_CHUNK_BYTES, Readable, embed_queries, read
+from ._reader import TAIL_TOLERANCE, WIDEN
 from ._records import Row, as_record, plain, rows_of
 from ._results import BatchResult, LookupResult, by_weight, effective_keys, entropy
 from ._scoring import LeaveOut, Scores, TextFeatures, score, text_features, text_queries
@@ -34,6 +35,8 @@ __all__ = [
     "DEFAULT_CHUNK_BYTES",
     "FALSE_RATE",
     "TAIL_SHARE",
+    "TAIL_TOLERANCE",
+    "WIDEN",
     "Answers",
     "Background",
     "BatchResult",

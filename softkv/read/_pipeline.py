@@ -178,7 +178,8 @@ def read(
         answers.values[weights.missed] = np.nan if memory.numeric is not None else None
     return BatchResult(list(queries), tuple(memory.keys), list(memory.row_values),
                        list(memory.categories) if memory.categorical else None, score_array, weights, answers,
-                       memory.opaque, params.value_names)
+                       memory.opaque, params.value_names,
+                       None if memory.population is None else memory.population.candidates)
 
 
 def _join(parts: list[Weights], dense: np.ndarray | None) -> Weights:
@@ -193,7 +194,8 @@ def _join(parts: list[Weights], dense: np.ndarray | None) -> Weights:
     if isinstance(cutoff, np.ndarray):
         cutoff = cat("cutoff")
     return Weights(dense, cat("top_rows"), cat("top_weights"), cat("temperatures"), cat("nearest_rows"),
-                   cat("best_scores"), cat("exact_rows"), cat("p_miss"), cat("missed"), cutoff, cat("confidence"))
+                   cat("best_scores"), cat("exact_rows"), cat("p_miss"), cat("missed"), cutoff, cat("confidence"),
+                   cat("tail_mass"))
 
 
 def _join_answers(parts: list[Answers]) -> Answers:

@@ -3,7 +3,9 @@ approximate index; and the read of a store under its lock (and the encoding of n
 
 :meth:`Reader.read` is how a dict reads: embed the queries with no lock held
 (the slow part), then, under the store's read lock, take a view of it and
-run the one read (:func:`softkv.read.read`).
+run the one read (:func:`softkv.read.read`); a backend's read whose unread keys
+would take more than :data:`TAIL_TOLERANCE` of the weight reads once more over
+:data:`WIDEN` times as many candidates.
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ import numpy as np
 
 from ..encoders import Encoder, encode_checked
 from ..params import Params
-from ..store import USED_WEIGHT, Backend, Memory, ReadWriteLock
+from ..store import USED_WEIGHT, Backend, Memory, Population, ReadWriteLock, Store
 from ._background import Background
 from ._index import IVFIndex, approximate_index
 from ._pipeline import DEFAULT_CHUNK_BYTES, QueryCache, check_not_empty, embed_queries, read
 from ._results import BLANK_REASON, BatchResult, is_blank, query_text
 from ._scoring import LeaveOut
 
-__all__ = ["Reader"]
+__all__ = ["TAIL_TOLERANCE", "WIDEN", "Reader"]
+
+TAIL_TOLERANCE = 0.01
+"""A read of a backend's candidates reads once more, with :data:`WIDEN` times as many, when the keys it did not
+read would take more than this share of some query's weight (``tail_mass``, estimated from a uniform sample)."""
+WIDEN = 4
 
 
 class Reader:
@@ -67,19 +74,41 @@ class Reader:
         if blank:
             queries = self._stand_ins(given, blank, on_miss, store.dim)
         Q, background = self.embed(queries, store.dim), self.measured_background()
+        options = {"on_miss": on_miss, "keep_weights": keep_weights, "chunk_bytes": chunk_bytes}
         with lock.reading():
-            memory = store.memory_for(queries, Q, params, encoder=self.encoder, background=background)
-            leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude)
-            if blank:
-                leave_out = (leave_out or LeaveOut.excluding(memory, [None] * len(queries))).hiding_all_from(blank)
-            index = approximate_index(params, memory, self.index)
-            if index is not None and index is not params.index:
-                self.index = index  # kept: it rebuilds itself when the keys change
-            batch = read(memory, params, queries, Q, leave_out=leave_out, keep_weights=keep_weights,
-                         on_miss=on_miss, chunk_bytes=chunk_bytes, index=index)
+            batch, population = self._read_memory(store, params, queries, Q, background, exclude, blank, options)
+            tail = batch.tail_mass
+            if population is not None and population.candidates and tail is not None \
+                    and np.nanmax(tail, initial=0.0) > TAIL_TOLERANCE:
+                wider = params.replace(candidates=min(WIDEN * population.candidates, population.n_names))
+                batch, _ = self._read_memory(store, wider, queries, Q, background, exclude, blank, options)
             if params.counts_uses:
                 store.usage.touch(batch.keys_with_weight(USED_WEIGHT))
         return replace(batch, queries=given) if blank else batch
+
+    def _read_memory(self, store: Backend, params: Params, queries: Sequence[Any], Q: np.ndarray,
+                     background: Background | None, exclude: Sequence[str | None] | None, blank: list[int],
+                     options: dict[str, Any]) -> tuple[BatchResult, Population | None]:
+        """One read of the store's memory for these queries (its candidates, for a backend), and the store's
+        totals when the memory holds only some of its keys."""
+        memory = store.memory_for(queries, Q, params, encoder=self.encoder, background=background)
+        leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude)
+        if blank:
+            leave_out = (leave_out or LeaveOut.excluding(memory, [None] * len(queries))).hiding_all_from(blank)
+        index = approximate_index(params, memory, self.index)
+        if index is not None and index is not params.index:
+            self.index = index  # kept: it rebuilds itself when the keys change
+        return read(memory, params, queries, Q, leave_out=leave_out, index=index, **options), memory.population
+
+    def candidates(self, store: Backend, lock: ReadWriteLock, params: Params, queries: Sequence[Any],
+                   Q: np.ndarray) -> Memory | None:
+        """What a read of ``queries`` (embedded as Q) reads from a backend: a memory of its candidates, its own
+        copy (what ``explain`` works on); None for an in-process store, which a tool takes a snapshot of."""
+        if isinstance(store, Store):
+            return None
+        background = self.measured_background()
+        with lock.reading():
+            return store.memory_for(queries, Q, params, encoder=self.encoder, background=background)
 
     def _stand_ins(self, queries: list[Any], blank: list[int], on_miss: str, dim: int | None) -> list[Any]:
         """``queries`` with each blank one replaced by a query that can be embedded (it will see no key), or the

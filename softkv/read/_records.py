@@ -63,7 +63,8 @@ def plain(value: Any) -> Any:
 def as_record(result: LookupResult, rows: int = 5, names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """The read of one query as JSON types: query, answer (by column name for named vectors; None for a miss),
     miss and reason, exact, nearest and its stored value (None when no key was read), temperature, p_miss,
-    confidence, and the weights and scores of the ``rows`` keys shown."""
+    confidence, tail_mass and candidates (a read of a backend's candidates; else None), and the weights and
+    scores of the ``rows`` keys shown."""
     answer = None if result.missed else plain(result.value)
     if names and isinstance(answer, list) and len(answer) == len(names):
         answer = dict(zip(names, answer))
@@ -80,6 +81,8 @@ def as_record(result: LookupResult, rows: int = 5, names: tuple[str, ...] | None
         "temperature": plain(result.temperature),
         "p_miss": plain(result.p_miss),
         "confidence": plain(result.confidence),
+        "tail_mass": plain(result.tail_mass),
+        "candidates": result.candidates,
         "weights": {row.key: plain(row.weight) for row in shown},
         "scores": {row.key: plain(row.score) for row in shown},
     }

@@ -143,6 +143,10 @@ class LookupResult:
         The nearest key's weight once such a slot has taken its share,
         weight * (1 - p_miss): high when one key beats both chance and the
         other keys (1 for an exact key), low for a miss or a close call.
+    tail_mass, candidates : float, int or None
+        A read of a backend's candidates (:mod:`softkv.backends`): the weight
+        the keys it did not read would take, from a sample of them (NaN: no
+        sample), and the names the engine returned per query. None: all read.
 
     Derived: ``weights`` and ``scores`` (dicts, heaviest or best first),
     ``nearest``, ``nearest_score``, ``entropy``, ``effective_keys``,
@@ -161,6 +165,8 @@ class LookupResult:
     cutoff: float | None = None
     p_miss: float | None = None
     confidence: float = float("nan")
+    tail_mass: float | None = None
+    candidates: int | None = None
     row_values: Sequence[Any] = field(default=(), repr=False)
     category_weights: dict[Any, float] | None = field(default=None, repr=False)
     opaque: bool = field(default=False, repr=False)
@@ -236,8 +242,9 @@ class LookupResult:
         if self.missed:
             return f"{query_text(self.query)}: no match ({self.reason})"
         how = "exact key" if self.exact else f"temperature {self.temperature:.3g}, confidence {self.confidence:.2f}"
+        tail = "" if self.tail_mass is None or self.exact else f", tail {self.tail_mass:.3f}"
         return (f"{query_text(self.query)} -> {short(self.value, 60)}  ({how}, {len(self.keys)} keys, "
-                f"effective {self.effective_keys:.2f})")
+                f"effective {self.effective_keys:.2f}{tail})")
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:
         """The n heaviest keys with their weights, scores and values (under ``value_names``), under the headline."""
@@ -287,6 +294,8 @@ class BatchResult:
         whether it missed, the weight of a "none of these" slot at the cutoff
         (None without a cutoff), the nearest key's weight beside that slot,
         the cutoff (None: always answers) and the best score.
+    tail_mass, candidates
+        As in :class:`LookupResult`: (n_queries,) and one number, or None.
     categories, category_weights
         For categorical values: the distinct values and the
         (n_queries, n_categories) weight each query gives them.
@@ -301,6 +310,7 @@ class BatchResult:
     answers: Answers = field(repr=False)
     opaque: bool = False  # values read as the heaviest key's, not blended or grouped
     value_names: tuple[str, ...] | None = None  # the columns of vector values (for display)
+    candidates: int | None = None
 
     @property
     def values(self) -> np.ndarray:
@@ -335,6 +345,10 @@ class BatchResult:
         found = self.read_weights.confidence
         assert found is not None
         return found
+
+    @property
+    def tail_mass(self) -> np.ndarray | None:
+        return self.read_weights.tail_mass
 
     @property
     def cutoff(self) -> np.ndarray | None:
@@ -401,11 +415,12 @@ class BatchResult:
         distribution = None
         if self.categories is not None and self.category_weights is not None:
             distribution = _distribution(self.categories, self.category_weights[i])
-        cutoff, p_miss = self.cutoff, self.p_miss
+        cutoff, p_miss, tail = self.cutoff, self.p_miss, self.tail_mass
         return LookupResult(
             self.queries[i], value, self.keys, weights[i], scores[i], float(self.temperatures[i]), exact_row >= 0,
             bool(self.missed[i]), None if cutoff is None else float(cutoff[i]),
-            None if p_miss is None else float(p_miss[i]), float(self.confidence[i]), self.row_values, distribution,
+            None if p_miss is None else float(p_miss[i]), float(self.confidence[i]),
+            None if tail is None else float(tail[i]), self.candidates, self.row_values, distribution,
             self.opaque, self.value_names)
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:

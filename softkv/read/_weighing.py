@@ -48,6 +48,7 @@ class Weights:
     missed: np.ndarray  # (B,) no key reached the threshold (or no key was left to see)
     cutoff: Any = None  # the threshold these weights were read with: a number, (B,) per query, or None
     confidence: np.ndarray | None = None  # (B,) the nearest key's weight beside a null slot at the cutoff
+    tail_mass: np.ndarray | None = None  # (B,) a read of some of a store's keys: the weight the others would take
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,24 @@ def weigh(scores: Scores, params: Params, out: np.ndarray | None = None, keep_de
     _put_exact(scores.exact_rows, exact | nothing, dense, top_rows, top_weights, p_miss)
     nearest[exact] = scores.exact_rows[exact]
     confidence = _confidence(dense, top_rows, top_weights, nearest, p_miss)
+    tail = None
+    if scores.population is not None:
+        tail = scores.population.tail_mass(_sample_weight(scores.population.sampled, dense, top_rows, top_weights))
+        tail[exact] = 0.0  # the key named is read
     return Weights(dense, top_rows, top_weights, np.asarray(T, dtype=np.float64)[:, 0], nearest, best,
-                   scores.exact_rows, p_miss, missed, cutoff, confidence)
+                   scores.exact_rows, p_miss, missed, cutoff, confidence, tail)
+
+
+def _sample_weight(sampled: np.ndarray, dense: np.ndarray | None, top_rows: np.ndarray | None,
+                   top_weights: np.ndarray | None) -> np.ndarray:
+    """(B,) the weight each query puts on the rows ``sampled`` marks."""
+    if top_weights is not None:
+        assert top_rows is not None
+        weight: np.ndarray = np.where(sampled[top_rows], top_weights, 0.0).sum(axis=1)
+        return weight
+    assert dense is not None
+    on_sample: np.ndarray = np.asarray(dense[:, sampled], dtype=np.float64).sum(axis=1)
+    return on_sample
 
 
 def _beyond_chance(S: np.ndarray, cutoff: Any, best: np.ndarray) -> np.ndarray | None:

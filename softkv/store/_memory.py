@@ -80,6 +80,25 @@ class Population:
     sampled: np.ndarray  # (rows of the memory,) bool
     key_sum: np.ndarray | None = None  # (d,) float64: Σ k/|k| over every key of the store
     key_squares: np.ndarray | None = None  # (d, d) float64: Σ (k/|k|)(k/|k|)ᵀ
+    candidates: int | None = None  # the nearest names the engine returned for each query
+
+    def tail_mass(self, sample_weight: np.ndarray) -> np.ndarray:
+        """(B,) the share of each query's weight that the keys outside this memory would take, from the weight
+        each query read on the sample standing for them (B,): that mass times how many unread keys each sampled
+        key stands for, beside the weight read. 0 when every key is read; NaN with no sample to tell.
+
+        >>> Population(103, 103, np.array([False, False, True])).tail_mass(np.array([0.01]))
+        array([0.5])
+        """
+        n_sample = int(self.sampled.sum())
+        unread = self.n_keys - len(self.sampled)
+        if unread <= 0:
+            return np.zeros(len(sample_weight))
+        if not n_sample:
+            return np.full(len(sample_weight), np.nan)
+        beyond = np.asarray(sample_weight, dtype=np.float64) * (unread / n_sample)
+        mass: np.ndarray = beyond / (1.0 + beyond)
+        return mass
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class Explanation:
     warmer: Any  # the answer at double the temperature
     half_weight_temperature: float | None  # where the nearest key takes half the weight (None: at no temperature)
     mode: str
+    tail_mass: float | None = None  # read over a backend's candidates: the weight the keys not read would take
 
     def as_table(self) -> Table:
         """The keys as a table, under the headline and the read's context (margin, threshold, temperatures)."""
@@ -103,6 +104,9 @@ class Explanation:
 
     def _context(self) -> list[str]:
         lines = []
+        if self.tail_mass is not None:
+            lines.append(f"read over a backend's candidates: the keys not read would take {self.tail_mass:.3g} "
+                         "of the weight")
         if self.margin is not None:
             lines.append(f"margin between the two best scores: {self.margin:.3f}")
         if self.cutoff is not None:
@@ -163,6 +167,7 @@ def explain(memory: Memory, params: Params, query: Any, Q: np.ndarray, k: int = 
         warmer=_answer_at(memory, params, scores, T * 2),
         half_weight_temperature=None if exact else _half_weight_temperature(params, S, T),
         mode=params.mode,
+        tail_mass=None if weights.tail_mass is None else float(weights.tail_mass[0]),
     )
 
 
