@@ -92,7 +92,8 @@ class Reader:
         """One read of the store's memory for these queries (its candidates, for a backend), and the store's
         totals when the memory holds only some of its keys."""
         memory = store.memory_for(queries, Q, params, encoder=self.encoder, background=background)
-        leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude)
+        known = None if memory.population is None else (lambda name: store.entry_value(name, "strict") is not None)
+        leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude, known)
         if blank:
             leave_out = (leave_out or LeaveOut.excluding(memory, [None] * len(queries))).hiding_all_from(blank)
         index = approximate_index(params, memory, self.index)

@@ -23,7 +23,7 @@ torch module (:mod:`softkv.nn`) is tested against it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +60,15 @@ class LeaveOut:
         return cls(np.asarray(rows, dtype=np.int64), np.arange(n_keys, dtype=np.int64))
 
     @classmethod
-    def excluding(cls, memory: Memory, names: Sequence[str | None]) -> LeaveOut:
-        """Query i does not see the key ``names[i]`` names (a key or an alias; None: sees every key)."""
+    def excluding(cls, memory: Memory, names: Sequence[str | None],
+                  known: Callable[[str], bool] | None = None) -> LeaveOut:
+        """Query i does not see the key ``names[i]`` names (a key or an alias; None: sees every key). A memory of
+        some of a store's keys asks ``known`` about a name it does not hold: a key the read does not reach
+        is hidden already."""
         rows = []
         for name in names:
             row = -1 if name is None else memory.row_named(name)
-            if name is not None and row < 0:
+            if name is not None and row < 0 and not (known is not None and known(name)):
                 raise KeyError(f"exclude names {name!r}, which is not a key of this SoftDict")
             rows.append(row)
         return cls.one_key_each(np.array(rows, dtype=np.int64), len(memory))

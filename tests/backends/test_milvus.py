@@ -231,6 +231,10 @@ def test_a_read_says_how_many_candidates_it_read_and_what_it_left_out(lite, mini
     assert record.candidates == batch.candidates and "tail" in record.headline()
     remote.set_params(candidates=None)
     assert remote.lookup("fruit", top_k=2).candidates is None  # 200 candidates cover every name: all are read
+    hidden = [key for key in PAIRS if key not in batch.keys][:1]  # a key this read does not reach
+    assert hidden and remote.lookup_many(["fruit"], exclude=hidden).nearest == ["banana"]
+    with pytest.raises(KeyError, match="not a key"):
+        remote.lookup_many(["fruit"], exclude=["no such key"])
     with pytest.raises(ValueError, match="at least top_k"):
         remote.set_params(top_k=5, candidates=2)
     assert remote.candidates is None and remote.top_k is None  # refused: nothing changed
