@@ -6,9 +6,11 @@ index for candidates instead: the keys are clustered once (k-means on a
 sample), and a query scores only the keys of the ``nprobe`` clusters nearest
 to it. Softmax and blend then run over the k candidates found.
 
-The "auto" temperature needs the spread of a query's scores over all keys;
-with an index it is estimated from a fixed uniform sample of
-``TEMPERATURE_SAMPLE`` keys, scored exactly.
+The "auto" temperature needs the spread of a query's scores over all keys.
+For cosine it is exact from the moments of the unit keys, kept with the
+index (n, Σk and Σkkᵀ: a query's mean cosine is q·Σk / n and its mean square
+qᵀ(Σkkᵀ)q / n); for the other scorings it is estimated from a fixed uniform
+sample of ``TEMPERATURE_SAMPLE`` keys, scored exactly.
 
 The index is built on the first read that needs it and rebuilt on the first
 read after the keys change: bulk-load, then query.
@@ -50,6 +52,7 @@ class IVFIndex:
         self._built_for: tuple[int, int, str] | None = None
         self._index: Any = None
         self._sample: np.ndarray | None = None
+        self._moments: tuple[np.ndarray, np.ndarray] | None = None  # Σk, Σkkᵀ of the unit keys (cosine)
         self._lock = threading.Lock()
 
     def _build(self, memory: Any, scoring: str) -> None:
@@ -69,7 +72,24 @@ class IVFIndex:
         index.add(K)
         self._index, self._quantizer = index, quantizer
         self._sample = np.sort(rng.choice(n_keys, size=min(n_keys, TEMPERATURE_SAMPLE), replace=False))
+        self._moments = _moments(K) if scoring == "cosine" else None
         self._built_for = (memory.source, memory.version, scoring)
+
+    def temperature(self, Q: np.ndarray, best: np.ndarray) -> np.ndarray | None:
+        """The "auto" temperature of each query's cosines over every key (B, 1), exact from the keys' moments
+        (:func:`softkv.attention.auto_temperature` of all N scores, whose best is ``best`` (B,)); None for a
+        scoring whose moments are not kept (estimate it from :meth:`sample_scores`)."""
+        if self._moments is None:
+            return None
+        key_sum, key_squares = self._moments
+        n_keys = int(self._index.ntotal)
+        unit = np.asarray(Q, dtype=np.float64) * attention.inverse_norms(np.asarray(Q, dtype=np.float64))[:, None]
+        mean = unit @ key_sum / n_keys
+        variance = np.einsum("bd,bd->b", unit @ key_squares, unit) / n_keys - mean * mean
+        magnitude = np.maximum(np.abs(best), np.abs(mean))  # as auto_temperature floors a spread of ties
+        spread = np.maximum(np.sqrt(np.maximum(variance, 0.0)), attention.AUTO_SPREAD_FLOOR * magnitude)
+        temperature: np.ndarray = (spread / math.log(n_keys + 1))[:, None]
+        return temperature
 
     def search(self, memory: Any, Q: np.ndarray, k: int, scoring: str) -> tuple[np.ndarray, np.ndarray]:
         """The (approximately) k best scores of a :class:`~softkv.store.Memory`'s keys and their rows, (B, k)."""
@@ -95,6 +115,17 @@ class IVFIndex:
         assert self._sample is not None
         return attention.scores(Q, memory.embeddings[self._sample], scoring,
                                 key_inverse_norms=memory.inverse_norms[self._sample], unit_keys=memory.unit_keys)
+
+
+def _moments(K: np.ndarray, rows: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
+    """Σk and Σkkᵀ of the rows of K in float64, a block of ``rows`` at a time (a float64 copy of a million
+    384-wide keys would take 3 GB)."""
+    key_sum, key_squares = np.zeros(K.shape[1]), np.zeros((K.shape[1], K.shape[1]))
+    for first in range(0, len(K), rows):
+        block = K[first:first + rows].astype(np.float64)
+        key_sum += block.sum(axis=0)
+        key_squares += block.T @ block
+    return key_sum, key_squares
 
 
 def approximate_index(params: Any, memory: Any, cached: IVFIndex | None) -> IVFIndex | None:

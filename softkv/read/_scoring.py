@@ -97,8 +97,9 @@ class Scores:
     """The scores of a chunk of queries against every key, and the keys they name exactly.
 
     An approximate read (through an index) scores only a few candidate keys
-    per query: ``candidates`` holds them, ``sample`` the exact scores of a
-    fixed sample of keys for the "auto" temperature, and ``combined`` is -inf
+    per query: ``candidates`` holds them, the "auto" ``temperature`` from the
+    keys' moments or ``sample``, the exact scores of a fixed sample of keys to
+    estimate it from, and ``combined`` is -inf
     elsewhere (or None when the dense scores are not kept).
     """
 
@@ -108,6 +109,7 @@ class Scores:
     n_keys: int = 0
     candidates: tuple[np.ndarray, np.ndarray] | None = None  # (scores (B, k), rows (B, k))
     sample: np.ndarray | None = None  # (B, m) exact scores of a sample of the keys
+    temperature: np.ndarray | None = None  # (B, 1) the "auto" temperature over every key, when an index knows it
     population: Population | None = None  # the whole store, when the memory scored holds some of its keys
     outside: Outside | None = None  # the similarity part of the scores of the store's other keys
 
@@ -216,7 +218,10 @@ def score_approximately(memory: Memory, params: Params, queries: Sequence[Any], 
     n_queries, n_keys = len(Q), len(memory)
     top_k = min(params.top_k or n_keys, n_keys)
     S_k, rows = index.search(memory, Q, top_k, params.scoring)
-    sample = index.sample_scores(memory, Q, params.scoring) if params.temperature == "auto" else None
+    temperature = sample = None
+    if params.temperature == "auto":
+        temperature = index.temperature(Q, S_k.max(axis=1))
+        sample = index.sample_scores(memory, Q, params.scoring) if temperature is None else None
     S = None
     if keep:
         S = np.full((n_queries, n_keys), -np.inf, dtype=np.float32)
@@ -225,4 +230,4 @@ def score_approximately(memory: Memory, params: Params, queries: Sequence[Any], 
     exact_rows = np.full(n_queries, -1, dtype=np.int64)
     if params.exact_match and texts is not None:
         exact_rows[:] = [memory.exact_row(text, params.exact_match) for text in texts]
-    return Scores(S, exact_rows, None, n_keys, (S_k, rows), sample)
+    return Scores(S, exact_rows, None, n_keys, (S_k, rows), sample, temperature=temperature)

@@ -139,7 +139,9 @@ def _sparse(scores: Scores, params: Params, top_k: int | None, cutoff: Any, out:
         if scores.candidates is not None:
             S_k, top_rows = scores.candidates
             temperature: Any = params.temperature
-            if temperature == "auto":
+            if temperature == "auto" and scores.temperature is not None:
+                temperature = scores.temperature  # exact, from the keys' moments
+            elif temperature == "auto":
                 assert scores.sample is not None
                 temperature = attention.auto_temperature(scores.sample, n_keys=n_keys)
         else:

@@ -30,14 +30,16 @@ def test_an_ivf_read_that_probes_every_cluster_equals_the_exact_top_k_read(scori
     np.testing.assert_allclose(b.weight_array, a.weight_array, atol=1e-4)  # faiss rounds distances its own way
 
 
-def test_the_auto_temperature_is_estimated_from_a_sample_of_keys():
+@pytest.mark.parametrize("scoring, tolerance", [("cosine", 1e-5), ("dot", 0.1)])
+def test_the_auto_temperature_comes_from_the_keys_moments_or_a_sample(scoring, tolerance):
     K, Q, V = clustered()
     keys = [f"k{i}" for i in range(len(K))]
-    exact = SoftDict.from_embeddings(keys, K, list(V), top_k=10, index="exact").lookup_many(Q, weights=False)
-    approximate = SoftDict.from_embeddings(keys, K, list(V), top_k=10, index=IVFIndex(nprobe=10_000))
-    batch = approximate.lookup_many(Q, weights=False)
-    np.testing.assert_allclose(batch.temperatures, exact.temperatures, rtol=0.1)
-    assert batch.weight_array is None and batch.nearest == exact.nearest
+    exact = SoftDict.from_embeddings(keys, K, list(V), top_k=10, index="exact", scoring=scoring)
+    approximate = SoftDict.from_embeddings(keys, K, list(V), top_k=10, index=IVFIndex(nprobe=4), scoring=scoring)
+    a, b = exact.lookup_many(Q, weights=False), approximate.lookup_many(Q, weights=False)
+    # cosine: exact from n, Σk and Σkkᵀ even when the probed clusters miss keys; dot: a sample of 1,024 keys
+    np.testing.assert_allclose(b.temperatures, a.temperatures, rtol=tolerance)
+    assert b.weight_array is None and np.mean([x == y for x, y in zip(a.nearest, b.nearest)]) >= 0.9
 
 
 def test_the_index_follows_writes_and_needs_top_k():
