@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_info
 
 from softkv import SoftDict
 from softkv.backends import MilvusStore
-from softkv.backends._rows import FIELDS, KEY, create_collection, item, row_id
+from softkv.backends._rows import COLUMNS, FIELDS, KEY, create_collection, item, row_id
 
 
 def clustered(n: int, dim: int = 384, clusters: int = 50, seed: int = 0) -> np.ndarray:
@@ -75,9 +75,7 @@ def main() -> None:
     remote.update(local)  # lends its embeddings: one checked write, new rows inserted in one call
     update_rate = args.keys / (time.perf_counter() - started)
     raw = f"{collection}_raw"
-    create_collection(client, raw, vectors.shape[1], [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"),
-                                                      ("aliases", "JSON"), ("value", "JSON"), ("folded", "INT64"),
-                                                      ("bucket", "INT64")], "Strong")
+    create_collection(client, raw, vectors.shape[1], COLUMNS, "Strong")
     rows = [item(n, v, KEY, "", [], i) for i, (n, v) in enumerate(zip(names, vectors))]  # the rows softkv writes
     started = time.perf_counter()
     for first in range(0, len(rows), 16_384):  # a server takes at most 64 MB in one message

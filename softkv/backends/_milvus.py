@@ -42,6 +42,7 @@ from ._facts import check_encoder, fingerprint_of, read_facts, write_facts
 from ._rows import (
     ALIAS,
     BUCKETS,
+    COLUMNS,
     FIELDS,
     KEY,
     MAX_NAME_BYTES,
@@ -51,7 +52,7 @@ from ._rows import (
     Values,
     create_collection,
     hash64,
-    item,
+    items_of,
     local_store,
     nearest_rows,
     row_id,
@@ -107,7 +108,7 @@ class MilvusStore:
         self.source, self.version = next(_SOURCES), 0
         self.values: StoredValues = Values(self)
         self.aliases_of: Mapping[str, list[str]] = Aliases(self)
-        self._facts = read_facts(self._client, self._facts_name)
+        self._known = read_facts(self._client, self._facts_name)
         self._log: StatisticsLog | None = None
         self._sampled: tuple[tuple[str, ...], int, dict[str, Row]] | None = None  # (records, buckets, rows)
 
@@ -123,9 +124,18 @@ class MilvusStore:
     def _facts_name(self) -> str:
         return self.collection + "_softkv"
 
+    @property
+    def _facts(self) -> dict[str, Any] | None:
+        """The collection's facts, read again while they say it holds no keys: another process may write the
+        first ones (then its encoder is checked against this store's)."""
+        if self._known is None or self._known.get("spec") is None:
+            self._known = read_facts(self._client, self._facts_name)
+            check_encoder(self._known, getattr(self, "_encoder", None), self.collection)
+        return self._known
+
     def _write_facts(self, facts: dict[str, Any]) -> None:
         write_facts(self._client, self._facts_name, facts, self.consistency)
-        self._facts = facts
+        self._known = facts
 
     def bind(self, encoder: Any) -> None:
         """Check that ``encoder`` embeds as the one the collection was written with (its fingerprint)."""
@@ -327,25 +337,15 @@ class MilvusStore:
             if "fingerprint" not in facts:
                 facts["fingerprint"] = fingerprint_of(getattr(self, "_encoder", None))
             self._write_facts(facts)
+        dim = int(self._facts["dim"])  # type: ignore[index]
         if not self._client.has_collection(self.collection):
-            create_collection(self._client, self.collection, int(self._facts["dim"]),  # type: ignore[index]
-                              [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"),
-                               ("value", "JSON"), ("folded", "INT64"), ("bucket", "INT64")], self.consistency)
+            create_collection(self._client, self.collection, dim, COLUMNS, self.consistency)
         self._statistics_log()  # kept from the collection's first row on
-        alias_rows = [item(name, write.embeddings[name], ALIAS, key, [], None)
-                      for key, group in write.aliases.items() for name in group]
+        alias_rows, key_rows = items_of(write, rows)
         self._write_rows(alias_rows)
-        key_rows = []
-        for key in dict.fromkeys([*write.values, *write.aliases]):
-            old = rows.get(key)
-            embedding = write.embeddings[key] if old is None or old.kind != KEY else old.embedding
-            value = write.values[key] if key in write.values else old.value  # type: ignore[union-attr]
-            listed = [] if old is None else list(old.aliases)
-            key_rows.append(item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
         self._write_rows(key_rows)
         written = [(r["name"], r["kind"], r["embedding"]) for r in alias_rows + key_rows]
-        # after the rows: a reader's totals may lag a write, never lead it
-        self._record(change_of(rows, written, int(self._facts["dim"])))  # type: ignore[index]
+        self._record(change_of(rows, written, dim))  # after the rows: a reader's totals may lag a write, never lead
         self.version += 1
 
     def _write_rows(self, items: list[dict[str, Any]]) -> None:

@@ -15,13 +15,17 @@ from ..spelling import fold
 from ..store import Store, ValueSpec
 from ..store._store import Write
 
-__all__ = ["ALIAS", "BUCKETS", "FIELDS", "KEY", "MAX_NAME_BYTES", "SEARCH_HITS", "Aliases", "Row", "Values", "bucket",
-           "create_collection", "hash64", "item", "local_store", "nearest_rows", "row_id", "unavailable"]
+__all__ = ["ALIAS", "BUCKETS", "COLUMNS", "FIELDS", "KEY", "MAX_NAME_BYTES", "SEARCH_HITS", "Aliases", "Row",
+           "Values", "bucket", "create_collection", "hash64", "item", "items_of", "local_store", "nearest_rows",
+           "row_id", "unavailable"]
 
 KEY, ALIAS = 0, 1
 BUCKETS = 4096  # a name's sample bucket: a uniform hash of it
 MAX_NAME_BYTES = 65_535  # Milvus's longest VARCHAR
 FIELDS = ["name", "embedding", "kind", "owner", "aliases", "value"]
+COLUMNS = [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"), ("value", "JSON"),
+           ("folded", "INT64"), ("bucket", "INT64")]
+"""The fields of a row besides its id and embedding, with their Milvus types."""
 SEARCH_HITS = 16_384
 """Rows one call sends or returns at most (a batch is searched, read and written in parts): with
 384-dimensional embeddings about 30 MB, within the 64 MB a Milvus server takes or sends in one message (a
@@ -87,6 +91,21 @@ def item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[
     return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(),
             "kind": kind, "owner": owner, "aliases": {"names": aliases}, "value": {"v": value_to_json(name, value)},
             "folded": hash64(fold(name)), "bucket": bucket(name)}
+
+
+def items_of(write: Write, rows: Mapping[str, Row]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows a checked write puts, over the ``rows`` stored before it: its aliases', then its keys' (a key
+    stored before keeps its embedding, its value unless the write gives one, and its aliases)."""
+    aliases = [item(name, write.embeddings[name], ALIAS, key, [], None)
+               for key, group in write.aliases.items() for name in group]
+    keys = []
+    for key in dict.fromkeys([*write.values, *write.aliases]):
+        old = rows.get(key)
+        embedding = write.embeddings[key] if old is None or old.kind != KEY else old.embedding
+        value = write.values[key] if key in write.values else old.value  # type: ignore[union-attr]
+        listed = [] if old is None else list(old.aliases)
+        keys.append(item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
+    return aliases, keys
 
 
 def local_store(rows: Mapping[str, Row], spec: ValueSpec | None) -> Store:

@@ -198,6 +198,22 @@ def test_a_collection_keeps_its_pairs_and_refuses_another_encoder(lite, minilm, 
     assert len(again) == 0 and list(again) == [] and "apple" not in again
 
 
+def test_a_store_opened_before_the_collection_sees_what_another_writes(lite, minilm, lexical):
+    import time
+
+    early = store(lite)
+    reader = SoftDict(backend=early)  # no collection yet: nothing to check an encoder against
+    other = SoftDict(backend=MilvusStore("lite", early.collection, client=lite), encoder=lexical)
+    writer = SoftDict(backend=MilvusStore("lite", early.collection, client=lite))
+    writer.update({"apple": 1.0, "chair": 2.0})
+    assert len(reader) == 2 and reader["apple"] == 1.0 and reader.lookup("fruit").nearest == "apple"
+    with pytest.raises(ValueError, match="another encoder"):  # its first look at the keys checks the encoder
+        len(other)
+    writer.clear()
+    time.sleep(1.1)  # a reader's totals are read again after a second (TOTALS_AGE)
+    assert len(reader) == 0 and "apple" not in reader
+
+
 def test_sample_is_an_in_process_dict_to_work_on(lite, minilm):
     local, remote = both(lite, minilm)
     sample = remote.sample(100)
