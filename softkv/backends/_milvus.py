@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -50,6 +50,7 @@ from ._rows import (
     Aliases,
     Row,
     Values,
+    check_options,
     create_collection,
     hash64,
     items_of,
@@ -58,7 +59,7 @@ from ._rows import (
     row_id,
     unavailable,
 )
-from ._stats import COMPACT_AFTER, Statistics, StatisticsLog, change_of
+from ._stats import Statistics, StatisticsLog, change_of
 
 __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 
@@ -86,16 +87,17 @@ class MilvusStore:
         weight reads once more with four times as many).
     sample : int
         About how many keys outside the candidates stand for the rest in the "auto" temperature.
+    index, search : dict, optional
+        The engine's index of the embeddings when this store makes the collection (default: FLAT, exact;
+        e.g. ``{"index_type": "IVF_FLAT", "params": {"nlist": 4096}}``), and the search parameters of a
+        read (``{"nprobe": 32}``): the quality knob of an approximate index is its recall of the nearest.
     """
 
     def __init__(self, uri: str = "./softkv.db", collection: str = "softkv", *, token: str | None = None,
-                 consistency: str = "Strong", candidates: int = 200, sample: int = 1024, client: Any = None) -> None:
-        if not isinstance(candidates, int) or isinstance(candidates, bool) or candidates < 1:
-            raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
-        if not isinstance(sample, int) or isinstance(sample, bool) or sample < 0:
-            raise ValueError(f"sample must be an integer >= 0, got {sample!r}")
-        if consistency not in ("Strong", "Session", "Bounded", "Eventually"):
-            raise ValueError(f"consistency must be Strong, Session, Bounded or Eventually, got {consistency!r}")
+                 consistency: str = "Strong", candidates: int = 200, sample: int = 1024,
+                 index: Mapping[str, Any] | None = None, search: Mapping[str, Any] | None = None,
+                 client: Any = None) -> None:
+        check_options(candidates, sample, consistency, index, search)
         if client is None:
             try:
                 from pymilvus import MilvusClient
@@ -105,6 +107,7 @@ class MilvusStore:
             client = MilvusClient(uri, **({"token": token} if token else {}))
         self._client, self.uri, self.collection = client, uri, collection
         self.consistency, self.candidates, self.sample_size = consistency, candidates, sample
+        self.index, self.search = dict(index or {"index_type": "FLAT"}), dict(search or {})
         self.source, self.version = next(_SOURCES), 0
         self.values: StoredValues = Values(self)
         self.aliases_of: Mapping[str, list[str]] = Aliases(self)
@@ -246,10 +249,8 @@ class MilvusStore:
 
     def _record(self, change: Statistics) -> None:
         log = self._statistics_log()
-        if log is None or log.append(change) is None or log.appended % COMPACT_AFTER:
-            return
-        if len(log.listing()) > COMPACT_AFTER:  # asked every COMPACT_AFTER records of this writer, not each write
-            log.compact()
+        if log is not None:
+            log.record(change)
 
     def _around(self, names: Sequence[str], rows: Mapping[str, Row] | None = None) -> dict[str, Row]:
         """``rows`` (already read) with the rows of ``names``, of the keys that own those that are aliases, and of
@@ -339,20 +340,20 @@ class MilvusStore:
             self._write_facts(facts)
         dim = int(self._facts["dim"])  # type: ignore[index]
         if not self._client.has_collection(self.collection):
-            create_collection(self._client, self.collection, dim, COLUMNS, self.consistency)
+            create_collection(self._client, self.collection, dim, COLUMNS, self.consistency, index=self.index)
         self._statistics_log()  # kept from the collection's first row on
-        alias_rows, key_rows = items_of(write, rows)
+        written, alias_rows, key_rows = items_of(write, rows)
         self._write_rows(alias_rows)
         self._write_rows(key_rows)
-        written = [(r["name"], r["kind"], r["embedding"]) for r in alias_rows + key_rows]
         self._record(change_of(rows, written, dim))  # after the rows: a reader's totals may lag a write, never lead
         self.version += 1
 
-    def _write_rows(self, items: list[dict[str, Any]]) -> None:
+    def _write_rows(self, items: Iterable[dict[str, Any]]) -> None:
         """Upsert rows in parts of :data:`SEARCH_HITS` (a server takes at most 64 MB at a time). Never an insert:
         Milvus does not keep primary keys unique, and two writers adding one name would leave two rows."""
-        for first in range(0, len(items), SEARCH_HITS):
-            self._client.upsert(self.collection, items[first:first + SEARCH_HITS])
+        stream = iter(items)
+        while part := list(itertools.islice(stream, SEARCH_HITS)):
+            self._client.upsert(self.collection, part)
 
     def delete(self, key: str) -> None:
         """The key row first, then its aliases (a reader ignores an alias its owner does not list)."""
@@ -414,7 +415,7 @@ class MilvusStore:
         candidates = max(params.candidates or self.candidates, params.top_k or 1)
         if candidates >= statistics.n_names:
             return self.memory(encoder=encoder, background=background)
-        rows = nearest_rows(self._client, self.collection, Q, candidates)
+        rows = nearest_rows(self._client, self.collection, Q, candidates, self.search)
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         sampled = self._sample_rows(records, statistics.n_keys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from ..store import Store, ValueSpec
 from ..store._store import Write
 
 __all__ = ["ALIAS", "BUCKETS", "COLUMNS", "FIELDS", "KEY", "MAX_NAME_BYTES", "SEARCH_HITS", "Aliases", "Row",
-           "Values", "bucket", "create_collection", "hash64", "item", "items_of", "local_store", "nearest_rows",
-           "row_id", "unavailable"]
+           "Values", "bucket", "check_options", "create_collection", "hash64", "item", "items_of", "local_store",
+           "nearest_rows", "row_id", "unavailable"]
 
 KEY, ALIAS = 0, 1
 BUCKETS = 4096  # a name's sample bucket: a uniform hash of it
@@ -93,19 +94,24 @@ def item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[
             "folded": hash64(fold(name)), "bucket": bucket(name)}
 
 
-def items_of(write: Write, rows: Mapping[str, Row]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows a checked write puts, over the ``rows`` stored before it: its aliases', then its keys' (a key
-    stored before keeps its embedding, its value unless the write gives one, and its aliases)."""
-    aliases = [item(name, write.embeddings[name], ALIAS, key, [], None)
-               for key, group in write.aliases.items() for name in group]
-    keys = []
+def items_of(write: Write, rows: Mapping[str, Row]) -> tuple[list[tuple[str, int, np.ndarray]],
+                                                             Iterator[dict[str, Any]], Iterator[dict[str, Any]]]:
+    """What a checked write puts, over the ``rows`` stored before it: each row's (name, kind, embedding),
+    aliases first; then the alias rows and the key rows as they are sent, made one at a time (a million rows
+    as lists of Python floats would take gigabytes). A key stored before keeps its embedding, its value
+    unless the write gives one, and its aliases."""
+    planned: list[tuple[str, Any, int, str, list[str], Any]] = [
+        (name, write.embeddings[name], ALIAS, key, [], None) for key, group in write.aliases.items() for name in group]
+    n_aliases = len(planned)
     for key in dict.fromkeys([*write.values, *write.aliases]):
         old = rows.get(key)
         embedding = write.embeddings[key] if old is None or old.kind != KEY else old.embedding
         value = write.values[key] if key in write.values else old.value  # type: ignore[union-attr]
         listed = [] if old is None else list(old.aliases)
-        keys.append(item(key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
-    return aliases, keys
+        planned.append((key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
+    written = [(name, kind, embedding) for name, embedding, kind, *_ in planned]
+    return (written, (item(*p) for p in itertools.islice(planned, n_aliases)),
+            (item(*p) for p in itertools.islice(planned, n_aliases, None)))
 
 
 def local_store(rows: Mapping[str, Row], spec: ValueSpec | None) -> Store:
@@ -124,10 +130,24 @@ def local_store(rows: Mapping[str, Row], spec: ValueSpec | None) -> Store:
     return store
 
 
+def check_options(candidates: Any, sample: Any, consistency: Any, index: Any, search: Any) -> None:
+    """A ValueError naming the first option of a :class:`~softkv.backends.MilvusStore` that is out of range."""
+    if not isinstance(candidates, int) or isinstance(candidates, bool) or candidates < 1:
+        raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
+    if not isinstance(sample, int) or isinstance(sample, bool) or sample < 0:
+        raise ValueError(f"sample must be an integer >= 0, got {sample!r}")
+    if consistency not in ("Strong", "Session", "Bounded", "Eventually"):
+        raise ValueError(f"consistency must be Strong, Session, Bounded or Eventually, got {consistency!r}")
+    if index is not None and not (isinstance(index, Mapping) and isinstance(index.get("index_type"), str)):
+        raise ValueError(f'index must be None (FLAT) or a dict with an "index_type", got {index!r:.80}')
+    if search is not None and not isinstance(search, Mapping):
+        raise ValueError(f'search must be None or a dict of search parameters ({{"nprobe": 32}}), got {search!r:.80}')
+
+
 def create_collection(client: Any, name: str, dim: int, fields: Sequence[tuple[str, str]], consistency: str,
-                      *, id_length: int = 32, metric: str = "COSINE") -> None:
-    """A collection of rows with a VARCHAR primary key ``id``, an ``embedding`` of ``dim`` (a FLAT index:
-    exact; on a server, choose yours) and ``fields`` (name, DataType name)."""
+                      *, id_length: int = 32, metric: str = "COSINE", index: Mapping[str, Any] | None = None) -> None:
+    """A collection of rows with a VARCHAR primary key ``id``, an ``embedding`` of ``dim`` indexed as ``index``
+    says (default FLAT: exact) and ``fields`` (name, DataType name)."""
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -136,19 +156,22 @@ def create_collection(client: Any, name: str, dim: int, fields: Sequence[tuple[s
     for field, kind in fields:
         extra = {"max_length": MAX_NAME_BYTES} if kind == "VARCHAR" else {}
         schema.add_field(field, getattr(DataType, kind), **extra)
-    index = client.prepare_index_params()
-    index.add_index("embedding", index_type="FLAT", metric_type=metric)
-    client.create_collection(name, schema=schema, index_params=index, consistency_level=consistency)
+    chosen = dict(index or {"index_type": "FLAT"})
+    index_params = client.prepare_index_params()
+    index_params.add_index("embedding", index_type=chosen.pop("index_type"), metric_type=metric, **chosen)
+    client.create_collection(name, schema=schema, index_params=index_params, consistency_level=consistency)
 
 
-def nearest_rows(client: Any, collection: str, Q: np.ndarray, limit: int) -> dict[str, Row]:
+def nearest_rows(client: Any, collection: str, Q: np.ndarray, limit: int,
+                 search: Mapping[str, Any] | None = None) -> dict[str, Row]:
     """The rows of each query's ``limit`` nearest names, by name: one search for each :data:`SEARCH_HITS` hits
-    (a server answers at most 64 MB at a time)."""
+    (a server answers at most 64 MB at a time), with the index's ``search`` parameters."""
     vectors, rows = np.asarray(Q, dtype=np.float32), dict[str, Row]()
     step = max(1, SEARCH_HITS // limit)
+    options = {"search_params": {"params": dict(search)}} if search else {}
     for first in range(0, len(vectors), step):
         found = client.search(collection, data=vectors[first:first + step].tolist(), limit=limit,
-                              anns_field="embedding", output_fields=FIELDS)
+                              anns_field="embedding", output_fields=FIELDS, **options)
         rows |= {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
     return rows
 

@@ -40,6 +40,7 @@ N_FEATURES = 2**20  # the hashed n-gram features of softkv.spelling.LexicalIndex
 COMPACT_AFTER = 32  # records a writer lets accumulate before it compacts them into one
 _PART_CHARS = 60_000  # base64 characters in one part (a VARCHAR holds 65,535 bytes)
 _FORMAT = 1
+_BLOCK = 16_384  # unit keys added to the moments in one product
 TOTALS_AGE = 1.0
 """How old, in seconds, the statistics a read uses may be (:meth:`StatisticsLog.recent`)."""
 
@@ -69,7 +70,7 @@ class Statistics:
         self.count_all([(name, embedding, sign)])
 
     def count_all(self, names: Iterable[tuple[str, np.ndarray | None, int]]) -> None:
-        """:meth:`count` of each (name, embedding or None, sign), the key moments in one product."""
+        """:meth:`count` of each (name, embedding or None, sign), the key moments a block at a time."""
         signs, units, features, feature_signs = [], [], [], []
         for name, embedding, sign in names:
             self.n_names += sign
@@ -78,21 +79,21 @@ class Statistics:
             feature_signs.append(np.full(len(found), sign, dtype=np.int64))
             if embedding is not None:
                 signs.append(float(sign))
-                units.append(unit_vector(embedding))
+                units.append(embedding)  # made a float64 unit vector block by block, below
         if features:  # the frequencies added up in numpy: a Counter increment per n-gram cost seconds at 100,000
             unique, inverse = np.unique(np.concatenate(features), return_inverse=True)
             totals = np.bincount(inverse, weights=np.concatenate(feature_signs), minlength=len(unique))
             self.document_frequency.update(dict(zip(unique.tolist(), totals.astype(np.int64).tolist())))
-        if not units:
-            return
-        signed, matrix = np.array(signs), np.stack(units)
-        self.n_keys += int(signed.sum())
-        self.key_sum += signed @ matrix
-        self.key_squares += (matrix * signed[:, None]).T @ matrix
-        if self.vectors is not None:
-            self.vectors.extend(zip(signed.astype(int).tolist(), matrix))
-            if 2 * len(self.vectors) >= self.dim:  # a sum is smaller now
-                self.vectors = None
+        for first in range(0, len(units), _BLOCK):  # a block at a time: a million float64 rows take 3 GB
+            signed = np.array(signs[first:first + _BLOCK])
+            matrix = np.stack([unit_vector(e) for e in units[first:first + _BLOCK]])
+            self.n_keys += int(signed.sum())
+            self.key_sum += signed @ matrix
+            self.key_squares += (matrix * signed[:, None]).T @ matrix
+            if self.vectors is not None:
+                self.vectors.extend(zip(signed.astype(int).tolist(), matrix))
+                if 2 * len(self.vectors) >= self.dim:  # a sum is smaller now
+                    self.vectors = None
 
     def add(self, other: Statistics) -> None:
         self.n_keys += other.n_keys
@@ -227,6 +228,13 @@ class StatisticsLog:
             create_collection(self._client, self.name, 2, [("record", "VARCHAR"), ("part", "INT64"),
                                                            ("parts", "INT64"), ("blob", "VARCHAR")],
                               self._consistency, id_length=64, metric="L2")
+
+    def record(self, change: Statistics) -> None:
+        """Append a write's change; every :data:`COMPACT_AFTER` records of this writer, compact the records
+        when there are more than that (asked then, not at each write: a round trip)."""
+        if self.append(change) is not None and not self.appended % COMPACT_AFTER \
+                and len(self.listing()) > COMPACT_AFTER:
+            self.compact()
 
     def append(self, change: Statistics, covers: Sequence[str] = ()) -> str | None:
         """Write one record (its parts in one upsert); None when there is nothing to write."""

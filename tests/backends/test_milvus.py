@@ -230,6 +230,10 @@ def test_bad_options_are_refused(lite):
         MilvusStore("lite", client=lite, candidates=0)
     with pytest.raises(ValueError, match="consistency"):
         MilvusStore("lite", client=lite, consistency="Sometimes")
+    with pytest.raises(ValueError, match="index_type"):
+        MilvusStore("lite", client=lite, index={"nlist": 16})
+    with pytest.raises(ValueError, match="search"):
+        MilvusStore("lite", client=lite, search=32)
     with pytest.raises(ValueError, match="milvus://"):
         SoftDict(backend="http://localhost:19530")
     assert "token" not in repr(MilvusStore("lite", client=lite, token="secret"))
@@ -254,6 +258,17 @@ def test_a_read_says_how_many_candidates_it_read_and_what_it_left_out(lite, mini
     with pytest.raises(ValueError, match="at least top_k"):
         remote.set_params(top_k=5, candidates=2)
     assert remote.candidates is None and remote.top_k is None  # refused: nothing changed
+
+
+def test_an_approximate_index_is_the_engines_to_choose(lite, minilm):
+    local = SoftDict(PAIRS)
+    remote = SoftDict(backend=store(lite, index={"index_type": "IVF_FLAT", "params": {"nlist": 2}},
+                                    search={"nprobe": 2}, candidates=4))
+    remote.update(local)
+    indexes = lite.list_indexes(remote._store.collection)
+    assert lite.describe_index(remote._store.collection, indexes[0])["index_type"] == "IVF_FLAT"
+    assert remote.lookup("fruit").nearest == local.lookup("fruit").nearest  # every list probed: exact
+    assert remote.lookup("fruit").candidates == 4
 
 
 def test_explain_reads_what_a_lookup_reads(lite, minilm):
