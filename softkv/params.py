@@ -226,9 +226,9 @@ class Params:
     candidates : int >= 1 or None, default None
         For keys that live in a backend (:mod:`softkv.backends`): how many
         nearest names the engine returns for each query, at least ``top_k``
-        (None: the backend's own setting). A read whose keys outside them
-        would take more than :data:`softkv.read.TAIL_TOLERANCE` of the weight
-        reads once more with four times as many. An in-process dict reads
+        (None: the backend's own setting). A query whose keys outside them
+        would take more than :data:`softkv.read.TAIL_TOLERANCE` of its weight
+        is read once more with four times as many. An in-process dict reads
         every key.
     """
 

@@ -404,18 +404,18 @@ class MilvusStore:
         return local.memory(encoder=encoder, background=background)
 
     def memory_for(self, queries: Sequence[Any], Q: np.ndarray, params: Any, *, encoder: Any = None,
-                   background: Any = None) -> Memory:
-        """The candidates of a batch: each query's nearest names (one search), the names the queries are, and
-        a uniform sample of the keys; with the collection's statistics (:class:`Population`, and the n-gram
-        frequencies for spelling). Every key when ``candidates`` covers every name."""
+                   background: Any = None, candidates: Sequence[int] | None = None) -> Memory:
+        """The candidates of a batch: each query's ``candidates`` nearest names (default: the read's, or this
+        store's), the names the queries are, and a uniform sample of the keys; with the collection's statistics
+        (:class:`Population`, and the n-gram frequencies for spelling). Every key when they cover every name."""
         log = self._statistics_log()
         if log is None:
             return self.memory(encoder=encoder, background=background)
         statistics, records = log.recent(self.version)
-        candidates = max(params.candidates or self.candidates, params.top_k or 1)
-        if candidates >= statistics.n_names:
+        limits = np.maximum(candidates or [params.candidates or self.candidates] * len(Q), params.top_k or 1)
+        if limits.min() >= statistics.n_names:
             return self.memory(encoder=encoder, background=background)
-        rows = nearest_rows(self._client, self.collection, Q, candidates, self.search)
+        rows = nearest_rows(self._client, self.collection, Q, limits, self.search)
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         sampled = self._sample_rows(records, statistics.n_keys)
@@ -426,7 +426,7 @@ class MilvusStore:
         marked = np.zeros(len(memory), dtype=bool)
         marked[[memory.row_of[name] for name in in_sample]] = True
         return replace(memory, population=Population(statistics.n_keys, statistics.n_names, marked,
-                                                     statistics.key_sum, statistics.key_squares, candidates))
+                                                     statistics.key_sum, statistics.key_squares, limits))
 
     def _sample_rows(self, records: tuple[str, ...], n_keys: int) -> dict[str, Row]:
         """The rows of a uniform sample of about ``sample`` keys (by bucket), read again when the statistics

@@ -162,17 +162,20 @@ def create_collection(client: Any, name: str, dim: int, fields: Sequence[tuple[s
     client.create_collection(name, schema=schema, index_params=index_params, consistency_level=consistency)
 
 
-def nearest_rows(client: Any, collection: str, Q: np.ndarray, limit: int,
+def nearest_rows(client: Any, collection: str, Q: np.ndarray, limits: np.ndarray,
                  search: Mapping[str, Any] | None = None) -> dict[str, Row]:
-    """The rows of each query's ``limit`` nearest names, by name: one search for each :data:`SEARCH_HITS` hits
-    (a server answers at most 64 MB at a time), with the index's ``search`` parameters."""
+    """The rows of each query's ``limits[i]`` nearest names, by name: one search of the queries that ask for
+    as many, for each :data:`SEARCH_HITS` hits (a server answers at most 64 MB at a time), with the index's
+    ``search`` parameters."""
     vectors, rows = np.asarray(Q, dtype=np.float32), dict[str, Row]()
-    step = max(1, SEARCH_HITS // limit)
     options = {"search_params": {"params": dict(search)}} if search else {}
-    for first in range(0, len(vectors), step):
-        found = client.search(collection, data=vectors[first:first + step].tolist(), limit=limit,
-                              anns_field="embedding", output_fields=FIELDS, **options)
-        rows |= {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
+    for limit in np.unique(limits).tolist():
+        asking = vectors[limits == limit]
+        step = max(1, SEARCH_HITS // limit)
+        for first in range(0, len(asking), step):
+            found = client.search(collection, data=asking[first:first + step].tolist(), limit=limit,
+                                  anns_field="embedding", output_fields=FIELDS, **options)
+            rows |= {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
     return rows
 
 

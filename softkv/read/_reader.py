@@ -3,9 +3,9 @@ approximate index; and the read of a store under its lock (and the encoding of n
 
 :meth:`Reader.read` is how a dict reads: embed the queries with no lock held
 (the slow part), then, under the store's read lock, take a view of it and
-run the one read (:func:`softkv.read.read`); a backend's read whose unread keys
-would take more than :data:`TAIL_TOLERANCE` of the weight reads once more over
-:data:`WIDEN` times as many candidates.
+run the one read (:func:`softkv.read.read`); a backend's read in which some
+query's unread keys would take more than :data:`TAIL_TOLERANCE` of its weight
+reads once more, over :data:`WIDEN` times as many candidates for those queries.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from ._scoring import LeaveOut
 __all__ = ["TAIL_TOLERANCE", "WIDEN", "Reader"]
 
 TAIL_TOLERANCE = 0.01
-"""A read of a backend's candidates reads once more, with :data:`WIDEN` times as many, when the keys it did not
-read would take more than this share of some query's weight (``tail_mass``, estimated from a uniform sample)."""
+"""A read of a backend's candidates reads once more, with :data:`WIDEN` times as many for the queries whose
+unread keys would take more than this share of their weight (``tail_mass``, estimated from a uniform sample)."""
 WIDEN = 4
 
 
@@ -77,21 +77,24 @@ class Reader:
         options = {"on_miss": on_miss, "keep_weights": keep_weights, "chunk_bytes": chunk_bytes}
         with lock.reading():
             batch, population = self._read_memory(store, params, queries, Q, background, exclude, blank, options)
-            tail = batch.tail_mass
-            if population is not None and population.candidates and tail is not None \
-                    and np.nanmax(tail, initial=0.0) > TAIL_TOLERANCE:
-                wider = params.replace(candidates=min(WIDEN * population.candidates, population.n_names))
-                batch, _ = self._read_memory(store, wider, queries, Q, background, exclude, blank, options)
+            tail, searched = batch.tail_mass, None if population is None else population.candidates
+            over = None if tail is None or searched is None else np.nan_to_num(tail) > TAIL_TOLERANCE
+            if over is not None and searched is not None and population is not None and over.any():
+                wider = np.where(over, np.minimum(WIDEN * searched, population.n_names), searched)
+                batch, _ = self._read_memory(store, params, queries, Q, background, exclude, blank, options,
+                                             wider.tolist())
             if params.counts_uses:
                 store.usage.touch(batch.keys_with_weight(USED_WEIGHT))
         return replace(batch, queries=given) if blank else batch
 
     def _read_memory(self, store: Backend, params: Params, queries: Sequence[Any], Q: np.ndarray,
                      background: Background | None, exclude: Sequence[str | None] | None, blank: list[int],
-                     options: dict[str, Any]) -> tuple[BatchResult, Population | None]:
-        """One read of the store's memory for these queries (its candidates, for a backend), and the store's
-        totals when the memory holds only some of its keys."""
-        memory = store.memory_for(queries, Q, params, encoder=self.encoder, background=background)
+                     options: dict[str, Any], candidates: list[int] | None = None) -> tuple[BatchResult,
+                                                                                           Population | None]:
+        """One read of the store's memory for these queries (each query's ``candidates``, for a backend), and
+        the store's totals when the memory holds only some of its keys."""
+        memory = store.memory_for(queries, Q, params, encoder=self.encoder, background=background,
+                                  candidates=candidates)
         known = None if memory.population is None else (lambda name: store.entry_value(name, "strict") is not None)
         leave_out = None if exclude is None else LeaveOut.excluding(memory, exclude, known)
         if blank:

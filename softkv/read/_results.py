@@ -146,7 +146,7 @@ class LookupResult:
     tail_mass, candidates : float, int or None
         A read of a backend's candidates (:mod:`softkv.backends`): the weight
         the keys it did not read would take, from a sample of them (NaN: no
-        sample), and the names the engine returned per query. None: all read.
+        sample), and the names the engine returned for it. None: all read.
 
     Derived: ``weights`` and ``scores`` (dicts, heaviest or best first),
     ``nearest``, ``nearest_score``, ``entropy``, ``effective_keys``,
@@ -295,7 +295,7 @@ class BatchResult:
         (None without a cutoff), the nearest key's weight beside that slot,
         the cutoff (None: always answers) and the best score.
     tail_mass, candidates
-        As in :class:`LookupResult`: (n_queries,) and one number, or None.
+        As in :class:`LookupResult`, (n_queries,) each, or None.
     categories, category_weights
         For categorical values: the distinct values and the
         (n_queries, n_categories) weight each query gives them.
@@ -310,7 +310,7 @@ class BatchResult:
     answers: Answers = field(repr=False)
     opaque: bool = False  # values read as the heaviest key's, not blended or grouped
     value_names: tuple[str, ...] | None = None  # the columns of vector values (for display)
-    candidates: int | None = None
+    candidates: np.ndarray | None = None
 
     @property
     def values(self) -> np.ndarray:
@@ -420,7 +420,8 @@ class BatchResult:
             self.queries[i], value, self.keys, weights[i], scores[i], float(self.temperatures[i]), exact_row >= 0,
             bool(self.missed[i]), None if cutoff is None else float(cutoff[i]),
             None if p_miss is None else float(p_miss[i]), float(self.confidence[i]),
-            None if tail is None else float(tail[i]), self.candidates, self.row_values, distribution,
+            None if tail is None else float(tail[i]), None if self.candidates is None else int(self.candidates[i]),
+            self.row_values, distribution,
             self.opaque, self.value_names)
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:

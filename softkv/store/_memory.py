@@ -80,7 +80,7 @@ class Population:
     sampled: np.ndarray  # (rows of the memory,) bool
     key_sum: np.ndarray | None = None  # (d,) float64: Σ k/|k| over every key of the store
     key_squares: np.ndarray | None = None  # (d, d) float64: Σ (k/|k|)(k/|k|)ᵀ
-    candidates: int | None = None  # the nearest names the engine returned for each query
+    candidates: np.ndarray | None = None  # (B,) the nearest names the engine returned for each query
 
     def tail_mass(self, sample_weight: np.ndarray) -> np.ndarray:
         """(B,) the share of each query's weight that the keys outside this memory would take, from the weight

@@ -362,8 +362,9 @@ class Store:
                         aliases, None, contents.background)
 
     def memory_for(self, queries: Sequence[Any], Q: np.ndarray, params: Any, *, encoder: Any = None,
-                   background: Any = None) -> Memory:
-        """What a read of ``queries`` reads (:class:`~softkv.store.Backend`): every key, as views."""
+                   background: Any = None, candidates: Sequence[int] | None = None) -> Memory:
+        """What a read of ``queries`` reads (:class:`~softkv.store.Backend`): every key, as views (a backend
+        searches each query's ``candidates`` nearest names; here every key is read)."""
         return self.memory(encoder=encoder, background=background)
 
     def _derived(self) -> tuple[bool, np.ndarray]:
