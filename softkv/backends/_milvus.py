@@ -113,7 +113,7 @@ class MilvusStore:
         self.aliases_of: Mapping[str, list[str]] = Aliases(self)
         self._known = read_facts(self._client, self._facts_name)
         self._log: StatisticsLog | None = None
-        self._sampled: tuple[tuple[str, ...], int, dict[str, Row]] | None = None  # (records, buckets, rows)
+        self._sampled: tuple[Any, dict[str, Row], dict[str, Any]] | None = None  # (records, buckets), rows, values
 
     def __repr__(self) -> str:  # the token stays out
         return f"MilvusStore({self.uri!r}, collection={self.collection!r}, candidates={self.candidates})"
@@ -419,7 +419,8 @@ class MilvusStore:
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         sampled = self._sample_rows(records, statistics.n_keys)
-        local = local_store(self._around(named, rows | sampled), self.spec)
+        checked = {} if self._sampled is None else {k: v for k, v in self._sampled[2].items() if k not in rows}
+        local = local_store(self._around(named, sampled | rows), self.spec, checked)  # a searched row is fresher
         in_sample = [name for name in sampled if name not in rows and name in local.values]
         local.document_frequencies = (statistics.n_names, log.frequencies(records, statistics))
         memory = local.memory(encoder=encoder, background=background)
@@ -429,14 +430,15 @@ class MilvusStore:
                                                      statistics.key_sum, statistics.key_squares, limits))
 
     def _sample_rows(self, records: tuple[str, ...], n_keys: int) -> dict[str, Row]:
-        """The rows of a uniform sample of about ``sample`` keys (by bucket), read again when the statistics
-        records change (a write by anyone)."""
+        """The rows of a uniform sample of about ``sample`` keys (by bucket), read and checked again only when
+        the statistics records change (a write by anyone)."""
         if not self.sample_size:
             return {}
         buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))
-        if self._sampled is None or self._sampled[:2] != (records, buckets):
-            self._sampled = (records, buckets, self._query(f"kind == {KEY} and bucket < {buckets}"))
-        return self._sampled[2]
+        if self._sampled is None or self._sampled[0] != (records, buckets):
+            rows = self._query(f"kind == {KEY} and bucket < {buckets}")
+            self._sampled = ((records, buckets), rows, dict(local_store(rows, self.spec).values))
+        return self._sampled[1]
 
     def sample(self, n: int) -> Contents:
         """About ``n`` keys drawn uniformly (by their buckets), with their aliases: what ``d.sample(n)`` makes an

@@ -78,8 +78,10 @@ class Row:
 
     @classmethod
     def of(cls, item: Mapping[str, Any]) -> Row:
-        """The row the engine returned (fields not asked for: empty)."""
+        """The row the engine returned (fields not asked for: empty), checked: anyone may have written it."""
         embedding = np.asarray(item.get("embedding", ()), dtype=np.float32)
+        if embedding.ndim != 1 or not np.isfinite(embedding).all():
+            raise ValueError(f"a Milvus row's embedding is not a finite vector: {item.get('name')!r:.80}")
         value = value_from_json(item["value"]["v"], "a Milvus row") if "value" in item else None
         aliases = (item.get("aliases") or {}).get("names", [])  # a JSON object: Milvus 2.3 holds no arrays
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
@@ -114,9 +116,11 @@ def items_of(write: Write, rows: Mapping[str, Row]) -> tuple[list[tuple[str, int
             (item(*p) for p in itertools.islice(planned, n_aliases, None)))
 
 
-def local_store(rows: Mapping[str, Row], spec: ValueSpec | None) -> Store:
+def local_store(rows: Mapping[str, Row], spec: ValueSpec | None, checked: Mapping[str, Any] | None = None) -> Store:
     """An in-process :class:`Store` of the key rows among ``rows`` with the aliases their rows list (and have),
-    under the collection's value kind: the checks and the reads of the in-process store, on these rows."""
+    under the collection's value kind: the checks and the reads of the in-process store, on these rows.
+    ``checked`` holds the values of some of these keys as a store checked them before (a cached sample's):
+    they are not checked again."""
     keys = {name: row for name, row in rows.items() if row.kind == KEY}
     aliases = {key: [a for a in row.aliases if a in rows and rows[a].kind == ALIAS and rows[a].owner == key]
                for key, row in keys.items()}
@@ -124,9 +128,11 @@ def local_store(rows: Mapping[str, Row], spec: ValueSpec | None) -> Store:
     if keys and spec is not None:
         embeddings = {key: row.embedding for key, row in keys.items()}
         embeddings |= {a: rows[a].embedding for group in aliases.values() for a in group}
-        checked = store.check({key: row.value for key, row in keys.items()}, embeddings=embeddings)
+        known = {key: checked[key] for key in keys if checked is not None and key in checked}
+        fresh = {key: row.value for key, row in keys.items() if key not in known}
+        values = known | (store.check(fresh, embeddings=embeddings).values if fresh else {})
         groups = {key: tuple(group) for key, group in aliases.items() if group}
-        store.apply(Write(checked.values, checked.new_keys, embeddings, groups, spec))  # keys, then aliases
+        store.apply(Write(values, tuple(keys), embeddings, groups, spec))  # keys, then aliases
     return store
 
 

@@ -434,3 +434,22 @@ def test_a_forged_statistics_record_is_refused(minilm):
                    blob.replace(b'"rank": 1', b'"rank": 9')):
         with pytest.raises(ValueError):
             Statistics.from_bytes(forged, 4)
+
+
+def test_a_row_that_is_no_finite_vector_is_refused():
+    from softkv.backends._rows import Row
+
+    good = {"name": "apple", "embedding": [1.0, 0.0], "kind": KEY, "value": {"v": 1.0}}
+    assert Row.of(good).name == "apple"
+    for embedding in ([float("nan"), 1.0], [float("inf"), 0.0], [[1.0], [0.0]]):
+        with pytest.raises(ValueError, match="finite vector"):
+            Row.of(good | {"embedding": embedding})
+
+
+def test_a_read_takes_a_sampled_key_as_a_search_returns_it(lite, minilm):
+    remote = SoftDict(PAIRS, backend=store(lite, candidates=2))  # a sample of every key, two candidates a query
+    other = SoftDict(backend=MilvusStore("lite", remote._store.collection, client=lite))
+    remote.lookup("fruit")  # the sample is read and checked once
+    other["banana"] = 6  # another writer: this reader's totals and sample may be a second old
+    local = SoftDict(PAIRS | {"banana": 6})
+    assert remote.lookup("fruit").value == pytest.approx(local.lookup("fruit").value, abs=1e-5)
