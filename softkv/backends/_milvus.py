@@ -42,7 +42,6 @@ from ._facts import check_encoder, fingerprint_of, read_facts, write_facts
 from ._rows import (
     ALIAS,
     BUCKETS,
-    COLUMNS,
     FIELDS,
     KEY,
     MAX_NAME_BYTES,
@@ -50,12 +49,12 @@ from ._rows import (
     Aliases,
     Row,
     Values,
+    candidate_rows,
     check_options,
-    create_collection,
+    create_names,
     hash64,
     items_of,
     local_store,
-    nearest_rows,
     row_id,
     unavailable,
 )
@@ -331,18 +330,20 @@ class MilvusStore:
     def apply(self, checked: tuple[Write, dict[str, Row]]) -> None:
         """Alias rows first, then the key rows that list them."""
         write, rows = checked
-        spec = write.spec
-        if spec is not None and (self.spec != spec or self._facts is None):
-            width = self.width or len(next(iter(write.embeddings.values())))
-            facts = dict(self._facts or {}) | {"dim": width, "spec": {"kind": spec.kind, "shape": list(spec.shape)}}
-            if "fingerprint" not in facts:
-                facts["fingerprint"] = fingerprint_of(getattr(self, "_encoder", None))
+        if not write.values and not write.aliases:
+            return
+        facts = dict(self._facts or {})
+        if not self._client.has_collection(self.collection):  # its first rows (again, after clear)
+            facts["dim"] = self.width or len(next(iter(write.embeddings.values())))
+            facts["grams"] = create_names(self._client, self.collection, facts["dim"], self.consistency, self.index)
+        if write.spec is not None:
+            facts["spec"] = {"kind": write.spec.kind, "shape": list(write.spec.shape)}
+        facts.setdefault("fingerprint", fingerprint_of(getattr(self, "_encoder", None)))
+        if facts != self._facts:
             self._write_facts(facts)
-        dim = int(self._facts["dim"])  # type: ignore[index]
-        if not self._client.has_collection(self.collection):
-            create_collection(self._client, self.collection, dim, COLUMNS, self.consistency, index=self.index)
+        dim = int(facts["dim"])
         self._statistics_log()  # kept from the collection's first row on
-        written, alias_rows, key_rows = items_of(write, rows)
+        written, alias_rows, key_rows = items_of(write, rows, bool(facts.get("grams")))
         self._write_rows(alias_rows)
         self._write_rows(key_rows)
         self._record(change_of(rows, written, dim))  # after the rows: a reader's totals may lag a write, never lead
@@ -415,7 +416,7 @@ class MilvusStore:
         limits = np.maximum(candidates or [params.candidates or self.candidates] * len(Q), params.top_k or 1)
         if limits.min() >= statistics.n_names:
             return self.memory(encoder=encoder, background=background)
-        rows = nearest_rows(self._client, self.collection, Q, limits, self.search)
+        rows = candidate_rows(self._client, self.collection, queries, Q, limits, self.search, self._facts)
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         sampled = self._sample_rows(records, statistics.n_keys)

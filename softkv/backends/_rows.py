@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -12,18 +13,23 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..io._schema import value_from_json, value_to_json
-from ..spelling import fold
+from ..spelling import NGRAM_RANGE, fold, hashed_ngrams
 from ..store import Store, ValueSpec
 from ..store._store import Write
 
-__all__ = ["ALIAS", "BUCKETS", "COLUMNS", "FIELDS", "KEY", "MAX_NAME_BYTES", "SEARCH_HITS", "Aliases", "Row",
-           "Values", "bucket", "check_options", "create_collection", "hash64", "item", "items_of", "local_store",
-           "nearest_rows", "row_id", "unavailable"]
+__all__ = ["ALIAS", "BUCKETS", "COLUMNS", "FIELDS", "KEY", "MAX_NAME_BYTES", "N_FEATURES", "SEARCH_HITS",
+           "SPELLING_CANDIDATES", "Aliases", "Row", "Values", "bucket", "candidate_rows", "check_options",
+           "create_collection", "create_names", "hash64", "holds_sparse_vectors", "item", "items_of", "local_store",
+           "nearest_rows", "row_id", "sparse_grams", "unavailable"]
 
 KEY, ALIAS = 0, 1
 BUCKETS = 4096  # a name's sample bucket: a uniform hash of it
 MAX_NAME_BYTES = 65_535  # Milvus's longest VARCHAR
 FIELDS = ["name", "embedding", "kind", "owner", "aliases", "value"]
+N_FEATURES = 2**20  # the hashed n-gram features of softkv.spelling.LexicalIndex
+SPELLING_CANDIDATES = 32
+"""Names a text query's n-grams add to its candidates at most: of 200 typos of 5,000 city names, the ten
+nearest by n-grams held the name meant every time, the ten nearest by embedding 80% of the time."""
 COLUMNS = [("name", "VARCHAR"), ("kind", "INT64"), ("owner", "VARCHAR"), ("aliases", "JSON"), ("value", "JSON"),
            ("folded", "INT64"), ("bucket", "INT64")]
 """The fields of a row besides its id and embedding, with their Milvus types."""
@@ -89,15 +95,32 @@ class Row:
         return cls(item["name"], embedding, int(item.get("kind", KEY)), item.get("owner", ""), aliases, value)
 
 
-def item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str], value: Any) -> dict[str, Any]:
-    """The row of a name, as it is written."""
-    return {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(),
-            "kind": kind, "owner": owner, "aliases": {"names": aliases}, "value": {"v": value_to_json(name, value)},
-            "folded": hash64(fold(name)), "bucket": bucket(name)}
+def item(name: str, embedding: np.ndarray, kind: int, owner: str, aliases: list[str], value: Any,
+         grams: bool = False) -> dict[str, Any]:
+    """The row of a name, as it is written (with its n-grams as a sparse vector where the collection has them)."""
+    row = {"id": row_id(name), "name": name, "embedding": np.asarray(embedding, dtype=np.float32).tolist(),
+           "kind": kind, "owner": owner, "aliases": {"names": aliases}, "value": {"v": value_to_json(name, value)},
+           "folded": hash64(fold(name)), "bucket": bucket(name)}
+    if grams:
+        row["grams"] = sparse_grams(name)
+    return row
 
 
-def items_of(write: Write, rows: Mapping[str, Row]) -> tuple[list[tuple[str, int, np.ndarray]],
-                                                             Iterator[dict[str, Any]], Iterator[dict[str, Any]]]:
+def sparse_grams(text: str) -> dict[int, float]:
+    """The character n-grams of ``text`` as a unit sparse vector (softkv.spelling's hashed features and term
+    frequencies): an inner product of two is the cosine of their n-gram counts, which finds a name's spelling
+    neighbours; the read scores those exactly, with the collection's idf.
+
+    >>> sorted(round(weight, 3) for weight in sparse_grams("ab").values())  # " a", "ab", "b ", " ab", "ab "
+    [0.447, 0.447, 0.447, 0.447, 0.447]
+    """
+    ids, frequencies = hashed_ngrams(text, NGRAM_RANGE, N_FEATURES)
+    norm = float(np.linalg.norm(frequencies)) or 1.0
+    return dict(zip(ids.tolist(), (frequencies / norm).tolist()))
+
+
+def items_of(write: Write, rows: Mapping[str, Row], grams: bool = False) -> tuple[
+        list[tuple[str, int, np.ndarray]], Iterator[dict[str, Any]], Iterator[dict[str, Any]]]:
     """What a checked write puts, over the ``rows`` stored before it: each row's (name, kind, embedding),
     aliases first; then the alias rows and the key rows as they are sent, made one at a time (a million rows
     as lists of Python floats would take gigabytes). A key stored before keeps its embedding, its value
@@ -112,8 +135,8 @@ def items_of(write: Write, rows: Mapping[str, Row]) -> tuple[list[tuple[str, int
         listed = [] if old is None else list(old.aliases)
         planned.append((key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
     written = [(name, kind, embedding) for name, embedding, kind, *_ in planned]
-    return (written, (item(*p) for p in itertools.islice(planned, n_aliases)),
-            (item(*p) for p in itertools.islice(planned, n_aliases, None)))
+    return (written, (item(*p, grams) for p in itertools.islice(planned, n_aliases)),
+            (item(*p, grams) for p in itertools.islice(planned, n_aliases, None)))
 
 
 def local_store(rows: Mapping[str, Row], spec: ValueSpec | None, checked: Mapping[str, Any] | None = None) -> Store:
@@ -151,9 +174,11 @@ def check_options(candidates: Any, sample: Any, consistency: Any, index: Any, se
 
 
 def create_collection(client: Any, name: str, dim: int, fields: Sequence[tuple[str, str]], consistency: str,
-                      *, id_length: int = 32, metric: str = "COSINE", index: Mapping[str, Any] | None = None) -> None:
+                      *, id_length: int = 32, metric: str = "COSINE", index: Mapping[str, Any] | None = None,
+                      grams: bool = False) -> None:
     """A collection of rows with a VARCHAR primary key ``id``, an ``embedding`` of ``dim`` indexed as ``index``
-    says (default FLAT: exact) and ``fields`` (name, DataType name)."""
+    says (default FLAT: exact), ``fields`` (name, DataType name) and, with ``grams``, a sparse vector of n-grams
+    (an inverted index, inner product)."""
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -165,22 +190,62 @@ def create_collection(client: Any, name: str, dim: int, fields: Sequence[tuple[s
     chosen = dict(index or {"index_type": "FLAT"})
     index_params = client.prepare_index_params()
     index_params.add_index("embedding", index_type=chosen.pop("index_type"), metric_type=metric, **chosen)
+    if grams:
+        schema.add_field("grams", DataType.SPARSE_FLOAT_VECTOR)
+        index_params.add_index("grams", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
     client.create_collection(name, schema=schema, index_params=index_params, consistency_level=consistency)
 
 
-def nearest_rows(client: Any, collection: str, Q: np.ndarray, limits: np.ndarray,
+def create_names(client: Any, name: str, dim: int, consistency: str, index: Mapping[str, Any] | None) -> bool:
+    """The collection of names (:data:`COLUMNS`), with its n-grams as sparse vectors where the engine has them;
+    whether it has them."""
+    grams = holds_sparse_vectors(client)
+    create_collection(client, name, dim, COLUMNS, consistency, index=index, grams=grams)
+    return grams
+
+
+def holds_sparse_vectors(client: Any) -> bool:
+    """Whether the engine holds indexed sparse vectors (Milvus 2.4 and Lite; a 2.3 server takes the field but
+    not its index): a probe collection, made and dropped (a version string says less: Lite's is its own)."""
+    from pymilvus.exceptions import MilvusException
+
+    probe = f"softkv_probe_{uuid.uuid4().hex[:16]}"
+    try:
+        create_collection(client, probe, 2, [], "Strong", grams=True)
+        return True
+    except (MilvusException, AttributeError):  # AttributeError: a pymilvus without sparse vectors
+        return False
+    finally:
+        if client.has_collection(probe):
+            client.drop_collection(probe)
+
+
+def candidate_rows(client: Any, collection: str, queries: Sequence[Any], Q: np.ndarray, limits: np.ndarray,
+                   search: Mapping[str, Any] | None, facts: Mapping[str, Any] | None) -> dict[str, Row]:
+    """The rows of each query's ``limits[i]`` nearest names by embedding and, for a text query where the
+    collection holds n-grams, by spelling as well (a typo's embedding may lie far from its key's)."""
+    vectors = np.asarray(Q, dtype=np.float32)
+    rows = nearest_rows(client, collection, "embedding", [v.tolist() for v in vectors], limits, search)
+    texts = [(i, q) for i, q in enumerate(queries) if isinstance(q, str)]
+    if texts and facts is not None and facts.get("grams"):
+        rows |= nearest_rows(client, collection, "grams", [sparse_grams(q) for _, q in texts],
+                             np.minimum(limits[[i for i, _ in texts]], SPELLING_CANDIDATES), None)
+    return rows
+
+
+def nearest_rows(client: Any, collection: str, field: str, data: list[Any], limits: np.ndarray,
                  search: Mapping[str, Any] | None = None) -> dict[str, Row]:
-    """The rows of each query's ``limits[i]`` nearest names, by name: one search of the queries that ask for
-    as many, for each :data:`SEARCH_HITS` hits (a server answers at most 64 MB at a time), with the index's
-    ``search`` parameters."""
-    vectors, rows = np.asarray(Q, dtype=np.float32), dict[str, Row]()
+    """The rows of each query's ``limits[i]`` nearest names by ``field``, by name: one search of the queries
+    that ask for as many, for each :data:`SEARCH_HITS` hits (a server answers at most 64 MB at a time), with
+    the index's ``search`` parameters."""
+    rows: dict[str, Row] = {}
     options = {"search_params": {"params": dict(search)}} if search else {}
     for limit in np.unique(limits).tolist():
-        asking = vectors[limits == limit]
+        asking = [query for query, wanted in zip(data, limits.tolist()) if wanted == limit]
         step = max(1, SEARCH_HITS // limit)
         for first in range(0, len(asking), step):
-            found = client.search(collection, data=asking[first:first + step].tolist(), limit=limit,
-                                  anns_field="embedding", output_fields=FIELDS, **options)
+            found = client.search(collection, data=asking[first:first + step], limit=limit, anns_field=field,
+                                  output_fields=FIELDS, **options)
             rows |= {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in found for hit in hits}
     return rows
 

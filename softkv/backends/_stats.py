@@ -32,11 +32,10 @@ from typing import Any
 import numpy as np
 
 from ..spelling import NGRAM_RANGE, hashed_ngrams
-from ._rows import KEY, create_collection
+from ._rows import KEY, N_FEATURES, create_collection
 
 __all__ = ["COMPACT_AFTER", "N_FEATURES", "TOTALS_AGE", "Statistics", "StatisticsLog", "change_of", "of_rows"]
 
-N_FEATURES = 2**20  # the hashed n-gram features of softkv.spelling.LexicalIndex
 COMPACT_AFTER = 32  # records a writer lets accumulate before it compacts them into one
 _PART_CHARS = 60_000  # base64 characters in one part (a VARCHAR holds 65,535 bytes)
 _FORMAT = 1
