@@ -29,7 +29,8 @@ __all__ = ["TAIL_TOLERANCE", "WIDEN", "Reader"]
 
 TAIL_TOLERANCE = 0.01
 """A read of a backend's candidates reads once more, with :data:`WIDEN` times as many for the queries whose
-unread keys would take more than this share of their weight (``tail_mass``, estimated from a uniform sample)."""
+unread keys would take more than this share of their weight (``tail_mass``, estimated from a uniform sample);
+not for a miss, whose answer is no value (or, read anyway, a blend of weak matches) however wide the read."""
 WIDEN = 4
 
 
@@ -78,7 +79,7 @@ class Reader:
         with lock.reading():
             batch, population = self._read_memory(store, params, queries, Q, background, exclude, blank, options)
             tail, searched = batch.tail_mass, None if population is None else population.candidates
-            over = None if tail is None or searched is None else np.nan_to_num(tail) > TAIL_TOLERANCE
+            over = None if tail is None or searched is None else (np.nan_to_num(tail) > TAIL_TOLERANCE) & ~batch.missed
             if over is not None and searched is not None and population is not None and over.any():
                 wider = np.where(over, np.minimum(WIDEN * searched, population.n_names), searched)
                 batch, _ = self._read_memory(store, params, queries, Q, background, exclude, blank, options,
