@@ -4,10 +4,11 @@ The keys: --keys unit vectors in 384 dimensions, in clusters (a dict without an 
 queries, so that no model time is in any figure). The backend reads with --candidates candidates. Each figure
 is a median over --repeats runs, and each ratio divides two medians of this run:
 
-- one soft read, ``d.lookup(vector)``, against the ``MilvusClient.search`` (top candidates, with their rows)
-  and a ``get`` of one row (a text query's exact name) that a read is made of; the collection's statistics
+- one soft read, ``d.lookup(vector)`` of a vector near a key (and of one near no key, "far read", whose
+  weight spreads beyond the candidates, so that the read widens), against the ``MilvusClient.search`` (top
+  candidates, with their rows) and a ``get`` of one row (a text query's exact name) that a read is made of; the collection's statistics
   and its key sample are read again only after a write (softkv.backends._stats);
-- a batch of 32 reads, ``d.lookup_many``, against one batched ``search`` and the same ``get``;
+- a batch of 32 reads near keys, ``d.lookup_many``, against one batched ``search`` and the same ``get``;
 - ``d[key]`` against ``MilvusClient.get`` of that key;
 - ``d.update`` of --keys pairs into a collection against ``MilvusClient.insert`` of the same rows into
   another (throughput);
@@ -93,7 +94,8 @@ def main() -> None:
         client.drop_collection(raw)
 
     rng = np.random.default_rng(1)
-    queries = clustered(32, seed=2)
+    far = clustered(32, seed=2)[0]  # near no key: its weight spreads out, and the read widens
+    queries = vectors[rng.choice(args.keys, 32, replace=False)] + 0.3 * clustered(32, seed=3)  # near some keys
     query = queries[0]
 
     def raw_read(batch):  # the candidates with their rows, and the row of a name (what a text query adds)
@@ -106,6 +108,8 @@ def main() -> None:
     figures = {
         "soft read": (median_time(lambda: remote.lookup(query, on_miss="ignore"), args.repeats),
                       median_time(lambda: raw_read(query[None, :]), args.repeats)),
+        "far read": (median_time(lambda: remote.lookup(far, on_miss="ignore"), args.repeats),
+                     median_time(lambda: raw_read(far[None, :]), args.repeats)),
         "batch of 32": (median_time(lambda: remote.lookup_many(queries, on_miss="ignore"), args.repeats),
                         median_time(lambda: raw_read(queries), args.repeats)),
         "d[key]": (median_time(lambda: remote[names[int(rng.integers(args.keys))]], args.repeats),
@@ -114,8 +118,7 @@ def main() -> None:
     }
     in_process = median_time(lambda: local.lookup(query, on_miss="ignore"), args.repeats)
     in_process_batch = median_time(lambda: local.lookup_many(queries, on_miss="ignore"), args.repeats)
-    near = vectors[rng.choice(args.keys, 32, replace=False)] + 0.3 * clustered(32, seed=3)  # near some keys
-    a, b = local.lookup_many(near, on_miss="ignore"), remote.lookup_many(near, on_miss="ignore")
+    a, b = local.lookup_many(queries, on_miss="ignore"), remote.lookup_many(queries, on_miss="ignore")
     agree = np.mean([x == y for x, y in zip(a.nearest, b.nearest)])
     columns = {key: j for j, key in enumerate(a.keys)}
     spread = np.zeros_like(a.weight_array)
