@@ -34,7 +34,7 @@ AUTO_SPREAD_FLOOR = 1e-4
 
 __all__ = ["MODES", "SCORINGS", "attention_weights", "auto_temperature", "blend", "blend_rows", "category_weights",
            "hard", "inverse_norms", "mean_of_kept", "normalize", "null_probability", "null_probability_of",
-           "scores", "softmax", "sparsemax", "stable_softmax", "top_k_rows",
+           "scores", "softmax", "sparsemax", "spread_temperature", "stable_softmax", "top_k_rows",
            "top_k_weights"]
 
 
@@ -139,10 +139,15 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | Non
     unusual |= (spread[:, 0] == 0) & (logits.min(axis=1) < 0)
     if unusual.any():  # huge or tiny scores, or keys masked out with -inf: the slow, careful way
         mean[unusual], spread[unusual] = _finite_moments(logits[unusual])
-    # A spread at the level of rounding error is a tie, not a signal to amplify.
-    magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
-    spread = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude)
-    temperature: np.ndarray = spread / math.log((n_scores if n_keys is None else n_keys) + 1)
+    return spread_temperature(spread, np.maximum(np.abs(row_max), np.abs(row_max + mean)),
+                              n_scores if n_keys is None else n_keys)
+
+
+def spread_temperature(spread: np.ndarray, magnitude: np.ndarray, n_keys: int) -> np.ndarray:
+    """The "auto" temperature of scores with this spread (std) and magnitude (the larger of |max| and |mean|)
+    over ``n_keys`` keys: spread / ln(N + 1), where a spread at the level of rounding error
+    (``AUTO_SPREAD_FLOOR`` of the magnitude) is a tie, not a signal to amplify."""
+    temperature: np.ndarray = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude) / math.log(n_keys + 1)
     return temperature
 
 

@@ -86,10 +86,8 @@ class IVFIndex:
         unit = np.asarray(Q, dtype=np.float64) * attention.inverse_norms(np.asarray(Q, dtype=np.float64))[:, None]
         mean = unit @ key_sum / n_keys
         variance = np.einsum("bd,bd->b", unit @ key_squares, unit) / n_keys - mean * mean
-        magnitude = np.maximum(np.abs(best), np.abs(mean))  # as auto_temperature floors a spread of ties
-        spread = np.maximum(np.sqrt(np.maximum(variance, 0.0)), attention.AUTO_SPREAD_FLOOR * magnitude)
-        temperature: np.ndarray = (spread / math.log(n_keys + 1))[:, None]
-        return temperature
+        spread = np.sqrt(np.maximum(variance, 0.0))
+        return attention.spread_temperature(spread, np.maximum(np.abs(best), np.abs(mean)), n_keys)[:, None]
 
     def search(self, memory: Any, Q: np.ndarray, k: int, scoring: str) -> tuple[np.ndarray, np.ndarray]:
         """The (approximately) k best scores of a :class:`~softkv.store.Memory`'s keys and their rows, (B, k)."""

@@ -3,7 +3,6 @@ query's scores over every key, for the "auto" temperature (:class:`~softkv.store
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,8 +84,7 @@ def population_temperature(S: np.ndarray, sampled: np.ndarray, n_keys: int,
     else:
         mean, spread = _stratified_moments(S, row_max, sampled, n_keys)
     magnitude = np.maximum(np.abs(row_max), np.abs(row_max + mean))
-    temperature: np.ndarray = np.maximum(spread, attention.AUTO_SPREAD_FLOOR * magnitude) / math.log(n_keys + 1)
-    return temperature
+    return attention.spread_temperature(spread, magnitude, n_keys)
 
 
 def _rest_mean(sample: np.ndarray, control: np.ndarray, control_mean: np.ndarray) -> np.ndarray:
