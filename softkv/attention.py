@@ -144,7 +144,7 @@ def _auto_temperature(logits: np.ndarray, row_max: np.ndarray, n_keys: int | Non
 
 
 def spread_temperature(spread: np.ndarray, magnitude: np.ndarray, n_keys: int) -> np.ndarray:
-    """The "auto" temperature of scores with this spread (std) and magnitude (the larger of |max| and |mean|)
+    """The "auto" temperature of scores with this spread (std) and magnitude (the larger of abs(max), abs(mean))
     over ``n_keys`` keys: spread / ln(N + 1), where a spread at the level of rounding error
     (``AUTO_SPREAD_FLOOR`` of the magnitude) is a tie, not a signal to amplify."""
     temperature: np.ndarray = np.maximum(spread, AUTO_SPREAD_FLOOR * magnitude) / math.log(n_keys + 1)
