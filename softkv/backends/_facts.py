@@ -9,7 +9,15 @@ import numpy as np
 
 from ._rows import create_collection
 
-__all__ = ["check_encoder", "fingerprint_of", "read_facts", "write_facts"]
+__all__ = ["check_encoder", "fingerprint_of", "load", "read_facts", "write_facts"]
+
+
+def load(client: Any, names: list[str]) -> None:
+    """Load those of the collections ``names`` that exist and are not loaded: Milvus Lite opens a file again
+    with every collection released, and a ``get`` or ``search`` of a released collection fails."""
+    for name in names:
+        if client.has_collection(name) and getattr(client.get_load_state(name).get("state"), "name", "") != "Loaded":
+            client.load_collection(name)
 
 
 def read_facts(client: Any, name: str) -> dict[str, Any] | None:
