@@ -38,7 +38,7 @@ from ..spelling import fold
 from ..store import Contents, Memory, Population, Update, Usage, ValueSpec
 from ..store._backend import StoredValues
 from ..store._store import Write
-from ._facts import check_encoder, fingerprint_of, read_facts, write_facts
+from ._facts import check_encoder, fingerprint_of, load, read_facts, write_facts
 from ._rows import (
     ALIAS,
     BUCKETS,
@@ -55,6 +55,7 @@ from ._rows import (
     hash64,
     items_of,
     local_store,
+    named_key,
     row_id,
     unavailable,
 )
@@ -110,6 +111,7 @@ class MilvusStore:
         self.source, self.version = next(_SOURCES), 0
         self.values: StoredValues = Values(self)
         self.aliases_of: Mapping[str, list[str]] = Aliases(self)
+        load(self._client, [collection, self._facts_name, self.collection + "_softkv_stats"])
         self._known = read_facts(self._client, self._facts_name)
         self._log: StatisticsLog | None = None
         self._sampled: tuple[Any, dict[str, Row], dict[str, Any]] | None = None  # (records, buckets), rows, values
@@ -145,16 +147,14 @@ class MilvusStore:
         self._encoder = encoder  # whose fingerprint the first write records
 
     # ---- rows ----
-    def rows(self, names: Sequence[str]) -> dict[str, Row]:
+    def rows(self, names: Sequence[str], fields: Sequence[str] = FIELDS) -> dict[str, Row]:
         """The rows of these names that exist, by name (one ``get`` for each :data:`SEARCH_HITS` names)."""
-        names = [n for n in dict.fromkeys(names) if isinstance(n, str) and len(n.encode("utf-8", "surrogatepass"))
-                 <= MAX_NAME_BYTES]
-        if not names or self._facts is None:
+        wanted = {n for n in names if isinstance(n, str) and len(n.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES}
+        if not wanted or self._facts is None:
             return {}
-        ids = [row_id(name) for name in names]
+        ids = [row_id(name) for name in wanted]
         found = [row for first in range(0, len(ids), SEARCH_HITS)
-                 for row in self._read("get", ids=ids[first:first + SEARCH_HITS], output_fields=FIELDS)]
-        wanted = set(names)
+                 for row in self._read("get", ids=ids[first:first + SEARCH_HITS], output_fields=list(fields))]
         return {item["name"]: Row.of(item) for item in found if item["name"] in wanted}
 
     def count(self, kind: int | None = None) -> int:
@@ -289,12 +289,12 @@ class MilvusStore:
     def entry_value(self, text: object, match: bool | str = True) -> tuple[str, Any] | None:
         if not isinstance(text, str) or match is False:
             return None
-        local = local_store(self._around([text]), self.spec)
-        key = local.entry_of(text)  # a name itself: one get, and no filter
-        if key is None and match is True:
+        found = named_key(self, text, self.spec)  # a name itself: one get, and no filter
+        if found is None and match is True:
             local = local_store(self._around(self._folded_names([text])), self.spec)
             key = local.entry_named(text, match) if len(local) else None
-        return None if key is None else (key, local.values[key])
+            found = None if key is None else (key, local.values[key])
+        return found
 
     def entry_named(self, text: object, match: bool | str = True) -> str | None:
         found = self.entry_value(text, match)

@@ -491,3 +491,55 @@ def test_a_read_takes_a_sampled_key_as_a_search_returns_it(lite, minilm):
     other["banana"] = 6  # another writer: this reader's totals and sample may be a second old
     local = SoftDict(PAIRS | {"banana": 6})
     assert remote.lookup("fruit").value == pytest.approx(local.lookup("fruit").value, abs=1e-5)
+
+
+def test_hits_decoded_a_column_at_a_time_equal_pymilvus_decoding_each_hit(lite, minilm):
+    from softkv.backends._rows import FIELDS, Row, hit_rows
+
+    remote = SoftDict(PAIRS | {"list": [1.0, 2.0]}, backend=store(lite))  # opaque values
+    remote.add("United States", [3, 3], aliases=["USA"])
+    client, name = remote._store._client, remote._store.collection
+    queries = remote._reader.encoder.encode(["fruit", "a country", "sweet"]).tolist()
+
+    def search():
+        return client.search(name, data=queries, limit=8, anns_field="embedding", output_fields=FIELDS)
+
+    fast = hit_rows(search())
+    slow = {hit["entity"]["name"]: Row.of(hit["entity"]) for hits in search() for hit in hits}
+    fallback = hit_rows([[dict(hit) for hit in hits] for hits in search()])  # no columns: read hit by hit
+    assert list(fast) == list(slow) == list(fallback) and len(fast) > 8  # the queries share some hits
+    for rows in (fast, fallback):
+        for key, row in rows.items():
+            other = slow[key]
+            assert (row.name, row.kind, row.owner, row.aliases, row.value) == (
+                other.name, other.kind, other.owner, other.aliases, other.value)
+            assert row.embedding.dtype == np.float32 and np.array_equal(row.embedding, other.embedding)
+
+
+def test_a_value_that_is_not_of_the_collections_kind_is_refused(lite, minilm):
+    remote = SoftDict(PAIRS, backend=store(lite))
+    backend = remote._store
+    backend._client.upsert(backend.collection, [item("forged", np.ones(384), KEY, "", [], "not a number",
+                                                       bool(backend._facts.get("grams")))])
+    with pytest.raises(ValueError, match="kind"):
+        remote["forged"]
+    assert remote["apple"] == 10
+
+
+def test_a_file_opened_again_by_another_process_reads_its_keys(tmp_path):
+    import subprocess
+    import sys
+
+    path, rng = str(tmp_path / "keys.db"), np.random.default_rng(0)
+    vectors = rng.standard_normal((20, 8)).astype(np.float32)
+    np.save(tmp_path / "vectors.npy", vectors)
+    opening = ("import numpy as np, sys\nfrom softkv import SoftDict\nfrom softkv.backends import MilvusStore\n"
+               "d = SoftDict(encoder=False, backend=MilvusStore(sys.argv[1], 'again'))\n"
+               "vectors = np.load(sys.argv[2])\n")
+    writing = "d.update(SoftDict.from_embeddings([f'key {i}' for i in range(20)], vectors, list(range(20))))"
+    reading = "print(len(d), d['key 3'], d.lookup(vectors[7]).nearest)"
+    for script in (writing, reading):  # Milvus Lite opens the file again with every collection released
+        out = subprocess.run([sys.executable, "-c", opening + script, path, str(tmp_path / "vectors.npy")],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["20", "3", "key", "7"]
