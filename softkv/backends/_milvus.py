@@ -302,8 +302,8 @@ class MilvusStore:
 
     def unembedded(self, keys: Sequence[str], aliases: Mapping[str, Sequence[str]],
                    embeddings: Mapping[str, Any]) -> list[str]:
-        rows = self.rows([*keys, *(n for group in aliases.values() for n in group)])
-        names = [k for k in keys if not (k in rows and rows[k].kind == KEY)]
+        rows = self.rows([n for n in [*keys, *(n for group in aliases.values() for n in group)] if n not in embeddings])
+        names = [k for k in keys if not (k in rows and rows[k].kind == KEY)]  # of the names given no embedding
         names += [n for group in aliases.values() for n in group if not (n in rows and rows[n].kind == ALIAS)]
         return [name for name in dict.fromkeys(names) if name not in embeddings]
 

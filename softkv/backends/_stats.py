@@ -24,6 +24,7 @@ import json
 import struct
 import time
 import uuid
+from zlib import crc32
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spelling import NGRAM_RANGE, hashed_ngrams
+from ..spelling import NGRAM_RANGE, char_wb_ngrams
 from ._rows import KEY, N_FEATURES, create_collection
 
 __all__ = ["COMPACT_AFTER", "N_FEATURES", "TOTALS_AGE", "Statistics", "StatisticsLog", "change_of", "of_rows"]
@@ -70,22 +71,22 @@ class Statistics:
 
     def count_all(self, names: Iterable[tuple[str, np.ndarray | None, int]]) -> None:
         """:meth:`count` of each (name, embedding or None, sign), the key moments a block at a time."""
-        signs, units, features, feature_signs = [], [], [], []
+        signs, units, features, name_signs = [], [], [], []
         for name, embedding, sign in names:
             self.n_names += sign
-            found = hashed_ngrams(name, NGRAM_RANGE, N_FEATURES)[0]
-            features.append(found)
-            feature_signs.append(np.full(len(found), sign, dtype=np.int64))
+            features.append(name_features(name))
+            name_signs.append(sign)
             if embedding is not None:
                 signs.append(float(sign))
                 units.append(embedding)  # made a float64 unit vector block by block, below
         if features:  # the frequencies added up in numpy: a Counter increment per n-gram cost seconds at 100,000
             unique, inverse = np.unique(np.concatenate(features), return_inverse=True)
-            totals = np.bincount(inverse, weights=np.concatenate(feature_signs), minlength=len(unique))
+            feature_signs = np.repeat(np.array(name_signs, dtype=np.int64), [len(f) for f in features])
+            totals = np.bincount(inverse, weights=feature_signs, minlength=len(unique))
             self.document_frequency.update(dict(zip(unique.tolist(), totals.astype(np.int64).tolist())))
         for first in range(0, len(units), _BLOCK):  # a block at a time: a million float64 rows take 3 GB
             signed = np.array(signs[first:first + _BLOCK])
-            matrix = np.stack([unit_vector(e) for e in units[first:first + _BLOCK]])
+            matrix = unit_rows(np.stack(units[first:first + _BLOCK]))
             self.n_keys += int(signed.sum())
             self.key_sum += signed @ matrix
             self.key_squares += (matrix * signed[:, None]).T @ matrix
@@ -169,11 +170,21 @@ class Statistics:
         return made, list(covers)
 
 
-def unit_vector(embedding: Any) -> np.ndarray:
-    """The float64 unit vector of a stored (float32) embedding, as the statistics count it."""
-    vector = np.asarray(embedding, dtype=np.float32).astype(np.float64)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
+def name_features(name: str) -> np.ndarray:
+    """The distinct hashed n-gram features of a name, as softkv.spelling.hashed_ngrams finds them. Hashed here
+    without its term frequencies, sorting and cache: counting a bulk write of new names spent most of its
+    time there, and filled the cache reads use."""
+    mask = N_FEATURES - 1
+    return np.fromiter({crc32(gram.encode("utf-8", "surrogatepass")) & mask for gram in char_wb_ngrams(
+        name, NGRAM_RANGE)}, dtype=np.int64)
+
+
+def unit_rows(embeddings: np.ndarray) -> np.ndarray:
+    """The float64 unit vectors of stored (float32) embeddings, as the statistics count them; a zero row stays
+    zero."""
+    vectors = np.asarray(embeddings, dtype=np.float32).astype(np.float64)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=vectors, where=norms > 0)
 
 
 def of_rows(rows: Iterable[Any], dim: int) -> Statistics:

@@ -30,9 +30,11 @@ def write(store: Backend, lock: ReadWriteLock, encode: Encode | None, pairs: dic
     recently used keys go in the same write: the (key, value) pairs evicted are returned."""
     aliases = {key: list(names) for key, names in (aliases or {}).items()}
     known = dict(embeddings or {})
+    names = [*pairs, *(name for group in aliases.values() for name in group)]
     while True:
         with lock.reading():
-            store.check(pairs, aliases, known, embedded=False)  # fail before encoding, not after
+            if not all(isinstance(name, str) and name in known for name in names):  # fail before encoding, not
+                store.check(pairs, aliases, known, embedded=False)  # after (lent embeddings: one check, below)
             needed = store.unembedded(list(pairs), aliases, known)
             width = store.width
         if needed:

@@ -543,3 +543,11 @@ def test_a_file_opened_again_by_another_process_reads_its_keys(tmp_path):
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["20", "3", "key", "7"]
+
+
+def test_a_names_statistics_features_are_its_spelling_features():
+    from softkv.backends._stats import name_features
+    from softkv.spelling import NGRAM_RANGE, hashed_ngrams
+
+    for name in ("apple", "Crème brûlée", "a", " two  words ", "\ud800 lone surrogate", "京都"):
+        assert sorted(name_features(name).tolist()) == hashed_ngrams(name, NGRAM_RANGE, 2**20)[0].tolist()
