@@ -24,11 +24,11 @@ import json
 import struct
 import time
 import uuid
-from zlib import crc32
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zlib import crc32
 
 import numpy as np
 
@@ -184,7 +184,8 @@ def unit_rows(embeddings: np.ndarray) -> np.ndarray:
     zero."""
     vectors = np.asarray(embeddings, dtype=np.float32).astype(np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=vectors, where=norms > 0)
+    np.divide(vectors, norms, out=vectors, where=norms > 0)
+    return vectors
 
 
 def of_rows(rows: Iterable[Any], dim: int) -> Statistics:
