@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--index", default="FLAT", help="the engine's index: FLAT (exact) or IVF_FLAT")
     parser.add_argument("--nlist", type=int, default=1024, help="IVF_FLAT's clusters")
     parser.add_argument("--nprobe", type=int, default=16, help="IVF_FLAT's clusters searched per query")
+    parser.add_argument("--sample", type=int, default=None, help="keys sampled for the spread (default: the store's)")
     parser.add_argument("--no-insert", action="store_true", help="skip the raw insert (half the write time)")
     args = parser.parse_args()
     uri = args.uri or str(Path(tempfile.mkdtemp()) / "bench.db")
@@ -98,7 +99,8 @@ def main() -> None:
     ivf = args.index != "FLAT"
     store = MilvusStore(uri, "softkv_bench", candidates=args.candidates, consistency=args.consistency,
                         index={"index_type": args.index, **({"params": {"nlist": args.nlist}} if ivf else {})},
-                        search={"nprobe": args.nprobe} if ivf else None)
+                        search={"nprobe": args.nprobe} if ivf else None,
+                        **({} if args.sample is None else {"sample": args.sample}))
     store.clear()
     remote = SoftDict(encoder=False, backend=store)
     client, collection = store._client, store.collection
@@ -151,8 +153,9 @@ def main() -> None:
     variation = 0.5 * np.abs(a.weight_array - spread).sum(axis=1)
     relative = np.abs(a.temperatures - b.temperatures) / a.temperatures
     threads = sorted({info["num_threads"] for info in threadpool_info()})
-    print(f"{args.keys} keys, 384 dimensions, candidates {args.candidates}, {args.repeats} repeats, "
-          f"BLAS threads {threads}, store {'a server' if args.uri else 'Milvus Lite'}, {args.consistency}, "
+    print(f"{args.keys} keys, 384 dimensions, candidates {args.candidates}, sample {store.sample_size}, "
+          f"{args.repeats} repeats, BLAS threads {threads}, store {'a server' if args.uri else 'Milvus Lite'}, "
+          f"{args.consistency}, "
           f"index {args.index}" + (f" (nlist {args.nlist}, nprobe {args.nprobe})" if ivf else "")
           + (f", index built {indexing:.0f} s after the write" if args.uri else "")
           + "; softkv and raw calls timed in turn")

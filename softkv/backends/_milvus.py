@@ -114,7 +114,7 @@ class MilvusStore:
         load(self._client, [collection, self._facts_name, self.collection + "_softkv_stats"])
         self._known = read_facts(self._client, self._facts_name)
         self._log: StatisticsLog | None = None
-        self._sampled: tuple[Any, dict[str, Row], dict[str, Any]] | None = None  # (records, buckets), rows, values
+        self._sampled: tuple[Any, dict[str, Row], dict[str, tuple[Row, Any]]] | None = None  # keyed, rows, checked
 
     def __repr__(self) -> str:  # the token stays out
         return f"MilvusStore({self.uri!r}, collection={self.collection!r}, candidates={self.candidates})"
@@ -420,8 +420,8 @@ class MilvusStore:
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
         sampled = self._sample_rows(records, statistics.n_keys)
-        checked = {} if self._sampled is None else {k: v for k, v in self._sampled[2].items() if k not in rows}
-        local = local_store(self._around(named, sampled | rows), self.spec, checked)  # a searched row is fresher
+        checked = None if self._sampled is None else self._sampled[2]  # a searched row is fresher: checked again
+        local = local_store(self._around(named, sampled | rows), self.spec, checked)
         in_sample = [name for name in sampled if name not in rows and name in local.values]
         local.document_frequencies = (statistics.n_names, log.frequencies(records, statistics))
         memory = local.memory(encoder=encoder, background=background)
@@ -438,7 +438,8 @@ class MilvusStore:
         buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))
         if self._sampled is None or self._sampled[0] != (records, buckets):
             rows = self._query(f"kind == {KEY} and bucket < {buckets}")
-            self._sampled = ((records, buckets), rows, dict(local_store(rows, self.spec).values))
+            self._sampled = ((records, buckets), rows, {name: (rows[name], value) for name, value in
+                                                         local_store(rows, self.spec).values.items()})
         return self._sampled[1]
 
     def sample(self, n: int) -> Contents:
@@ -446,5 +447,4 @@ class MilvusStore:
         in-process SoftDict of, to calibrate or train on."""
         buckets = max(1, math.ceil(BUCKETS * min(1.0, n / max(self.statistics().n_keys, 1))))
         keys = [row.name for row in self.scan(KEY, fields=["name"], where=f"bucket < {buckets}")][:n]
-        local = local_store(self._around(keys), self.spec)
-        return local.memory(copy=True, spelling=False).contents()
+        return local_store(self._around(keys), self.spec).memory(copy=True, spelling=False).contents()

@@ -144,19 +144,21 @@ def items_of(write: Write, rows: Mapping[str, Row], grams: bool = False) -> tupl
             (item(*p, grams) for p in itertools.islice(planned, n_aliases, None)))
 
 
-def local_store(rows: Mapping[str, Row], spec: ValueSpec | None, checked: Mapping[str, Any] | None = None) -> Store:
+def local_store(rows: Mapping[str, Row], spec: ValueSpec | None,
+                checked: Mapping[str, tuple[Row, Any]] | None = None) -> Store:
     """An in-process :class:`Store` of the key rows among ``rows`` with the aliases their rows list (and have),
     under the collection's value kind: the checks and the reads of the in-process store, on these rows.
-    ``checked`` holds the values of some of these keys as a store checked them before (a cached sample's):
-    they are not checked again."""
+    ``checked`` holds (row, value) for rows whose values a store checked before (a cached sample's): a key
+    whose row is that very row is not checked again."""
     keys = {name: row for name, row in rows.items() if row.kind == KEY}
     aliases = {key: [a for a in row.aliases if a in rows and rows[a].kind == ALIAS and rows[a].owner == key]
-               for key, row in keys.items()}
+               for key, row in keys.items() if row.aliases}
     store = Store()
     if keys and spec is not None:
         embeddings = {key: row.embedding for key, row in keys.items()}
         embeddings |= {a: rows[a].embedding for group in aliases.values() for a in group}
-        known = {key: checked[key] for key in keys if checked is not None and key in checked}
+        checked = checked or {}
+        known = {key: checked[key][1] for key, row in keys.items() if key in checked and checked[key][0] is row}
         fresh = {key: row.value for key, row in keys.items() if key not in known}
         values = known | (store.check(fresh, embeddings=embeddings).values if fresh else {})
         groups = {key: tuple(group) for key, group in aliases.items() if group}
