@@ -193,8 +193,9 @@ class LexicalIndex:
         n_documents, document_frequency = frequencies or (len(self._counts), self._document_frequency)
         if document_frequency.shape != (self.n_features,):
             raise ValueError(f"need {self.n_features} document frequencies, got {document_frequency.shape}")
-        idf = np.log((1.0 + n_documents) / (1.0 + document_frequency)) + 1.0
-        idf = np.where(document_frequency > 0, idf, 0.0)  # a query's unknown n-grams are dropped
+        idf = np.zeros(self.n_features)  # a query's unknown n-grams are dropped; the known ones' idf only (a
+        known = np.flatnonzero(document_frequency)  # logarithm of every feature was most of a backend's table)
+        idf[known] = np.log((1.0 + n_documents) / (1.0 + document_frequency[known])) + 1.0
         matrix = _tfidf_rows([self._counts[name] for name in names], idf, self.n_features)
         return SpellingTable(names, matrix.transposed(), _lengths(names)[None, :], idf, self._query_frequencies)
 
