@@ -172,7 +172,9 @@ def main() -> None:
     print(f"32 queries near keys, against the exact read of every key in process: nearest key agrees "
           f"{agree:.3f}, total variation of the weights median {np.median(variation):.2e} (largest "
           f"{variation.max():.2e}), temperature relative error median {np.median(relative):.1e}; "
-          f"tail mass median {np.median(b.tail_mass if b.tail_mass is not None else [0.0]):.1e}")
+          f"tail mass median {np.median(b.tail_mass if b.tail_mass is not None else [0.0]):.1e}; read again with more "
+          f"candidates: {int(np.sum(np.asarray(b.candidates if b.candidates is not None else []) > args.candidates))}"
+          " of the 32")
     store.clear()
     store.close()
 
