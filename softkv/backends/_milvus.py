@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -58,6 +58,7 @@ from ._rows import (
     named_key,
     row_id,
     unavailable,
+    upsert_columns,
 )
 from ._stats import Statistics, StatisticsLog, change_of
 
@@ -344,17 +345,12 @@ class MilvusStore:
         dim = int(facts["dim"])
         self._statistics_log()  # kept from the collection's first row on
         written, alias_rows, key_rows = items_of(write, rows, bool(facts.get("grams")))
-        self._write_rows(alias_rows)
-        self._write_rows(key_rows)
-        self._record(change_of(rows, written, dim))  # after the rows: a reader's totals may lag a write, never lead
+        upsert_columns(self._client, self.collection, alias_rows)()  # in before the key rows that list them
+        wait = upsert_columns(self._client, self.collection, key_rows)
+        change = change_of(rows, written, dim)  # counted while the last rows are sent
+        wait()
+        self._record(change)  # after the rows: a reader's totals may lag a write, never lead
         self.version += 1
-
-    def _write_rows(self, items: Iterable[dict[str, Any]]) -> None:
-        """Upsert rows in parts of :data:`SEARCH_HITS` (a server takes at most 64 MB at a time). Never an insert:
-        Milvus does not keep primary keys unique, and two writers adding one name would leave two rows."""
-        stream = iter(items)
-        while part := list(itertools.islice(stream, SEARCH_HITS)):
-            self._client.upsert(self.collection, part)
 
     def delete(self, key: str) -> None:
         """The key row first, then its aliases (a reader ignores an alias its owner does not list)."""

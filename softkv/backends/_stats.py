@@ -89,7 +89,10 @@ class Statistics:
             matrix = unit_rows(np.stack(units[first:first + _BLOCK]))
             self.n_keys += int(signed.sum())
             self.key_sum += signed @ matrix
-            self.key_squares += (matrix * signed[:, None]).T @ matrix
+            for sign in (1.0, -1.0):  # a product of a matrix with itself: numpy takes the symmetric kernel
+                part = matrix[signed == sign]
+                if len(part):
+                    self.key_squares += sign * (part.T @ part)
             if self.vectors is not None:
                 self.vectors.extend(zip(signed.astype(int).tolist(), matrix))
                 if 2 * len(self.vectors) >= self.dim:  # a sum is smaller now
@@ -183,7 +186,7 @@ def unit_rows(embeddings: np.ndarray) -> np.ndarray:
     """The float64 unit vectors of stored (float32) embeddings, as the statistics count them; a zero row stays
     zero."""
     vectors = np.asarray(embeddings, dtype=np.float32).astype(np.float64)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]  # without np.linalg.norm's temporaries
     np.divide(vectors, norms, out=vectors, where=norms > 0)
     return vectors
 

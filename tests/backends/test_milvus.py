@@ -408,7 +408,8 @@ def test_the_backend_benchmark_runs_at_a_tiny_size():
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "backend.py"
-    out = subprocess.run([sys.executable, str(script), "--keys", "300", "--candidates", "50", "--repeats", "1"],
+    out = subprocess.run([sys.executable, str(script), "--keys", "300", "--candidates", "50", "--repeats", "1",
+                          "--writes", "1"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     for row in ("soft read", "batch of 32", "d[key]", "update", "in process"):
@@ -551,3 +552,37 @@ def test_a_names_statistics_features_are_its_spelling_features():
 
     for name in ("apple", "Crème brûlée", "a", " two  words ", "\ud800 lone surrogate", "京都"):
         assert sorted(name_features(name).tolist()) == hashed_ngrams(name, NGRAM_RANGE, 2**20)[0].tolist()
+
+
+def test_rows_written_as_columns_are_the_rows_item_makes(lite):
+    from softkv.backends._rows import _column_parts, upsert_columns
+
+    rng = np.random.default_rng(0)
+    planned = [(f"name {i}", rng.standard_normal(8).astype(np.float32), KEY, "", ["an alias"] if i % 2 else [], i * 1.5)
+               for i in range(5)] + [("an alias", rng.standard_normal(8), ALIAS, "name 1", [], None)]
+    [columns] = list(_column_parts(planned, grams=True))
+    rows = [dict(zip(columns, row)) for row in zip(*columns.values())]
+    assert rows == [item(*p, grams=True) for p in planned]
+
+    class Rows:  # a client whose connection takes no columns: the same rows through MilvusClient.upsert
+        def __init__(self):
+            self.sent = []
+
+        def upsert(self, collection, data):
+            self.sent.extend(data)
+
+    client = Rows()  # a stand-in: a client with no pymilvus connection
+    upsert_columns(client, "c", [columns])
+    assert client.sent == rows
+    d = SoftDict(encoder=False, backend=store(lite))
+    d.update(SoftDict.from_embeddings(["seed"], rng.standard_normal((1, 8)), [0.0]))
+    sent_as_rows = []
+    lite_upsert = lite.upsert
+    lite.upsert = lambda *args, **kwargs: sent_as_rows.append(args) or lite_upsert(*args, **kwargs)
+    try:
+        d.update(SoftDict.from_embeddings([f"k{i}" for i in range(40)], rng.standard_normal((40, 8)),
+                                          [float(i) for i in range(40)]))
+    finally:
+        del lite.upsert
+    assert d._store.collection not in [args[0] for args in sent_as_rows]  # pymilvus's connection took the columns
+    assert dict(d.items()) == {"seed": 0.0, **{f"k{i}": float(i) for i in range(40)}}
