@@ -182,6 +182,12 @@ class LexicalIndex:
         every = np.concatenate([self._counts[name][0] for name in names])
         self._document_frequency += np.bincount(every, minlength=self.n_features)
 
+    def copy(self) -> LexicalIndex:
+        """An index of the same names that changes apart from this one (the counts of a name never change)."""
+        other = LexicalIndex(self.ngram_range, self.n_features)
+        other._counts, other._document_frequency = dict(self._counts), self._document_frequency.copy()
+        return other
+
     def remove(self, name: str) -> None:
         features, _ = self._counts.pop(name)
         self._document_frequency[features] -= 1

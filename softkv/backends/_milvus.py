@@ -35,7 +35,7 @@ import numpy as np
 
 from ..io._schema import value_to_json
 from ..spelling import fold
-from ..store import Contents, Memory, Population, Update, Usage, ValueSpec
+from ..store import Contents, Memory, Population, Store, Update, Usage, ValueSpec
 from ..store._backend import StoredValues
 from ..store._store import Write
 from ._facts import check_encoder, fingerprint_of, load, read_facts, write_facts
@@ -53,14 +53,13 @@ from ._rows import (
     check_options,
     create_names,
     hash64,
-    items_of,
     local_store,
     named_key,
     row_id,
     unavailable,
-    upsert_columns,
 )
 from ._stats import Statistics, StatisticsLog, change_of
+from ._writes import items_of, upsert_columns
 
 __all__ = ["MilvusStore", "TOKEN_VARIABLE"]
 
@@ -87,7 +86,8 @@ class MilvusStore:
         overrides it, and a read whose unread keys would take over :data:`softkv.read.TAIL_TOLERANCE` of the
         weight reads once more with four times as many).
     sample : int
-        About how many keys outside the candidates stand for the rest in the "auto" temperature.
+        About how many keys stand for those not read in the "auto" temperature (read and checked once per
+        write; a read adds its candidates to a copy): its error falls as one over the root of the sample.
     index, search : dict, optional
         The engine's index of the embeddings when this store makes the collection (default: FLAT, exact;
         e.g. ``{"index_type": "IVF_FLAT", "params": {"nlist": 4096}}``), and the search parameters of a
@@ -95,7 +95,7 @@ class MilvusStore:
     """
 
     def __init__(self, uri: str = "./softkv.db", collection: str = "softkv", *, token: str | None = None,
-                 consistency: str = "Strong", candidates: int = 200, sample: int = 1024,
+                 consistency: str = "Strong", candidates: int = 200, sample: int = 4096,
                  index: Mapping[str, Any] | None = None, search: Mapping[str, Any] | None = None,
                  client: Any = None) -> None:
         check_options(candidates, sample, consistency, index, search)
@@ -115,7 +115,7 @@ class MilvusStore:
         load(self._client, [collection, self._facts_name, self.collection + "_softkv_stats"])
         self._known = read_facts(self._client, self._facts_name)
         self._log: StatisticsLog | None = None
-        self._sampled: tuple[Any, dict[str, Row], dict[str, tuple[Row, Any]]] | None = None  # keyed, rows, checked
+        self._sampled: tuple[Any, Store] | None = None  # (statistics records and buckets, the sample's store)
 
     def __repr__(self) -> str:  # the token stays out
         return f"MilvusStore({self.uri!r}, collection={self.collection!r}, candidates={self.candidates})"
@@ -415,27 +415,31 @@ class MilvusStore:
         rows = candidate_rows(self._client, self.collection, queries, Q, limits, self.search, self._facts)
         texts = [q for q in queries if isinstance(q, str)]
         named = [*texts, *(self._folded_names(texts) if params.exact_match is True else [])]
-        sampled = self._sample_rows(records, statistics.n_keys)
-        checked = None if self._sampled is None else self._sampled[2]  # a searched row is fresher: checked again
-        local = local_store(self._around(named, sampled | rows), self.spec, checked)
-        in_sample = [name for name in sampled if name not in rows and name in local.values]
-        local.document_frequencies = (statistics.n_names, log.frequencies(records, statistics))
+        frequencies = (statistics.n_names, log.frequencies(records, statistics))
+        sampled = self._sample_store(records, statistics.n_keys, frequencies, spelling=bool(texts))
+        local = local_store(self._around(named, rows), self.spec, sampled)
+        in_sample = [key for key in (sampled.values if sampled else ()) if key not in rows and key in local.values]
+        local.document_frequencies = frequencies
         memory = local.memory(encoder=encoder, background=background)
         marked = np.zeros(len(memory), dtype=bool)
         marked[[memory.row_of[name] for name in in_sample]] = True
         return replace(memory, population=Population(statistics.n_keys, statistics.n_names, marked,
                                                      statistics.key_sum, statistics.key_squares, limits))
 
-    def _sample_rows(self, records: tuple[str, ...], n_keys: int) -> dict[str, Row]:
-        """The rows of a uniform sample of about ``sample`` keys (by bucket), read and checked again only when
-        the statistics records change (a write by anyone)."""
+    def _sample_store(self, records: tuple[str, ...], n_keys: int, frequencies: tuple[int, np.ndarray],
+                      spelling: bool) -> Store | None:
+        """A store of a uniform sample of about ``sample`` keys (by bucket) with their aliases, read and
+        checked again only when the statistics records change (a write by anyone); its n-gram counts made
+        once too, for a read of text (``spelling``). A read adds its candidates to a fork of it."""
         if not self.sample_size:
-            return {}
+            return None
         buckets = max(1, math.ceil(BUCKETS * min(1.0, self.sample_size / max(n_keys, 1))))
         if self._sampled is None or self._sampled[0] != (records, buckets):
-            rows = self._query(f"kind == {KEY} and bucket < {buckets}")
-            self._sampled = ((records, buckets), rows, {name: (rows[name], value) for name, value in
-                                                         local_store(rows, self.spec).values.items()})
+            sampled = local_store(self._around([], self._query(f"kind == {KEY} and bucket < {buckets}")), self.spec)
+            sampled.document_frequencies = frequencies
+            self._sampled = ((records, buckets), sampled)
+        if spelling:
+            self._sampled[1].spelling_table()  # the sample's n-gram counts, which each fork copies
         return self._sampled[1]
 
     def sample(self, n: int) -> Contents:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,8 +20,7 @@ from ..store._values import CATEGORICAL, NUMERIC, check_value, infer_spec, is_ha
 
 __all__ = ["ALIAS", "BUCKETS", "COLUMNS", "FIELDS", "KEY", "MAX_NAME_BYTES", "NAME_FIELDS", "N_FEATURES", "SEARCH_HITS",
            "SPELLING_CANDIDATES", "Aliases", "Row", "Values", "bucket", "candidate_rows", "check_options",
-           "create_collection", "create_names", "hash64", "hit_rows", "holds_sparse_vectors", "item", "items_of",
-           "upsert_columns",
+           "create_collection", "create_names", "hash64", "hit_rows", "holds_sparse_vectors", "item",
            "local_store", "named_key", "nearest_rows", "row_id", "sparse_grams", "unavailable"]
 
 KEY, ALIAS = 0, 1
@@ -43,9 +41,6 @@ SEARCH_HITS = 16_384
 """Rows one call returns at most (a batch is searched and read in parts): with 384-dimensional embeddings
 about 30 MB, within the 64 MB a Milvus server takes or sends in one message (a batch of 300 queries over 200
 candidates, 97 MB, was refused)."""
-WRITE_ROWS = 4096
-"""Rows one upsert sends: a part is sent while the next is made, so that the server's time and the
-client's overlap."""
 
 
 class _NoClientTimestamp(logging.Filter):
@@ -128,95 +123,24 @@ def sparse_grams(text: str) -> dict[int, float]:
     return dict(zip(ids.tolist(), (frequencies / norm).tolist()))
 
 
-def items_of(write: Write, rows: Mapping[str, Row], grams: bool = False) -> tuple[
-        list[tuple[str, int, np.ndarray]], Iterator[dict[str, list[Any]]], Iterator[dict[str, list[Any]]]]:
-    """What a checked write puts, over the ``rows`` stored before it: each row's (name, kind, embedding),
-    aliases first; then the alias rows and the key rows as they are sent, as columns of at most
-    :data:`WRITE_ROWS` rows made one part at a time (a million rows as lists of Python floats would take
-    gigabytes). A key stored before keeps its embedding, its value unless the write gives one, and its
-    aliases."""
-    planned: list[tuple[str, Any, int, str, list[str], Any]] = [
-        (name, write.embeddings[name], ALIAS, key, [], None) for key, group in write.aliases.items() for name in group]
-    n_aliases = len(planned)
-    for key in dict.fromkeys([*write.values, *write.aliases]):
-        old = rows.get(key)
-        embedding = write.embeddings[key] if old is None or old.kind != KEY else old.embedding
-        value = write.values[key] if key in write.values else old.value  # type: ignore[union-attr]
-        listed = [] if old is None else list(old.aliases)
-        planned.append((key, embedding, KEY, "", listed + list(write.aliases.get(key, ())), value))
-    written = [(name, kind, embedding) for name, embedding, kind, *_ in planned]
-    return written, _column_parts(planned[:n_aliases], grams), _column_parts(planned[n_aliases:], grams)
-
-
-def _column_parts(planned: list[tuple[str, Any, int, str, list[str], Any]],
-                  grams: bool) -> Iterator[dict[str, list[Any]]]:
-    """The rows ``planned`` as :func:`item` makes them, a column per field, :data:`WRITE_ROWS` rows at a time."""
-    for first in range(0, len(planned), WRITE_ROWS):
-        part = planned[first:first + WRITE_ROWS]
-        names = [name for name, *_ in part]
-        columns = {"id": [row_id(name) for name in names], "name": names,
-                   "embedding": np.asarray([p[1] for p in part], dtype=np.float32).tolist(),
-                   "kind": [p[2] for p in part], "owner": [p[3] for p in part],
-                   "aliases": [{"names": p[4]} for p in part],
-                   "value": [{"v": value_to_json(p[0], p[5])} for p in part],
-                   "folded": [hash64(fold(name)) for name in names], "bucket": [bucket(name) for name in names]}
-        if grams:
-            columns["grams"] = [sparse_grams(name) for name in names]
-        yield columns
-
-
-def upsert_columns(client: Any, collection: str, parts: Iterable[Mapping[str, list[Any]]]) -> Callable[[], None]:
-    """Send rows given as columns, a part per call, and return the wait for the parts still in flight (the
-    caller counts the write's statistics meanwhile). Never an insert: Milvus does not keep primary keys
-    unique, and two writers adding one name would leave two rows.
-
-    MilvusClient.upsert takes rows and converts every field of every row on its own; its connection's batch
-    upsert converts a column at a time (the path of pymilvus's Collection.upsert), and sends a part while
-    the next one is made and converted: 20,000 rows of 384 floats went to a Milvus 2.3 server in a median
-    1.17 s as columns against 1.58 s as rows, before that overlap. That connection is not public pymilvus API,
-    so where it is missing or refuses the call's form the rows go through MilvusClient (an upsert sent again
-    writes the same rows)."""
-    handler: Any = getattr(client, "_get_connection", lambda: None)()
-    schema = client.describe_collection(collection) if hasattr(handler, "upsert") else None
-    in_flight: collections.deque[Any] = collections.deque()
-    for columns in parts:
-        if schema is not None:
-            types = {field["name"]: field["type"] for field in schema["fields"]}
-            entities = [{"name": name, "type": types[name], "values": values} for name, values in columns.items()]
-            try:
-                in_flight.append(handler.upsert(collection, entities, schema=schema, _async=True))
-            except TypeError:
-                schema = None
-            else:
-                if len(in_flight) > 1:  # at most two parts held: the one sent, and the one being made
-                    in_flight.popleft().result()
-                continue
-        names = list(columns)
-        client.upsert(collection, [dict(zip(names, row)) for row in zip(*columns.values())])
-
-    def wait() -> None:
-        for future in in_flight:
-            future.result()  # raises what the server refused
-    return wait
-
-
-def local_store(rows: Mapping[str, Row], spec: ValueSpec | None,
-                checked: Mapping[str, tuple[Row, Any]] | None = None) -> Store:
+def local_store(rows: Mapping[str, Row], spec: ValueSpec | None, base: Store | None = None) -> Store:
     """An in-process :class:`Store` of the key rows among ``rows`` with the aliases their rows list (and have),
     under the collection's value kind: the checks and the reads of the in-process store, on these rows.
-    ``checked`` holds (row, value) for rows whose values a store checked before (a cached sample's): a key
-    whose row is that very row is not checked again."""
+    Over ``base`` (a cached sample's store, checked once), a fork of it with these rows added: a key these
+    rows name, or own an alias of, comes from these rows (fresher than the sample's)."""
     keys = {name: row for name, row in rows.items() if row.kind == KEY}
     aliases = {key: [a for a in row.aliases if a in rows and rows[a].kind == ALIAS and rows[a].owner == key]
                for key, row in keys.items() if row.aliases}
-    store = Store()
+    store = Store() if base is None else base.fork()
+    if base is not None:
+        for name in rows:
+            key = store.entry_of(name)  # the key a name is, or is an alias of, in the sample
+            if key is not None:
+                store.delete(key)
     if keys and spec is not None:
         embeddings = {key: row.embedding for key, row in keys.items()}
         embeddings |= {a: rows[a].embedding for group in aliases.values() for a in group}
-        checked = checked or {}
-        known = {key: checked[key][1] for key, row in keys.items() if key in checked and checked[key][0] is row}
-        fresh = {key: row.value for key, row in keys.items() if key not in known}
-        values = known | (store.check(fresh, embeddings=embeddings).values if fresh else {})
+        values = store.check({key: row.value for key, row in keys.items()}, embeddings=embeddings).values
         groups = {key: tuple(group) for key, group in aliases.items() if group}
         store.apply(Write(values, tuple(keys), embeddings, groups, spec))  # keys, then aliases
     return store

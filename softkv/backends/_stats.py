@@ -89,10 +89,10 @@ class Statistics:
             matrix = unit_rows(np.stack(units[first:first + _BLOCK]))
             self.n_keys += int(signed.sum())
             self.key_sum += signed @ matrix
-            for sign in (1.0, -1.0):  # a product of a matrix with itself: numpy takes the symmetric kernel
-                part = matrix[signed == sign]
+            for direction in (1.0, -1.0):  # a product of a matrix with itself: numpy takes the symmetric kernel
+                part = matrix[signed == direction]
                 if len(part):
-                    self.key_squares += sign * (part.T @ part)
+                    self.key_squares += direction * (part.T @ part)
             if self.vectors is not None:
                 self.vectors.extend(zip(signed.astype(int).tolist(), matrix))
                 if 2 * len(self.vectors) >= self.dim:  # a sum is smaller now

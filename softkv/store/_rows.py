@@ -88,6 +88,13 @@ class Rows:
             grown[: len(self.names)] = data
             self._columns[column] = grown
 
+    def copy(self) -> Rows:
+        """The same rows in arrays of their own (object columns hold the same Python values)."""
+        other = Rows()
+        other.names, other.row_of = list(self.names), dict(self.row_of)
+        other._columns = {column: array.copy() for column, array in self._columns.items()}
+        return other
+
     def set(self, name: str, column: str, item: Any) -> None:
         """Replace one row of one column."""
         self._columns[column][self.row_of[name]] = item

@@ -99,6 +99,21 @@ class Store:
         self._folded: tuple[int, dict[str, str | None]] | None = None
         self._derived_cache: tuple[int, bool, np.ndarray] | None = None
 
+    def fork(self) -> Store:
+        """A store of the same keys, values and aliases that changes apart from this one: its rows copied, no
+        cache shared but the n-gram counts (copied too). What a backend adds a read's candidates to, over a
+        sample of its keys checked once (O(N) copies instead of O(N) checks and appends per read)."""
+        other = Store()
+        other.values, other.usage, other.projection = dict(self.values), Usage(self.usage.order()), self.projection
+        other.document_frequencies = self.document_frequencies
+        other.keys, other.aliases = self.keys.copy(), self.aliases.copy()
+        other.aliases_of = {key: list(names) for key, names in self.aliases_of.items()}
+        other.owner_of, other.spec = dict(self.owner_of), self.spec
+        other.categories = CategoryTable(list(self.categories.categories), dict(self.categories.code_of))
+        with self._spelling_lock:
+            other._lexical = None if self._lexical is None else self._lexical.copy()
+        return other
+
     def clear(self) -> None:
         """Remove every key, in place: O(1) beside freeing the rows."""
         self._empty()

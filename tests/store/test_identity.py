@@ -69,3 +69,35 @@ def test_setting_a_parameter_touches_no_row_and_no_cache():
     d.top_k, d.temperature = 1, 0.1
     d.set_params(mode="sparsemax", threshold=None)
     assert d.snapshot()[0].version == version
+
+
+def test_a_fork_holds_the_same_rows_and_changes_apart():
+    rng = np.random.default_rng(0)
+    store = Store()
+    vectors = {name: rng.standard_normal(4) for name in ["apple", "chair", "table", "malus", "sofa"]}
+    store.apply(store.check({"apple": "fruit", "chair": "seat", "table": "furniture"}, {"apple": ["malus"]}, vectors))
+    store.spelling_table()  # its n-gram counts, which a fork copies
+    before = store.memory(copy=True)
+    fork = store.fork()
+    made = fork.memory(copy=True)
+    assert fork.state != store.state
+    assert (made.keys, made.stored, made.aliases_of, made.categories) == (before.keys, before.stored,
+                                                                           before.aliases_of, before.categories)
+    assert np.array_equal(made.embeddings, before.embeddings)
+    assert np.array_equal(made.spelling(["aple"]), before.spelling(["aple"]))
+    fork.delete("apple")
+    fork.apply(fork.check({"chair": "stool", "lamp": "light"}, {"table": ["desk"]},
+                          {"lamp": rng.standard_normal(4), "desk": rng.standard_normal(4)}))
+    after = store.memory(copy=True)  # the original is as it was
+    assert (after.keys, after.stored, after.aliases_of, after.owner_of) == (before.keys, before.stored,
+                                                                             before.aliases_of, before.owner_of)
+    assert np.array_equal(after.embeddings, before.embeddings) and after.categories == before.categories
+    assert np.array_equal(after.spelling(["aple"]), before.spelling(["aple"]))
+    changed = fork.memory(copy=True)
+    assert changed.stored == {"chair": "stool", "table": "furniture", "lamp": "light"}
+    assert changed.aliases_of == {"table": ["desk"]} and changed.spelling(["aple"]).shape == (1, 4)
+    store.apply(store.check({"sofa": "seat"}, embeddings=vectors))  # its n-gram counts are its own
+    again = Store()
+    again.apply(again.check({"apple": "fruit", "chair": "seat", "table": "furniture", "sofa": "seat"},
+                            {"apple": ["malus"]}, vectors))
+    assert np.allclose(store.memory().spelling(["aple"]), again.memory().spelling(["aple"]))
