@@ -69,10 +69,10 @@ def upsert_columns(client: Any, collection: str, parts: Iterable[Mapping[str, li
     (an upsert sent again writes the same rows)."""
     handler: Any = getattr(client, "_get_connection", lambda: None)()
     schema = client.describe_collection(collection) if hasattr(handler, "upsert") else None
+    types = {field["name"]: field["type"] for field in schema["fields"]} if schema is not None else {}
     in_flight: collections.deque[Any] = collections.deque()
     for columns in parts:
         if schema is not None:
-            types = {field["name"]: field["type"] for field in schema["fields"]}
             entities = [{"name": name, "type": types[name], "values": values} for name, values in columns.items()]
             try:
                 in_flight.append(handler.upsert(collection, entities, schema=schema, _async=True))
