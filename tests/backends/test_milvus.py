@@ -564,14 +564,14 @@ def test_rows_written_as_columns_are_the_rows_item_makes(lite):
     rows = [dict(zip(columns, row)) for row in zip(*columns.values())]
     assert rows == [item(*p, grams=True) for p in planned]
 
-    class Rows:  # a client whose connection takes no columns: the same rows through MilvusClient.upsert
+    class RowClient:  # a client with no pymilvus connection: the same rows go through its upsert
         def __init__(self):
             self.sent = []
 
         def upsert(self, collection, data):
             self.sent.extend(data)
 
-    client = Rows()  # a stand-in: a client with no pymilvus connection
+    client = RowClient()
     upsert_columns(client, "c", [columns])
     assert client.sent == rows
     d = SoftDict(encoder=False, backend=store(lite))
