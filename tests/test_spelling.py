@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from softkv import SoftDict
 from softkv.read import measure_spelling_background, spelling_background
-from softkv.spelling import NGRAM_RANGE, LexicalIndex, char_wb_ngrams
+from softkv.spelling import MEASURES, NGRAM_RANGE, LexicalIndex, char_wb_ngrams
 
 KEYS = ["United States", "United Kingdom", "Germany", "chair", "table", "banana split", "apple pie"]
 QUERIES = ["Untied Staets", "germny", "chiar", "banana", "kingdom united", "zzz"]
@@ -22,17 +22,29 @@ def reference(keys, queries):
     return (vectorizer.transform(queries) @ vectorizer.transform(keys).T).toarray()
 
 
+def reference_edits(keys, queries):
+    """Edit similarity pair by pair: rapidfuzz's OSA as written, or with the words sorted and one edit more."""
+    def one(query, key):
+        q, k = utils.default_process(query), utils.default_process(key)
+        q_sorted, k_sorted = " ".join(sorted(q.split())), " ".join(sorted(k.split()))
+        reordered = 1 - (OSA.distance(q_sorted, k_sorted) + 1) / max(len(q_sorted), len(k_sorted), 1)
+        return max(OSA.normalized_similarity(q, k), reordered, 0.0)
+
+    return np.array([[one(q, k) for k in keys] for q in queries])
+
+
 def reference_spelling(keys, queries):
-    """The spelling similarity from scratch: the mean of rapidfuzz's OSA and the length-scaled TF-IDF cosine."""
-    edits = process.cdist(queries, keys, scorer=OSA.normalized_similarity, processor=utils.default_process)
+    """The spelling similarity from scratch: the mean of the edit similarity and the length-scaled TF-IDF cosine."""
+    edits = reference_edits(keys, queries)
     lengths = lambda texts: np.array([max(len(t.strip()), 1) for t in texts], dtype=float)  # noqa: E731
     q, k = lengths(queries)[:, None], lengths(keys)[None, :]
     ngrams = reference(keys, queries) * np.sqrt(np.minimum(q, k) / np.maximum(q, k))
     return (edits + ngrams) / 2
 
 
-def test_the_stored_spelling_background_is_what_measuring_it_gives():
-    assert measure_spelling_background() == pytest.approx(spelling_background(), rel=1e-6)
+@pytest.mark.parametrize("measure", MEASURES)
+def test_the_stored_spelling_background_is_what_measuring_it_gives(measure):
+    assert measure_spelling_background(measure) == pytest.approx(spelling_background(measure), rel=1e-6)
 
 
 def test_the_posting_list_sum_in_steps_equals_one_dense_product(monkeypatch):
@@ -69,11 +81,36 @@ def test_spelling_is_the_mean_of_edits_and_length_scaled_ngrams():
     index = LexicalIndex()
     index.add(KEYS)
     np.testing.assert_allclose(index.spelling(QUERIES, KEYS), reference_spelling(KEYS, QUERIES), atol=1e-5)
+    table = index.table(KEYS)
+    np.testing.assert_allclose(table.spelling(QUERIES, "edits"), reference_edits(KEYS, QUERIES), atol=1e-6)
+    np.testing.assert_allclose(table.spelling(QUERIES, "ngrams"), index.ngrams(QUERIES, KEYS), atol=1e-6)
+    with pytest.raises(ValueError, match="measure must be one of"):
+        table.spelling(QUERIES, "letters")
     ratio = np.array([[min(len(q), len(k)) / max(len(q), len(k)) for k in KEYS] for q in QUERIES])
     np.testing.assert_allclose(index.ngrams(QUERIES, KEYS), index.similarity(QUERIES, KEYS) * np.sqrt(ratio),
                                rtol=1e-6)
     index.add(["judge", "man judge"])
     assert index.ngrams(["amn judge"], ["judge", "man judge"]).argmax() == 1  # not the short key inside it
+
+
+@given(st.lists(st.sampled_from(["john", "smith", "jon", "smyth", "ann", "de", "x"]), min_size=1, max_size=4),
+       st.lists(st.lists(st.sampled_from(["john", "smith", "ann", "de", "jo"]), min_size=1, max_size=3),
+                min_size=1, max_size=5))
+def test_reordered_words_count_one_edit_whichever_side_has_several(query_words, key_words):
+    keys = list(dict.fromkeys(" ".join(words) for words in key_words))
+    queries = [" ".join(query_words), " ".join(reversed(query_words)), "".join(query_words)]
+    index = LexicalIndex()
+    index.add(keys)
+    np.testing.assert_allclose(index.table(keys).edits(queries), reference_edits(keys, queries), atol=1e-6)
+
+
+def test_a_name_in_another_word_order_is_near_but_its_own_order_is_nearer():
+    names = ["blue green", "green blue", "taslidza james"]
+    index = LexicalIndex()
+    index.add(names)
+    found = index.table(names).edits(["blue green", "james taslidza"])
+    assert found[0, 0] == 1.0 and found[0, 1] == pytest.approx(0.9)  # one edit in ten letters
+    assert found[1, 2] == pytest.approx(1 - 1 / 14)
 
 
 def test_a_softdict_keeps_its_spelling_index_current(counting):
