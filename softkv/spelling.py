@@ -40,8 +40,8 @@ from zlib import crc32
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "MEASURES", "NGRAM_RANGE", "SpellingTable", "char_wb_ngrams", "fold", "hashed_ngrams", "in_vocabulary",
-           "known_words"]
+__all__ = ["LexicalIndex", "MEASURES", "NGRAM_RANGE", "SpellingTable", "char_wb_ngrams", "fold", "hashed_ngrams",
+           "in_vocabulary", "known_words"]
 
 # Character bigrams and trigrams. Single characters are left out: on a small catalog their idf
 # is high and unrelated words share letters, so "fruit" came out nearer to "chair" (shared i, r)
@@ -316,11 +316,12 @@ class SpellingTable:
         # a pair of which neither text changes when its words are sorted gains nothing from sorting them
         changed_names = [j for j, (name, other) in enumerate(zip(names, self._folded)) if name != other]
         changed_texts = [i for i, (text, other) in enumerate(zip(reordered, folded)) if text != other]
-        for rows, columns in ((range(len(texts)), changed_names), (changed_texts, range(len(names)))):
-            if len(rows) and len(columns):
-                rows, columns = np.asarray(rows), np.asarray(columns)
-                sorted_edits = _one_edit_more([reordered[i] for i in rows], [names[j] for j in columns], workers)
-                cells = np.ix_(rows, columns)
+        every_text, every_name = list(range(len(texts))), list(range(len(names)))
+        for some_texts, some_names in ((every_text, changed_names), (changed_texts, every_name)):
+            if some_texts and some_names:
+                sorted_edits = _one_edit_more([reordered[i] for i in some_texts], [names[j] for j in some_names],
+                                              workers)
+                cells = np.ix_(np.asarray(some_texts), np.asarray(some_names))
                 found[cells] = np.maximum(found[cells], sorted_edits)
         return found
 
