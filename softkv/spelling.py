@@ -314,10 +314,13 @@ class SpellingTable:
                                           workers=workers)
         names, reordered = self._reordered, _reordered(folded)
         # a pair of which neither text changes when its words are sorted gains nothing from sorting them
-        changed_names = [j for j, (name, other) in enumerate(zip(names, self._folded)) if name != other]
+        name_changes = [name != other for name, other in zip(names, self._folded)]
+        changed_names = [j for j, changes in enumerate(name_changes) if changes]
         changed_texts = [i for i, (text, other) in enumerate(zip(reordered, folded)) if text != other]
-        every_text, every_name = list(range(len(texts))), list(range(len(names)))
-        for some_texts, some_names in ((every_text, changed_names), (changed_texts, every_name)):
+        other_names = [j for j, changes in enumerate(name_changes) if not changes] if changed_texts else []
+        # every text against the names that change, then the texts that change against the other names: each
+        # pair once
+        for some_texts, some_names in ((list(range(len(texts))), changed_names), (changed_texts, other_names)):
             if some_texts and some_names:
                 sorted_edits = _one_edit_more([reordered[i] for i in some_texts], [names[j] for j in some_names],
                                               workers)
