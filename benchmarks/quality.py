@@ -184,7 +184,9 @@ def _cutoff(best: np.ndarray, right: np.ndarray, target: float) -> float:
     """The lowest cutoff of a score at which the queries answered (best >= cutoff) are right at ``target``."""
     order = np.argsort(-best, kind="stable")
     precision = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
-    reached = np.flatnonzero(precision >= target)
+    ordered = best[order]
+    cuts = np.append(ordered[:-1] > ordered[1:], True)  # queries tied across a cutoff answer together
+    reached = np.flatnonzero((precision >= target) & cuts)
     if not len(reached):
         return float("inf")
     k = int(reached.max())
@@ -194,7 +196,7 @@ def _cutoff(best: np.ndarray, right: np.ndarray, target: float) -> float:
 def precision_report(bench: Bench, seed: int = 0) -> list[tuple[str, float, str, float, float]]:
     """Per catalog with queries that must miss: recall and precision on one half at each P, the cutoff chosen on
     the other."""
-    rows = []
+    rows, chosen = [], {}
     for catalog in bench.dicts:
         ids = [i for i, t in enumerate(bench.tasks) if t.catalog == catalog and t.kind not in ("category",
                                                                                               "description")]
@@ -206,8 +208,10 @@ def precision_report(bench: Bench, seed: int = 0) -> list[tuple[str, float, str,
         halves = queries[::2], queries[1::2]
         for target in PRECISIONS:
             for method in ["calibrated default", "meaning alone (cosine)", *RAPIDFUZZ]:
-                recall, precision = _measure(bench, catalog, halves, method, target)
+                recall, precision, chose = _measure(bench, catalog, halves, method, target)
                 rows.append((catalog, target, method, recall, precision))
+                if chose:
+                    chosen[catalog, target] = chose
     for target in PRECISIONS:
         print(f"\nat precision {target}: recall on the held-out half (its precision in brackets)\n")
         methods = ["calibrated default", "meaning alone (cosine)", *RAPIDFUZZ]
@@ -216,12 +220,14 @@ def precision_report(bench: Bench, seed: int = 0) -> list[tuple[str, float, str,
         for catalog in dict.fromkeys(r[0] for r in rows):
             found = {r[2]: r for r in rows if r[0] == catalog and r[1] == target}
             print(f"| {catalog} | " + " | ".join(f"{found[m][3]:.3f} ({found[m][4]:.2f})" for m in methods) + " |")
+        print("\nthe scoring calibrate chose: " + "; ".join(f"{c} {s}" for (c, t), s in chosen.items() if t == target))
     return rows
 
 
 def _measure(bench: Bench, catalog: str, halves: tuple[list[tuple[int, int]], ...], method: str,
-             target: float) -> tuple[float, float]:
+             target: float) -> tuple[float, float, str]:
     fit_half, test_half = halves
+    chose = ""
     keys = list(bench.dicts[catalog].keys())
 
     def wanted(i: int, q: int) -> str | None:
@@ -231,8 +237,9 @@ def _measure(bench: Bench, catalog: str, halves: tuple[list[tuple[int, int]], ..
     if method == "calibrated default":
         d = bench.dicts[catalog].copy()
         d.set_params(spelling_weight="auto", threshold="auto")
-        d.calibrate([bench.tasks[i].queries[q] for i, q in fit_half], keys=[wanted(i, q) for i, q in fit_half],
-                    target_precision=target)
+        report = d.calibrate([bench.tasks[i].queries[q] for i, q in fit_half],
+                             keys=[wanted(i, q) for i, q in fit_half], target_precision=target)
+        chose = f"{report.chosen['spelling_weight']}/{report.chosen['spelling_measure']}"
         batch = d.lookup_many([bench.tasks[i].queries[q] for i, q in test_half], on_miss="ignore")
         answered = ~batch.missed
         right = np.array([keys[r] == wanted(i, q) for r, (i, q) in zip(batch.nearest_rows, test_half)])
@@ -249,7 +256,7 @@ def _measure(bench: Bench, catalog: str, halves: tuple[list[tuple[int, int]], ..
         answered = best >= cut
     n_right = sum(wanted(i, q) is not None for i, q in test_half)
     good = answered & right
-    return float(good.sum() / max(n_right, 1)), float(good.sum() / max(answered.sum(), 1))
+    return float(good.sum() / max(n_right, 1)), float(good.sum() / max(answered.sum(), 1)), chose
 
 
 def reliability_report(bench: Bench, bins: int = 5) -> None:

@@ -29,6 +29,7 @@ from typing import Any, Generic, TypeVar, overload
 import numpy as np
 
 from .attention import MODES, SCORINGS
+from .spelling import MEASURES
 
 __all__ = ["Parameter", "Params", "parameters"]
 
@@ -93,6 +94,13 @@ def check_spelling_weight(name: str, value: Any) -> float | str:
     if _real(value) and 0.0 <= float(value) <= 1.0:
         return float(value)
     raise ValueError(f'{name} must be "auto" or a number from 0 (meaning only) to 1 (spelling only), got {value!r}')
+
+
+def check_spelling_measure(name: str, value: Any) -> str:
+    if isinstance(value, str) and value in MEASURES:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(map(repr, MEASURES))} (the mean of edit and n-gram "
+                     f"similarity, or either alone), got {value!r}")
 
 
 def check_exact_match(name: str, value: Any) -> bool | str:
@@ -178,11 +186,11 @@ class Params:
         raises, masks or answers anyway (``on_miss``), and ``p_miss`` is the
         weight a "none of these" slot scored at the threshold would take
         beside the keys. Exact keys never miss; None always answers. "auto"
-        is sqrt(2 ln N) on the default score (standard deviations above
-        unrelated text): a read misses when no key beats what the best of N
-        unrelated keys would score (:mod:`softkv.scoring`); it is None for
-        raw similarities (a fixed spelling weight, no encoder, an approximate
-        index).
+        is chance for the default score: a read misses when its best key
+        scores no more than the best of N unrelated names would, 9 times in
+        10, as measured for that query against the background texts
+        (:mod:`softkv.read._evidence`); it is None for raw similarities (a
+        fixed spelling weight, no encoder, an approximate index).
     scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}, default "cosine"
         The similarity of embeddings; see :func:`softkv.attention.scores`.
     exact_match : True, "strict" or False, default True
@@ -192,13 +200,21 @@ class Params:
         folds alike; "strict" only for the name itself; False makes keys blend
         like any other query.
     spelling_weight : "auto" or float in [0, 1], default "auto"
-        How spelling (:mod:`softkv.lexical`) counts beside meaning for a text
-        query. "auto": per query, as much as the query is a spelling variant
-        of a key beyond chance; meaning and spelling are both measured in
-        standard deviations above unrelated text (:mod:`softkv.scoring`).
-        A number w: the fixed mix (1 - w) * cosine + w * spelling of raw
-        similarities (needs cosine); 0 is meaning alone. Vector queries and
-        reads through an approximate index score by meaning alone.
+        How spelling (:mod:`softkv.spelling`) counts beside meaning for a text
+        query. "auto": meaning and spelling are each measured in standard
+        deviations above unrelated text and added, and the sum is put back on
+        the similarity's scale, so that no name scores above an identical
+        text (:mod:`softkv.read._evidence`); a query made of known words is
+        read by meaning alone. A number w: the fixed mix
+        (1 - w) * cosine + w * spelling of raw similarities (needs cosine); 0
+        is meaning alone. Vector queries and reads through an approximate
+        index score by meaning alone.
+    spelling_measure : {"both", "edits", "ngrams"}, default "both"
+        Which spelling similarity counts: the mean of edit similarity and
+        character n-gram TF-IDF ("both"), or either alone
+        (:meth:`softkv.spelling.SpellingTable.spelling`). Edits alone suit
+        records of names with typos and swapped words; ``calibrate`` with a
+        target precision tries each.
     mode : {"softmax", "sparsemax", "hard", "mean"}, default "softmax"
         How scores become weights: softmax (every key some weight), sparsemax
         (exact zeros below a data-dependent cut), hard (all the weight on the
@@ -242,6 +258,8 @@ class Params:
         True, check_exact_match, 'a query naming a key (or alias) returns its stored value: up to case, or "strict"')
     spelling_weight: float | str = _param(
         "auto", check_spelling_weight, 'spelling beside meaning: "auto" per query, or a fixed mix weight 0 to 1')
+    spelling_measure: str = _param(
+        "both", check_spelling_measure, 'the spelling similarity: "both" (edits and n-grams), "edits" or "ngrams"')
     mode: str = _param("softmax", check_mode, 'how scores become weights: "softmax", "sparsemax", "hard" or "mean"')
     strict: bool = _param(False, check_bool, "d[q] and get(q) are exact, as for a dict (lookup stays soft)")
     max_keys: int | None = _param(None, check_max_keys, "at most this many keys; one more evicts one (evict)")

@@ -60,8 +60,9 @@ class SoftDict(DictMethods):
         Where the keys live: in this process (None), or in Milvus (:mod:`softkv.backends`).
     **params
         How it reads: ``temperature``, ``top_k``, ``threshold`` (the one cutoff), ``scoring``, ``exact_match``,
-        ``spelling_weight``, ``mode``, ``strict``, ``max_keys``, ``evict``, ``value_names``, ``index``; each is
-        also an attribute, checked when set (``d.temperature = 0.05``). :class:`softkv.params.Params` documents them.
+        ``spelling_weight``, ``spelling_measure``, ``mode``, ``strict``, ``max_keys``, ``evict``, ``value_names``,
+        ``index``, ``candidates``; each is also an attribute, checked when set (``d.temperature = 0.05``).
+        :class:`softkv.params.Params` documents them.
 
     Methods by role:
 
@@ -100,6 +101,7 @@ class SoftDict(DictMethods):
     scoring: Parameter[str] = Parameter()
     exact_match: Parameter[bool | str] = Parameter()
     spelling_weight: Parameter[float | str] = Parameter()
+    spelling_measure: Parameter[str] = Parameter()
     mode: Parameter[str] = Parameter()
     strict: Parameter[bool] = Parameter()
     max_keys: Parameter[int | None] = Parameter()

@@ -153,3 +153,41 @@ def test_every_read_parameter_is_a_typed_attribute_of_the_dict_and_only_those():
     assert declared == {spec.name: f"Parameter[{spec.type}]" for spec in fields(Params)}
     for spec in fields(Params):
         assert getattr(SoftDict, spec.name).__doc__ == spec.metadata["doc"]
+
+
+NAMES = {"john smith": 1, "mary jones": 2, "peter parker": 3}
+
+
+def test_the_spelling_measure_decides_which_similarity_a_fixed_spelling_weight_reads(tmp_path):
+    from softkv.spelling import LexicalIndex
+
+    vectors = {name: [1.0, float(i)] for i, name in enumerate([*NAMES, "smith john"])}
+    d = SoftDict(NAMES, encoder=table_encoder(vectors), spelling_weight=1.0, threshold=None)
+    index = LexicalIndex()
+    index.add(list(NAMES))
+    table = index.table(list(NAMES))
+    assert d.spelling_measure == "both"
+    for measure in ("both", "edits", "ngrams"):
+        d.spelling_measure = measure
+        found = d.lookup("smith john")
+        expected = table.spelling(["smith john"], measure)[0]
+        assert found.nearest_score == pytest.approx(float(expected.max()), abs=1e-6) and found.nearest == "john smith"
+    assert table.edits(["smith john"])[0, 0] == pytest.approx(0.9)  # one reordering: one edit of ten letters
+    d.save(tmp_path / "d.softkv")
+    assert SoftDict.load(tmp_path / "d.softkv", encoder=table_encoder(vectors)).spelling_measure == "ngrams"
+    with pytest.raises(ValueError, match="spelling_measure must be one of 'both', 'edits', 'ngrams'"):
+        d.spelling_measure = "edit"
+    assert d.spelling_measure == "ngrams"  # a refused value changes nothing
+
+
+def test_the_default_score_takes_the_measure_with_its_own_chance_level(minilm):
+    from softkv.read._background import SPELLING_BACKGROUND
+
+    d = SoftDict(NAMES)
+    scores = {}
+    for measure in ("both", "edits", "ngrams"):
+        d.spelling_measure = measure
+        found = d.lookup("smith jhon")
+        assert found.nearest == "john smith" and 0 < found.nearest_score <= 1
+        scores[measure] = found.nearest_score
+    assert len(set(scores.values())) == 3 and len(set(SPELLING_BACKGROUND.values())) == 3

@@ -115,21 +115,22 @@ def auto_evidence(memory: Memory, params: Params, texts: list[str] | None, Q: np
     uses = np.zeros(len(Q), dtype=bool)
     if texts is not None and memory.spelling is not None and memory.encoder is not None:
         uses[:] = [not in_vocabulary(text) for text in texts]
-    spelling_mean, spelling_sd = spelling_background()
+    measure = params.spelling_measure
+    spelling_mean, spelling_sd = spelling_background(measure)
     evidence_max = meaning_max + uses * (1.0 - spelling_mean) / spelling_sd
     per_sd = (identity - mean) / evidence_max  # score units per sd of evidence
     scale = (per_sd / spread)[:, None]
     term = None
     if uses.any():
         assert texts is not None
-        spelling_z = (memory.spelling(texts).astype(np.float64) - spelling_mean) / spelling_sd
+        spelling_z = (memory.spelling(texts, measure).astype(np.float64) - spelling_mean) / spelling_sd
         spelling_z[~uses] = 0.0
         term = (mean * (1.0 - scale[:, 0]))[:, None] + per_sd[:, None] * spelling_z
     cutoff = None
     if params.threshold == "auto":
         null = (background_scores - mean[:, None]) / spread
         if texts is not None and uses.any():
-            null += uses[:, None] * (background_spelling(texts) - spelling_mean) / spelling_sd
+            null += uses[:, None] * (background_spelling(texts, measure) - spelling_mean) / spelling_sd
         null = _without_the_query(null, texts)
         cutoff = mean + per_sd * chance_max(null, memory.n_names)
     return scale, term, cutoff

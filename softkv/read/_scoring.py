@@ -164,7 +164,7 @@ def text_features(memory: Memory, params: Params, queries: Sequence[Any], Q: np.
     scale = spelling = cutoff = None
     if weight > 0:
         if texts is not None and memory.spelling is not None and memory.encoder is not None:
-            spelling = memory.spelling(texts)
+            spelling = memory.spelling(texts, params.spelling_measure)
     elif params.spelling_weight == "auto" and memory.background is not None:
         scale, spelling, cutoff = auto_evidence(memory, params, texts, Q, memory.background)
     exact_rows = np.full(len(queries), -1, dtype=np.int64)

@@ -128,7 +128,7 @@ class Memory:
     row_of: Mapping[str, int]
     owner_of: Mapping[str, str]  # alias -> key
     aliases_of: Mapping[str, list[str]]  # key -> its aliases, in the order they were added
-    spelling: Any  # a callable: texts -> (B, N + A) similarities
+    spelling: Any  # a callable: (texts, measure) -> (B, N + A) similarities (softkv.spelling.MEASURES)
     folded: Any = None  # a callable: a folded text -> the one key a name folds to, or None (none, or several)
     projection: np.ndarray | None = None
     encoder: Any = None

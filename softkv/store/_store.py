@@ -433,5 +433,5 @@ class _LazySpelling:
 
     store: Store = field(repr=False)
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        return self.store.spelling_table().spelling(texts)
+    def __call__(self, texts: list[str], measure: str = "both") -> np.ndarray:
+        return self.store.spelling_table().spelling(texts, measure)

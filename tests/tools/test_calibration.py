@@ -58,3 +58,42 @@ def test_threshold_for_a_target_precision():
     assert d.threshold == report.chosen["threshold"] and report.metric == "precision" and report.answered == 0.5
     assert d.lookup("apples").nearest == "apple" and d.lookup("stool").nearest == "chair"
     assert d.get("weather") is None and d.get("maths") is None
+
+
+def test_threshold_calibration_tries_every_spelling_measure_and_applies_the_one_it_chose():
+    keys = {"maria lopez": 1, "jose garcia": 2, "ana torres": 3, "luis martin": 4}
+    genuine = [("lopez maria", "maria lopez"), ("garcia jose", "jose garcia"), ("torres ana", "ana torres"),
+               ("mraia lopze", "maria lopez"), ("maria lopes", "maria lopez")]
+    misses = ["maria", "zopel maria", "anat orres", "martin luis garcia"]
+    queries = [q for q, _ in genuine] + misses
+    vectors = {name: [1.0, 0.0] for name in [*keys, *queries]}  # meaning cannot tell them apart: spelling decides
+    d = SoftDict(keys, encoder=table_encoder(vectors))
+    report = d.calibrate(queries, keys=[k for _, k in genuine] + [None] * len(misses), target_precision=1.0)
+    tried = {(p["spelling_weight"], p["spelling_measure"]) for p, _ in report.candidates}
+    assert {(w, m) for w in ("auto", 1.0, 0.25, 0.5, 0.75) for m in ("both", "edits", "ngrams")} <= tried
+    assert report.recall == max(recall for _, recall in report.candidates)
+    assert (d.spelling_weight, d.spelling_measure, d.threshold) == (
+        report.chosen["spelling_weight"], report.chosen["spelling_measure"], report.chosen["threshold"])
+    answered = [(q, d.lookup(q, on_miss="ignore")) for q in queries]
+    right = {q for q, k in genuine if not dict(answered)[q].missed and dict(answered)[q].nearest == k}
+    assert all(r.missed for q, r in answered if q in misses)  # precision 1: every should-miss misses
+    assert len(right) / len(genuine) == pytest.approx(report.recall)
+
+
+def test_threshold_calibration_of_vector_queries_keeps_the_dicts_own_scoring():
+    vectors = {"apple": [1, 0, 0], "chair": [0, 1, 0]}
+    d = SoftDict({"apple": 1.0, "chair": 2.0}, encoder=table_encoder(vectors), spelling_measure="edits")
+    report = d.calibrate([np.array([0.9, 0.1, 0.0]), np.array([0.1, 0.2, 1.0])], keys=["apple", None],
+                         target_precision=1.0)
+    assert [p["spelling_measure"] for p, _ in report.candidates] == ["edits"] and d.spelling_measure == "edits"
+
+
+def test_a_calibrated_cutoff_never_falls_between_queries_that_score_the_same():
+    from softkv.tools._calibration import _cutoff_for
+
+    best = np.array([0.9, 0.8, 0.8, 0.5])  # the two at 0.8 answer together: one right, one wrong
+    nearest, intended = np.array([0, 1, 2, 3]), np.array([0, 1, -1, 3])
+    threshold, precision, answered, recall = _cutoff_for(best, np.zeros(4, dtype=bool), nearest, intended, 1.0)
+    assert 0.8 < threshold <= 0.9 and precision == 1.0 and answered == 0.25 and recall == pytest.approx(1 / 3)
+    threshold, precision, _, _ = _cutoff_for(best, np.zeros(4, dtype=bool), nearest, intended, 0.6)
+    assert threshold < 0.5 and precision == 0.75  # all four: 3 of 4 right
