@@ -90,7 +90,8 @@ def _open(args: argparse.Namespace, progress: bool = False,
 
 def _chosen(args: argparse.Namespace) -> dict[str, Any]:
     """The read parameters given as options."""
-    chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "threshold", "spelling_weight", "mode")
+    chosen = {name: getattr(args, name) for name in ("temperature", "top_k", "threshold", "spelling_weight",
+                                                   "spelling_measure", "mode")
               if getattr(args, name, None) is not None}
     if chosen.get("threshold") == "none":
         chosen["threshold"] = None
@@ -196,10 +197,11 @@ def _calibrated(d: Any, pairs_path: Path, args: argparse.Namespace) -> str:
     report = d.calibrate(list(pairs), keys=intended, target_precision=args.precision)
     chosen = report.chosen
     misses = sum(value is None for value in intended)
-    others = ", ".join(f"{setting['spelling_weight']} {recall:.2f}" for setting, recall in report.candidates
-                       if setting != chosen and math.isfinite(recall))
+    others = ", ".join(f"{setting['spelling_weight']}/{setting['spelling_measure']} {recall:.2f}"
+                       for setting, recall in report.candidates if setting != chosen and math.isfinite(recall))
     return (f"calibrated on {len(intended)} pairs ({misses} should miss) for precision {args.precision}: "
-            f"spelling_weight {chosen['spelling_weight']}, threshold {chosen['threshold']:.4g}; precision "
+            f"spelling_weight {chosen['spelling_weight']}, spelling_measure {chosen['spelling_measure']}, "
+            f"threshold {chosen['threshold']:.4g}; precision "
             f"{report.error:.3f}, {report.answered:.0%} answered, recall {report.recall:.3f}"
             + (f" (other scorings' recall: {others})" if others else ""))
 

@@ -145,6 +145,9 @@ def _read_options(command: argparse.ArgumentParser) -> None:
                               "'none' (always answer) or a number")
     command.add_argument("--spelling-weight", dest="spelling_weight", type=_param("spelling_weight"),
                          metavar="W", help="spelling beside meaning: 'auto' (per query, the default) or 0 to 1")
+    command.add_argument("--spelling-measure", dest="spelling_measure", type=_param("spelling_measure", ()),
+                         metavar="M",
+                         help="the spelling similarity: 'both' (edits and n-grams, the default), 'edits' or 'ngrams'")
     command.add_argument("--mode", choices=("softmax", "sparsemax", "hard", "mean"),
                          help="how scores become weights (default softmax)")
 

@@ -509,3 +509,15 @@ def test_build_calibration_refuses_what_it_cannot_use(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["build", str(tmp_path / "cities.csv"), "-o", out, "--calibrate", "p.csv", "--precision", "1.5"])
     assert "a precision is a number in (0, 1]" in capsys.readouterr().err
+
+
+def test_the_spelling_measure_is_an_option_checked_as_the_parameter_is(tmp_path, minilm, capsys):
+    from softkv import SoftDict
+
+    (tmp_path / "people.csv").write_text("name,age\njohn smith,40\nmary jones,31\npeter parker,25\n")
+    store = tmp_path / "people.softkv"
+    assert main(["build", str(tmp_path / "people.csv"), "-o", str(store), "--spelling-measure", "edits"]) == 0
+    assert SoftDict.load(store).spelling_measure == "edits"
+    with pytest.raises(SystemExit):
+        main(["query", str(store), "smith john", "--spelling-measure", "edit"])
+    assert "spelling_measure must be one of 'both', 'edits', 'ngrams'" in capsys.readouterr().err
