@@ -48,8 +48,7 @@ class SoftDict(DictMethods):
         None or "minilm" for the bundled MiniLM, "multilingual", a SentenceTransformer, any other model name or
         local path, an object with ``encode(list[str])``, or a callable.
     cache_dir : path, optional
-        Keep every embedding in an SQLite cache there, keyed by the encoder's fingerprint and the text
-        (:class:`softkv.encoders.CachedEncoder`).
+        Keep every embedding in an SQLite cache there, by encoder and text (:class:`softkv.encoders.CachedEncoder`).
     query_cache_size : int, default 1024
         Recent query texts whose embeddings are kept (0: none).
     on_evict : callable, optional
@@ -59,10 +58,9 @@ class SoftDict(DictMethods):
     backend : optional
         Where the keys live: in this process (None), or in Milvus (:mod:`softkv.backends`).
     **params
-        How it reads: ``temperature``, ``top_k``, ``threshold`` (the one cutoff), ``scoring``, ``exact_match``,
-        ``spelling_weight``, ``spelling_measure``, ``mode``, ``strict``, ``max_keys``, ``evict``, ``value_names``,
-        ``index``, ``candidates``; each is also an attribute, checked when set (``d.temperature = 0.05``).
-        :class:`softkv.params.Params` documents them.
+        How it reads (:class:`softkv.params.Params` documents each): ``temperature``, ``top_k``, ``threshold``,
+        ``scoring``, ``exact_match``, ``spelling_weight``, ``spelling_measure``, ``mode``, ``strict``, ``max_keys``,
+        ``evict``, ``value_names``, ``index``, ``candidates``; each is an attribute, checked when set.
 
     Methods by role:
 
