@@ -199,3 +199,15 @@ def test_the_embedding_cache_encodes_each_text_once_across_builds(tmp_path, coun
     assert len(list(tmp_path.glob("embeddings-*.sqlite"))) == 1
     SoftDict(catalog, encoder=LexicalEncoder(), cache_dir=tmp_path)  # another encoder, another file
     assert len(list(tmp_path.glob("embeddings-*.sqlite"))) == 2
+
+
+def test_a_file_saved_before_the_spelling_measure_reads_with_both_and_a_forged_measure_is_refused(tmp_path,
+                                                                                               lexical_dict):
+    lexical_dict.spelling_measure = "edits"
+    path = lexical_dict.save(tmp_path / "d.softkv")
+    assert SoftDict.load(path).spelling_measure == "edits"
+    rewrite_manifest(path, lambda m: m["params"].pop("spelling_measure"))  # as files were written before it
+    assert SoftDict.load(path).spelling_measure == "both"
+    rewrite_manifest(path, lambda m: m["params"].update(spelling_measure="__import__('os')"))
+    with pytest.raises(FormatError, match="invalid parameters: spelling_measure must be one of"):
+        SoftDict.load(path)
