@@ -243,9 +243,10 @@ def calibrate_threshold(memory: Memory, params: Params, queries: Sequence[Any] |
     ``report.candidates`` holds each scoring's recall.
 
     Person records whose copies swap given name and surname are one case the
-    measure decides: edits alone, which count a reordering as one edit, reach
-    recall 0.78 at precision 0.95 on FEBRL's records where the mean reaches
-    0.68 (benchmarks/quality.py, MiniLM).
+    measure decides: calibrated on half of FEBRL's records at precision
+    0.95, it chooses edits alone (which count a reordering as one edit), and
+    the other half is read with recall 0.738, where rapidfuzz's WRatio gets
+    0.688 (benchmarks/quality.py, MiniLM).
     """
     if queries is None or keys is None or target_precision is None or Q is None:
         raise ValueError("threshold calibration needs queries, keys and target_precision")
