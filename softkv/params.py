@@ -188,8 +188,8 @@ class Params:
         beside the keys. Exact keys never miss; None always answers. "auto"
         is chance for the default score: a read misses when its best key
         scores no more than the best of N unrelated names would, 9 times in
-        10, as measured for that query against the background texts
-        (:mod:`softkv.read._evidence`); it is None for raw similarities (a
+        10 (19 in 20 when meaning and spelling both count), as measured for
+        that query against the background texts (:mod:`softkv.read._evidence`); it is None for raw similarities (a
         fixed spelling weight, no encoder, an approximate index).
     scoring : {"cosine", "dot", "scaled_dot", "neg_l2"}, default "cosine"
         The similarity of embeddings; see :func:`softkv.attention.scores`.
@@ -202,10 +202,11 @@ class Params:
     spelling_weight : "auto" or float in [0, 1], default "auto"
         How spelling (:mod:`softkv.spelling`) counts beside meaning for a text
         query. "auto": meaning and spelling are each measured in standard
-        deviations above unrelated text and added, and the sum is put back on
-        the similarity's scale, so that no name scores above an identical
-        text (:mod:`softkv.read._evidence`); a query made of known words is
-        read by meaning alone. A number w: the fixed mix
+        deviations above unrelated text, weighed by how clearly each singles
+        out one name for this query, and put back on the similarity's scale,
+        so that no name scores above an identical text
+        (:mod:`softkv.read._evidence`); a query made of known words is read
+        by meaning alone. A number w: the fixed mix
         (1 - w) * cosine + w * spelling of raw similarities (needs cosine); 0
         is meaning alone. Vector queries and reads through an approximate
         index score by meaning alone.

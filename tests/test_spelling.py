@@ -10,7 +10,8 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from softkv import SoftDict
-from softkv.read import measure_spelling_background, spelling_background
+from softkv.read import FALSE_RATE, chance_max, measure_spelling_background, spelling_background
+from softkv.read._background import background_spelling
 from softkv.spelling import MEASURES, NGRAM_RANGE, LexicalIndex, char_wb_ngrams
 
 KEYS = ["United States", "United Kingdom", "Germany", "chair", "table", "banana split", "apple pie"]
@@ -124,22 +125,45 @@ def test_a_softdict_keeps_its_spelling_index_current(counting):
     assert d.lookup("banan split").nearest == "banana split"
 
 
-def test_the_default_sums_the_evidence_of_meaning_and_spelling_on_the_similaritys_scale(minilm):
+def fisher_weight(names, background):
+    """(best - mean) / variance of one channel's z, the best name left out of the mean and variance."""
+    rest = np.concatenate([np.delete(names, names.argmax()), background])
+    return max(names.max() - rest.mean(), 0.0) / rest.var()
+
+
+def test_the_default_weighs_the_evidence_of_meaning_and_spelling_on_the_similaritys_scale(minilm):
     keys = {"chair": 1.0, "banana": 2.0, "orange": 3.0, "table": 4.0, "umbrella": 5.0}
     meaning, default = SoftDict(keys, spelling_weight=0, threshold=None), SoftDict(keys, threshold=None)
     assert default.spelling_weight == "auto"
     assert meaning.lookup("chiar").nearest != "chair"  # the encoder alone misses this typo
     assert default.lookup("chiar").nearest == "chair" and default.lookup("umbrela").nearest == "umbrella"
     assert default.lookup("fruit").nearest in ("banana", "orange")  # meaning still counts
-    # score = mu + (1 - mu) * (z_m + z_s) / z_max: worked out here from the pieces
+    # score = mu + (1 - mu) * (w_m z_m + w_s z_s) / (w_m z_m_max + w_s z_s_max): worked out here from the pieces
     memory, _ = default.snapshot()
     background = memory.background
     q = default.embed(["chiar"])[0]
-    mu, sd = float((background.embeddings @ q).mean()), background.meaning_spread
+    background_cosines = background.embeddings @ q / np.linalg.norm(background.embeddings, axis=1) / np.linalg.norm(q)
+    mu, sd = float(background_cosines.mean()), background.meaning_spread
     s_mean, s_sd = spelling_background()
-    z = (meaning.lookup("chiar").score_array - mu) / sd + (memory.spelling(["chiar"])[0] - s_mean) / s_sd
-    z_max = (1 - mu) / sd + (1 - s_mean) / s_sd
+    z_m = (meaning.lookup("chiar").score_array - mu) / sd
+    z_s = (memory.spelling(["chiar"])[0] - s_mean) / s_sd
+    w_m = fisher_weight(z_m, (background_cosines - mu) / sd)
+    w_s = fisher_weight(z_s, (background_spelling(["chiar"])[0] - s_mean) / s_sd)
+    assert w_s > w_m > 0  # the typo's spelling stands out more than its meaning
+    z = w_m * z_m + w_s * z_s
+    z_max = w_m * (1 - mu) / sd + w_s * (1 - s_mean) / s_sd
     np.testing.assert_allclose(default.lookup("chiar").score_array, mu + (1 - mu) * z / z_max, atol=1e-5)
+    # the cutoff: chance among 5 names of the weighed evidence against the background, at half the false rate
+    total = w_m + w_s
+    null = (w_m * (background_cosines - mu) / sd
+            + w_s * (background_spelling(["chiar"])[0] - s_mean) / s_sd) / total
+    cutoff = mu + (1 - mu) * chance_max(null[None, :], 5, FALSE_RATE / 2)[0] / (z_max / total)
+    assert SoftDict(keys).lookup("chiar").cutoff == pytest.approx(cutoff, abs=1e-5)
+    fruit = SoftDict(keys).lookup("fruit", on_miss="ignore")  # known words: meaning alone, the whole false rate
+    q = default.embed(["fruit"])[0]
+    cosines = background.embeddings @ q / np.linalg.norm(background.embeddings, axis=1) / np.linalg.norm(q)
+    chance = chance_max(((cosines - cosines.mean()) / sd)[None, :], 5, FALSE_RATE)[0]
+    assert fruit.cutoff == pytest.approx(cosines.mean() + sd * chance, abs=1e-5)
 
 
 def test_known_words_read_by_meaning_alone_and_a_query_is_never_outscored_by_spelling(minilm):

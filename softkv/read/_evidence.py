@@ -10,25 +10,32 @@ encoder and the spelling score give themselves (:mod:`softkv.read._background`):
 - spelling: z_s = (s(q, k) - mu_s) / sd_s, the spelling similarity
   (:mod:`softkv.spelling`) against its mean and spread between two background
   texts: the same numbers for every encoder;
-- evidence z = z_m + z_s, or z = z_m alone when spelling cannot help: for a
-  vector query, and for text made of known words (:func:`softkv.spelling.in_vocabulary`),
-  which the encoder reads for its meaning, and whose spelling neighbours are
-  other words ("tool" and "stool", "fish" and "fishing").
+- evidence z = w_m * z_m + w_s * z_s, or z = z_m alone when spelling cannot
+  help: for a vector query, and for text made of known words
+  (:func:`softkv.spelling.in_vocabulary`), which the encoder reads for its
+  meaning, and whose spelling neighbours are other words ("tool" and
+  "stool", "fish" and "fishing").
 
-The sum weighs the channels by how sharply each one separates: an encoder
-whose unrelated texts all sit within 0.02 of each other (multilingual-e5)
-counts a difference of 0.02 as much as MiniLM counts 0.09.
+The z units weigh the channels by how sharply each separates unrelated text:
+an encoder whose unrelated texts all sit within 0.02 of each other
+(multilingual-e5) counts a difference of 0.02 as much as MiniLM counts 0.09.
+The weights w_m + w_s = 1 then weigh them by what each finds for this query
+(:func:`channel_weights`): Fisher's discriminant for two independent
+channels with Gaussian noise weighs each by the shift of the right name over
+the noise variance, estimated as how far the best name stands above the
+query's other names and the background texts, over their variance. A typo's
+spelling singles out one name where its meaning does not; a name in another
+language that the encoder knows ("Deutschland") is the other way round.
 
 The score puts the evidence back on the similarity's scale, 0 standard
 deviations at mu and the most evidence there can be at the score of an
 identical text (1 for cosine):
 
-    score = mu + (I - mu) * z / z_max,   z_max = (I - mu) / sd_m [+ (1 - mu_s) / sd_s]
+    score = mu + (I - mu) * z / z_max,   z_max = w_m * (I - mu) / sd_m + w_s * (1 - mu_s) / sd_s
 
-so for a query read by meaning alone the score is the similarity itself, no
-name ever scores above an identical text, and a name spelled exactly as the
-query scores as much as an identical meaning. The score rises with either
-channel and with their agreement.
+so for a query read by meaning alone the score is the similarity itself, and
+no name ever scores above an identical text, which has the most evidence of
+both. The score rises with either channel and with their agreement.
 
 The default cutoff is what the query's own evidence against unrelated names
 reaches among N names: the evidence of q against each background text is a
@@ -36,7 +43,10 @@ sample of it, an exponential tail fitted to its top tenth gives its far end,
 and the cutoff is the level that the best of N such names stays below 90% of
 the time (:func:`chance_max`, :data:`FALSE_RATE`). Chance is measured, not
 assumed normal: short queries and common letter groups, whose spelling
-matches unrelated names often, get a higher cutoff.
+matches unrelated names often, get a higher cutoff. A read that weighs two
+channels by what it finds in them has two chances of finding chance, so it
+gives each half the false rate (Bonferroni's correction): its cutoff is the
+level the best of N stays below 95% of the time.
 """
 
 from __future__ import annotations
@@ -63,11 +73,11 @@ FALSE_RATE = 0.1
 this probability."""
 
 
-def chance_max(null: np.ndarray, n: int, false_rate: float = FALSE_RATE) -> np.ndarray:
+def chance_max(null: np.ndarray, n: int, false_rate: float | np.ndarray = FALSE_RATE) -> np.ndarray:
     """The score that the best of ``n`` draws from each row's null sample (B, R; -inf entries left out) stays
-    below with probability 1 - ``false_rate``: the level each draw stays below with probability
-    (1 - false_rate) ** (1 / n), read off the sample while it lies within the sample's top tenth, and beyond
-    it off an exponential tail fitted to that tenth (peaks over a threshold).
+    below with probability 1 - ``false_rate`` (one for all rows, or one per row): the level each draw stays
+    below with probability (1 - false_rate) ** (1 / n), read off the sample while it lies within the sample's
+    top tenth, and beyond it off an exponential tail fitted to that tenth (peaks over a threshold).
 
     >>> null = np.linspace(0.0, 1.0, 101)[None, :]
     >>> chance_max(null, 1).round(3), chance_max(null, 1000).round(3)
@@ -75,10 +85,10 @@ def chance_max(null: np.ndarray, n: int, false_rate: float = FALSE_RATE) -> np.n
     """
     ordered = -np.sort(-np.where(np.isfinite(null), null, -np.inf), axis=1)
     sizes = np.isfinite(ordered).sum(axis=1)
-    tail = -math.expm1(math.log1p(-false_rate) / max(n, 1))  # each draw's chance of passing the level
+    tails = -np.expm1(np.log1p(-np.broadcast_to(np.asarray(false_rate, dtype=np.float64), sizes.shape)) / max(n, 1))
     out = np.empty(len(null))
     for i, size in enumerate(sizes):
-        row = ordered[i, :size]
+        row, tail = ordered[i, :size], tails[i]  # tail: each draw's chance of passing the level
         if size < 3:
             out[i] = row[0] if size else -np.inf
             continue
@@ -103,9 +113,15 @@ def identity_scores(Q: np.ndarray, scoring: str) -> np.ndarray:
 
 
 def auto_evidence(memory: Memory, params: Params, texts: list[str] | None, Q: np.ndarray,
-                  background: Background) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+                  background: Background, meaning: np.ndarray | None = None,
+                  hidden: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """(scale (B, 1), spelling term (B, N + A) or None, cutoff (B,) or None) of the default score: each name
-    scores ``scale * sim + term`` (see the module's docstring)."""
+    scores ``scale * sim + term`` (see the module's docstring).
+
+    ``meaning`` (B, N + A) is the raw similarity of each query to each name,
+    keys then aliases (computed here when not given); ``hidden`` (B, N) the
+    keys each query may not see, left out of the channels' weights.
+    """
     scoring = params.scoring
     background_scores = attention.scores(Q, background.embeddings, scoring).astype(np.float64)  # (B, R)
     mean = background_scores.mean(axis=1)
@@ -117,23 +133,111 @@ def auto_evidence(memory: Memory, params: Params, texts: list[str] | None, Q: np
         uses[:] = [not in_vocabulary(text) for text in texts]
     measure = params.spelling_measure
     spelling_mean, spelling_sd = spelling_background(measure)
-    evidence_max = meaning_max + uses * (1.0 - spelling_mean) / spelling_sd
-    per_sd = (identity - mean) / evidence_max  # score units per sd of evidence
-    scale = (per_sd / spread)[:, None]
-    term = None
+    meaning_null = _without_the_query((background_scores - mean[:, None]) / spread, texts)
+    weights = np.zeros((len(Q), 2))
+    weights[:, 0] = 1.0
+    raw_spelling = spelling_null = None
     if uses.any():
         assert texts is not None
-        spelling_z = (memory.spelling(texts, measure).astype(np.float64) - spelling_mean) / spelling_sd
-        spelling_z[~uses] = 0.0
-        term = (mean * (1.0 - scale[:, 0]))[:, None] + per_sd[:, None] * spelling_z
+        raw_spelling = memory.spelling(texts, measure)
+        spelling_null = _without_the_query((background_spelling(texts, measure) - spelling_mean) / spelling_sd,
+                                           texts)
+        if meaning is None:
+            meaning = _names_meaning(memory, scoring, Q)
+        found = channel_weights((meaning, mean, spread, meaning_null),
+                                (raw_spelling, spelling_mean, spelling_sd, spelling_null),
+                                _visible_names(memory, hidden))
+        weights[uses] = found[uses]
+    evidence_max = weights[:, 0] * meaning_max + weights[:, 1] * (1.0 - spelling_mean) / spelling_sd
+    per_sd = (identity - mean) / evidence_max  # score units per sd of evidence
+    scale = (per_sd * weights[:, 0] / spread)[:, None]
+    term = None
+    if raw_spelling is not None:  # per_sd * w_s * z_s + mean * (1 - scale), one pass in float32
+        factor = per_sd * weights[:, 1] / spelling_sd  # 0 where spelling does not count
+        offset = mean * (1.0 - scale[:, 0]) - factor * spelling_mean
+        term = raw_spelling * factor[:, None].astype(np.float32)
+        term += offset[:, None].astype(np.float32)
     cutoff = None
     if params.threshold == "auto":
-        null = (background_scores - mean[:, None]) / spread
-        if texts is not None and uses.any():
-            null += uses[:, None] * (background_spelling(texts, measure) - spelling_mean) / spelling_sd
-        null = _without_the_query(null, texts)
-        cutoff = mean + per_sd * chance_max(null, memory.n_names)
+        finite = np.isfinite(meaning_null)  # a background text that is the query is left out of both channels
+        null = weights[:, :1] * np.where(finite, meaning_null, 0.0)
+        if spelling_null is not None:
+            null += weights[:, 1:] * np.where(finite & uses[:, None], spelling_null, 0.0)
+        null[~finite] = -np.inf
+        cutoff = mean + per_sd * chance_max(null, memory.n_names, np.where(uses, FALSE_RATE / 2, FALSE_RATE))
     return scale, term, cutoff
+
+
+def channel_weights(meaning: tuple[np.ndarray, float | np.ndarray, float, np.ndarray],
+                    spelling: tuple[np.ndarray, float | np.ndarray, float, np.ndarray],
+                    visible: np.ndarray | None = None) -> np.ndarray:
+    """Each query's weights (B, 2) on its meaning and spelling evidence, summing to 1.
+
+    Each channel is given as (its raw similarity to the names (B, M), the
+    centre and the spread that make it z, its z over the background texts
+    (B, R), -inf for none). A channel's weight is Fisher's for two
+    independent channels with Gaussian noise: how far the best name stands
+    above the names it could be confused with, over their variance, both
+    measured on the query's other names and the background texts together
+    (the background keeps the estimate steady for a dict of a few keys).
+    ``visible`` (B, M) leaves out the names a query may not see. When
+    neither channel has a name above the rest, both count equally.
+
+    >>> names, background = np.array([[4.0, 0.0, 1.0]]), np.array([[0.0, 1.0, -1.0]])
+    >>> channel_weights((names, 0.0, 1.0, background), (names, 0.0, 4.0, background)).round(2)
+    array([[0.75, 0.25]])
+    """
+    found = np.stack([_fisher(*meaning, visible), _fisher(*spelling, visible)], axis=1)
+    total = found.sum(axis=1, keepdims=True)
+    return np.where(total > 0, found / np.where(total > 0, total, 1.0), 0.5)
+
+
+def _fisher(names: np.ndarray, centre: float | np.ndarray, spread: float, null: np.ndarray,
+            visible: np.ndarray | None) -> np.ndarray:
+    """(best - mean) / variance of one channel's z (B,): the best visible name against the other names and the
+    finite background scores. The names' moments are summed from the raw similarities in float64, without
+    a (B, M) copy of their z unless some names are hidden."""
+    if visible is None:
+        best = names.max(axis=1).astype(np.float64)
+        total = names.sum(axis=1, dtype=np.float64)
+        squares = np.einsum("bm,bm->b", names, names, dtype=np.float64)
+        count = np.full(len(names), names.shape[1], dtype=np.float64)
+    else:
+        best = np.where(visible, names, -np.inf).max(axis=1).astype(np.float64)
+        shown = np.where(visible, names, 0.0)
+        total, squares = shown.sum(axis=1, dtype=np.float64), np.einsum("bm,bm->b", shown, shown, dtype=np.float64)
+        count = visible.sum(axis=1).astype(np.float64)
+    centre = np.broadcast_to(np.asarray(centre, dtype=np.float64), best.shape)
+    seen = count > 0
+    best_z = np.where(seen, (best - centre) / spread, 0.0)
+    # the other names' z: the moments of all of them, less the best one's
+    total_z = (total - count * centre) / spread - best_z
+    squares_z = (squares - 2.0 * centre * total + count * centre * centre) / (spread * spread) - best_z * best_z
+    finite = np.isfinite(null)
+    background = np.where(finite, null, 0.0)
+    others = np.maximum(count - seen + finite.sum(axis=1), 1.0)
+    mean = (total_z + background.sum(axis=1)) / others
+    variance = (squares_z + np.einsum("br,br->b", background, background)) / others - mean * mean
+    weight: np.ndarray = np.where(seen, np.maximum(best_z - mean, 0.0), 0.0) / np.maximum(variance, 1e-12)
+    return weight
+
+
+def _names_meaning(memory: Memory, scoring: str, Q: np.ndarray) -> np.ndarray:
+    """The raw similarity (B, N + A) of each query to each name: keys in row order, then aliases."""
+    keys = attention.scores(Q, memory.embeddings, scoring, key_inverse_norms=memory.inverse_norms,
+                            unit_keys=memory.unit_keys)
+    if not len(memory.alias_names):
+        return keys
+    aliases = attention.scores(Q, memory.alias_embeddings, scoring, key_inverse_norms=memory.alias_inverse_norms)
+    return np.concatenate([keys, aliases], axis=1)
+
+
+def _visible_names(memory: Memory, hidden: np.ndarray | None) -> np.ndarray | None:
+    """Which names (keys, then aliases) each query may see, or None for all."""
+    if hidden is None:
+        return None
+    hidden_names = np.concatenate([hidden, hidden[:, memory.alias_rows]], axis=1)
+    return ~hidden_names
 
 
 @functools.cache

@@ -151,13 +151,15 @@ class TextFeatures:
     cutoff: np.ndarray | None  # (B,) the default threshold (None without a background or with a fixed mix)
 
 
-def text_features(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray) -> TextFeatures:
+def text_features(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
+                  meaning: np.ndarray | None = None, hidden: np.ndarray | None = None) -> TextFeatures:
     """The :class:`TextFeatures` of ``queries`` (embedded as Q, projected) read from ``memory`` with ``params``.
 
     Spelling counts for text that the memory's encoder embeds: a memory
     without an encoder is only ever read by vectors (its keys, read as
     queries, too). Without the encoder's background (one that cannot embed
     the background texts) the default reads by meaning alone, with no cutoff.
+    ``meaning`` and ``hidden``: see :func:`softkv.read._evidence.auto_evidence`.
     """
     texts = text_queries(queries)
     weight = 0.0 if params.spelling_weight == "auto" else float(params.spelling_weight)  # Params checked cosine
@@ -166,7 +168,7 @@ def text_features(memory: Memory, params: Params, queries: Sequence[Any], Q: np.
         if texts is not None and memory.spelling is not None and memory.encoder is not None:
             spelling = memory.spelling(texts, params.spelling_measure)
     elif params.spelling_weight == "auto" and memory.background is not None:
-        scale, spelling, cutoff = auto_evidence(memory, params, texts, Q, memory.background)
+        scale, spelling, cutoff = auto_evidence(memory, params, texts, Q, memory.background, meaning, hidden)
     exact_rows = np.full(len(queries), -1, dtype=np.int64)
     if params.exact_match and texts is not None:
         exact_rows[:] = [memory.exact_row(text, params.exact_match) for text in texts]
@@ -181,15 +183,20 @@ def score(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
     """
     if memory.projection is not None:
         Q = Q @ memory.projection.T
-    features = text_features(memory, params, queries, Q)
-    S = _names_scores(memory, params, Q, memory.embeddings, memory.inverse_norms, features, 0, out)
-    if len(memory.alias_names):  # an entry scores as its best name
-        S_alias = _names_scores(memory, params, Q, memory.alias_embeddings, memory.alias_inverse_norms, features,
-                                len(memory), None)
-        np.maximum.at(S, (slice(None), memory.alias_rows), S_alias)  # type: ignore[arg-type]
+    S = attention.scores(Q, memory.embeddings, params.scoring, key_inverse_norms=memory.inverse_norms,
+                         unit_keys=memory.unit_keys, out=out)
+    S_alias = None
+    if len(memory.alias_names):
+        S_alias = attention.scores(Q, memory.alias_embeddings, params.scoring,
+                                   key_inverse_norms=memory.alias_inverse_norms)
+    hidden = None if leave_out is None else leave_out.mask()
+    meaning = S if S_alias is None else np.concatenate([S, S_alias], axis=1)
+    features = text_features(memory, params, queries, Q, meaning, hidden)
+    _combine(S, features, 0)
+    if S_alias is not None:  # an entry scores as its best name
+        np.maximum.at(S, (slice(None), memory.alias_rows), _combine(S_alias, features, len(memory)))  # type: ignore[arg-type]
     exact_rows = features.exact_rows
-    if leave_out is not None:
-        hidden = leave_out.mask()
+    if hidden is not None:
         S[hidden] = -np.inf
         named = np.flatnonzero(exact_rows >= 0)
         exact_rows[named[hidden[named, exact_rows[named]]]] = -1  # a hidden key is not there to be named
@@ -197,16 +204,17 @@ def score(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
                   outside=outside_of(memory, params, Q, features.scale, features.weight))
 
 
-def _names_scores(memory: Memory, params: Params, Q: np.ndarray, K: np.ndarray, inverse_norms: np.ndarray,
-                  features: TextFeatures, first: int, out: np.ndarray | None) -> np.ndarray:
-    """The scores of some names (keys, or aliases from column ``first`` of the features) against Q."""
-    S = attention.scores(Q, K, params.scoring, key_inverse_norms=inverse_norms,
-                         unit_keys=memory.unit_keys if first == 0 else False, out=out)
+def _combine(S: np.ndarray, features: TextFeatures, first: int) -> np.ndarray:
+    """The scores of some names (keys, or aliases from column ``first`` of the features) from their meaning
+    similarity S, in place."""
     if features.scale is not None:
         S *= features.scale
     if features.spelling is not None:
         spelling = features.spelling[:, first:first + S.shape[1]]
-        S = mix(S, spelling, features.weight) if features.weight > 0 else np.add(S, spelling, out=S)
+        if features.weight > 0:
+            mix(S, spelling, features.weight)
+        else:
+            S += spelling
     return S
 
 

@@ -7,15 +7,16 @@ then, from the same scores, with no further encoding:
 - splits each key's score into meaning (the encoder's similarity of the
   query to the key's best name) and what spelling added to it;
 - gives each key's contribution to the answer, weight x value (numbers);
-- reads the answer without each of the ``k`` heaviest keys: k copies of the
-  score row, each with one key hidden as a leave-one-key-out read hides it,
-  weighed in one call, O(k N);
+- reads the answer without each of the ``k`` heaviest keys: one read of k
+  copies of the query, each with one key hidden as a leave-one-key-out read
+  hides it (the default weighs meaning and spelling by the keys a query
+  sees, so the scores are read again), O(k N);
 - the margin between the two best scores, the answer at half and at double
   the temperature, and the temperature at which the nearest key takes half
   the weight (bisection on the scale of the scores: at most
   :data:`BISECTION_STEPS` weighs of one row).
 
-The whole costs one read plus O((k + 60) N) arithmetic.
+The whole costs one read, one read of k copies, and O(60 N) arithmetic.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from .._display import Table, short
 from ..params import Params
-from ..read import Answers, Scores, Weights, answer, by_weight, score, weigh
+from ..read import Answers, LeaveOut, Scores, Weights, answer, by_weight, score, weigh
 from ..store import Memory
 
 __all__ = ["BISECTION_STEPS", "Explanation", "KeyPart", "explain"]
@@ -140,7 +141,7 @@ def explain(memory: Memory, params: Params, query: Any, Q: np.ndarray, k: int = 
     exact = bool(weights.exact_rows[0] >= 0)
     order = by_weight(W, S)[:rows]
     heaviest = order[:min(k, len(order))] if len(memory) > 1 else order[:0]
-    without, missed_without = _answers_without(memory, params, scores, heaviest)
+    without, missed_without = _answers_without(memory, params, query, Q, heaviest)
     T = float(weights.temperatures[0])
     parts = [
         KeyPart(memory.keys[r], memory.row_values[r], float(S[r]), float(meaning[0, r]), float(S[r] - meaning[0, r]),
@@ -196,17 +197,17 @@ def _scores_like(scores: Scores, combined: np.ndarray, exact_rows: np.ndarray) -
     return Scores(combined, exact_rows, cutoff, scores.n_keys)
 
 
-def _answers_without(memory: Memory, params: Params, scores: Scores,
+def _answers_without(memory: Memory, params: Params, query: Any, Q: np.ndarray,
                      rows: np.ndarray) -> tuple[dict[int, Any], dict[int, bool]]:
-    """The answer with each of ``rows`` hidden: one weigh of len(rows) masked copies of the score row."""
+    """The answer with each of ``rows`` hidden, as a read of a dict without that key: one read of len(rows)
+    copies of the query, each with one key left out (the default score weighs meaning and spelling by the
+    keys a query sees, so the other keys' scores are read again, not masked)."""
     if len(rows) == 0:
         return {}, {}
-    assert scores.combined is not None
-    S = np.repeat(scores.combined[:1], len(rows), axis=0)
-    S[np.arange(len(rows)), rows] = -np.inf
-    exact_rows = np.repeat(scores.exact_rows[:1], len(rows))
-    exact_rows[exact_rows == np.asarray(rows)] = -1  # a hidden key cannot be named
-    weights = weigh(_scores_like(scores, S, exact_rows), params)
+    copies = len(rows)
+    leave_out = LeaveOut.one_key_each(np.asarray(rows, dtype=np.int64), len(memory))
+    scores = score(memory, params, [query] * copies, np.repeat(Q[:1], copies, axis=0), leave_out)
+    weights = weigh(scores, params)
     answers = answer(weights, memory)
     return ({int(r): _value(memory, answers, weights, i) for i, r in enumerate(rows)},
             {int(r): bool(weights.missed[i]) for i, r in enumerate(rows)})

@@ -61,3 +61,18 @@ def test_a_calibrated_threshold_keeps_its_precision_and_reports_its_recall(big_c
     answered = [(r.nearest, key) for r, key in answered if not r.missed]
     right = sum(nearest == key for nearest, key in answered)
     assert right / len(answered) >= 0.8 and report.recall == pytest.approx(right / 6) and report.recall > 0.5
+
+
+def test_a_read_that_hides_a_key_scores_the_others_as_the_dict_without_it(minilm):
+    """Meaning and spelling are weighed by the keys a query sees, so a hidden key does not sway them (edits
+    alone: the n-gram measure's IDF is the dict's own, with the key or without it)."""
+    keys = {"chair": 1.0, "chairs": 1.5, "banana": 2.0, "orange": 3.0, "table": 4.0, "umbrella": 5.0}
+    d = SoftDict(keys, threshold=None, spelling_measure="edits")
+    without = SoftDict({k: v for k, v in keys.items() if k != "chair"}, threshold=None, spelling_measure="edits")
+    for query in ["chiar", "chairz", "bananna", "something to sit on"]:
+        hidden = d.lookup_many([query], exclude=["chair"])[0]
+        alone = without.lookup(query)
+        assert hidden.scores.keys() - {"chair"} == alone.scores.keys()
+        for key, value in alone.scores.items():
+            assert hidden.scores[key] == pytest.approx(value, abs=1e-6), (query, key)
+    assert d.lookup("chiar").scores["chairs"] != pytest.approx(without.lookup("chiar").scores["chairs"], abs=1e-4)
