@@ -190,7 +190,9 @@ def score(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
         S_alias = attention.scores(Q, memory.alias_embeddings, params.scoring,
                                    key_inverse_norms=memory.alias_inverse_norms)
     hidden = None if leave_out is None else leave_out.mask()
-    meaning = S if S_alias is None else np.concatenate([S, S_alias], axis=1)
+    meaning = S  # keys then aliases: only the default's weights read it
+    if S_alias is not None and params.spelling_weight == "auto":
+        meaning = np.concatenate([S, S_alias], axis=1)
     features = text_features(memory, params, queries, Q, meaning, hidden)
     _combine(S, features, 0)
     if S_alias is not None:  # an entry scores as its best name
