@@ -57,6 +57,7 @@ POSTINGS_PER_STEP = 1 << 22  # (query n-gram, name) pairs added up at a time: ab
 
 _WHITESPACE = re.compile(r"\s\s+")
 _WORD = re.compile(r"[^\W\d_]+")
+_CODE = re.compile(r"\b[A-Z]{2,5}\b")  # a word in capitals: a code or an initialism ("CA", "USD", "NYC")
 
 
 def fold(text: str) -> str:
@@ -97,11 +98,20 @@ def in_vocabulary(text: str) -> bool:
     """Whether every word of ``text`` is a known word (:func:`known_words`): text an encoder reads for its
     meaning, where a spelling neighbour is another word ("tool" and "stool"), not a variant of it.
 
+    A plural of a known word ("alerts") is known: the tokenizer splits it into the word and its "s". A word of
+    two to five capitals is a code or an initialism, named by its letters even where it is also a word ("US",
+    "IT", "LA"), so text with one is not read as known words.
+
     >>> in_vocabulary("animal mammal"), in_vocabulary("the color of grass"), in_vocabulary("chiar"), in_vocabulary("42")
     (True, True, False, False)
+    >>> in_vocabulary("stop showing alerts"), in_vocabulary("us dollar"), in_vocabulary("US dollar")
+    (True, True, False)
     """
-    words = _WORD.findall(fold(text))
-    return bool(words) and all(word in known_words() for word in words)
+    if _CODE.search(text):
+        return False
+    words, known = _WORD.findall(fold(text)), known_words()
+    return bool(words) and all(word in known or (len(word) > 3 and word[-1] == "s" and word[:-1] in known)
+                               for word in words)
 
 
 def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:

@@ -125,10 +125,10 @@ def test_a_softdict_keeps_its_spelling_index_current(counting):
     assert d.lookup("banan split").nearest == "banana split"
 
 
-def fisher_weight(names, background):
-    """(best - mean) / variance of one channel's z, the best name left out of the mean and variance."""
+def lead_weight(names, background):
+    """(best - runner-up) / standard deviation of one channel's z, the best name left out of the spread."""
     rest = np.concatenate([np.delete(names, names.argmax()), background])
-    return max(names.max() - rest.mean(), 0.0) / rest.var()
+    return max(names.max() - np.sort(names)[-2], 0.0) / rest.std()
 
 
 def test_the_default_weighs_the_evidence_of_meaning_and_spelling_on_the_similaritys_scale(minilm):
@@ -147,8 +147,8 @@ def test_the_default_weighs_the_evidence_of_meaning_and_spelling_on_the_similari
     s_mean, s_sd = spelling_background()
     z_m = (meaning.lookup("chiar").score_array - mu) / sd
     z_s = (memory.spelling(["chiar"])[0] - s_mean) / s_sd
-    w_m = fisher_weight(z_m, (background_cosines - mu) / sd)
-    w_s = fisher_weight(z_s, (background_spelling(["chiar"])[0] - s_mean) / s_sd)
+    w_m = lead_weight(z_m, (background_cosines - mu) / sd)
+    w_s = lead_weight(z_s, (background_spelling(["chiar"])[0] - s_mean) / s_sd)
     assert w_s > w_m > 0  # the typo's spelling stands out more than its meaning
     z = w_m * z_m + w_s * z_s
     z_max = w_m * (1 - mu) / sd + w_s * (1 - s_mean) / s_sd
@@ -166,6 +166,27 @@ def test_the_default_weighs_the_evidence_of_meaning_and_spelling_on_the_similari
     assert fruit.cutoff == pytest.approx(cosines.mean() + sd * chance, abs=1e-5)
 
 
+def test_a_channel_counts_by_its_best_keys_lead_over_another_keys_best_name():
+    from softkv.read._evidence import channel_weights
+
+    background = np.array([[0.0, 1.0, -1.0, 0.5]])
+    meaning = np.array([[4.0, 0.0, 1.0, 3.9]])  # three keys, then an alias of the first key
+    spelling = np.array([[2.0, 1.5, 0.0, 0.0]])  # its best key leads the next by 0.5
+
+    def expected(names, runner_up):
+        rest = np.concatenate([np.delete(names[0], names[0].argmax()), background[0]])
+        return (names.max() - runner_up) / rest.std()
+
+    w_m, w_s = expected(meaning, 1.0), expected(spelling, 1.5)  # the alias is its own key's name, not a rival
+    found = channel_weights((meaning, 0.0, 1.0, background), (spelling, 0.0, 1.0, background), np.array([0]))
+    np.testing.assert_allclose(found[0], [w_m / (w_m + w_s), w_s / (w_m + w_s)])
+    as_keys = channel_weights((meaning, 0.0, 1.0, background), (spelling, 0.0, 1.0, background))
+    assert as_keys[0, 0] < 0.1 < found[0, 0]  # read as a fourth key, the alias would be a runner-up 0.1 behind
+    visible = np.array([[False, True, True, False]])  # the first key and its alias hidden
+    seen = channel_weights((meaning, 0.0, 1.0, background), (spelling, 0.0, 1.0, background), np.array([0]), visible)
+    np.testing.assert_allclose(seen[0], [1.0 / 2.5, 1.5 / 2.5])  # leads 1 - 0 and 1.5 - 0, the same spread
+
+
 def test_known_words_read_by_meaning_alone_and_a_query_is_never_outscored_by_spelling(minilm):
     keys = {"stool": 1.0, "hammer": 2.0, "wrench": 3.0, "banana": 4.0}
     default, meaning = SoftDict(keys, threshold=None), SoftDict(keys, spelling_weight=0, threshold=None)
@@ -173,6 +194,12 @@ def test_known_words_read_by_meaning_alone_and_a_query_is_never_outscored_by_spe
     assert default.lookup("tool").nearest != "stool"
     for query in ("stol", "hamer", "banana split", "Wrench"):
         assert default.lookup(query).score_array.max() <= 1.0 + 1e-6
+    # a word in capitals is a code, read by its letters too, even where it is a known word ("US")
+    codes = {"US dollar": 1.0, "euro": 2.0, "pound sterling": 3.0}
+    default, meaning = SoftDict(codes, threshold=None), SoftDict(codes, spelling_weight=0, threshold=None)
+    np.testing.assert_allclose(default.lookup("us dollars").score_array, meaning.lookup("us dollars").score_array,
+                               atol=1e-6)
+    assert not np.allclose(default.lookup("US dollars").score_array, meaning.lookup("US dollars").score_array)
 
 
 def test_a_query_with_no_spelling_beyond_chance_reads_as_meaning_alone(counting):

@@ -19,11 +19,13 @@ encoder and the spelling score give themselves (:mod:`softkv.read._background`):
 The z units weigh the channels by how sharply each separates unrelated text:
 an encoder whose unrelated texts all sit within 0.02 of each other
 (multilingual-e5) counts a difference of 0.02 as much as MiniLM counts 0.09.
-The weights w_m + w_s = 1 then weigh them by what each finds for this query
-(:func:`channel_weights`): Fisher's discriminant for two independent
-channels with Gaussian noise weighs each by the shift of the right name over
-the noise variance, estimated as how far the best name stands above the
-query's other names and the background texts, over their variance. A typo's
+The weights w_m + w_s = 1 then weigh them by how clearly each singles out one
+key for this query (:func:`channel_weights`): each channel's lead of its best
+key over the runner-up, in standard deviations of its noise (the query's
+other names and the background texts). The answer is decided between the
+best key and the next, so a channel whose best names crowd together (MiniLM's
+meaning over city names, a category word's spelling over its neighbours) has
+little to say, however far they all stand above unrelated text. A typo's
 spelling singles out one name where its meaning does not; a name in another
 language that the encoder knows ("Deutschland") is the other way round.
 
@@ -146,7 +148,7 @@ def auto_evidence(memory: Memory, params: Params, texts: list[str] | None, Q: np
             meaning = _names_meaning(memory, scoring, Q)
         found = channel_weights((meaning, mean, spread, meaning_null),
                                 (raw_spelling, spelling_mean, spelling_sd, spelling_null),
-                                _visible_names(memory, hidden))
+                                memory.alias_rows, _visible_names(memory, hidden))
         weights[uses] = found[uses]
     evidence_max = weights[:, 0] * meaning_max + weights[:, 1] * (1.0 - spelling_mean) / spelling_sd
     per_sd = (identity - mean) / evidence_max  # score units per sd of evidence
@@ -170,33 +172,36 @@ def auto_evidence(memory: Memory, params: Params, texts: list[str] | None, Q: np
 
 def channel_weights(meaning: tuple[np.ndarray, float | np.ndarray, float, np.ndarray],
                     spelling: tuple[np.ndarray, float | np.ndarray, float, np.ndarray],
-                    visible: np.ndarray | None = None) -> np.ndarray:
+                    owners: np.ndarray | None = None, visible: np.ndarray | None = None) -> np.ndarray:
     """Each query's weights (B, 2) on its meaning and spelling evidence, summing to 1.
 
     Each channel is given as (its raw similarity to the names (B, M), the
     centre and the spread that make it z, its z over the background texts
-    (B, R), -inf for none). A channel's weight is Fisher's for two
-    independent channels with Gaussian noise: how far the best name stands
-    above the names it could be confused with, over their variance, both
-    measured on the query's other names and the background texts together
-    (the background keeps the estimate steady for a dict of a few keys).
-    ``visible`` (B, M) leaves out the names a query may not see. When
-    neither channel has a name above the rest, both count equally.
+    (B, R), -inf for none). A channel's weight is its lead: how far its best
+    key stands above the runner-up, over the standard deviation of the
+    query's other names and the background texts together (the background
+    keeps the estimate steady for a dict of a few keys). ``owners`` (M - N,)
+    is the key row of each alias, so that a key's aliases are not its
+    runner-up; ``visible`` (B, M) leaves out the names a query may not see.
+    When neither channel has a key ahead of the rest, both count equally.
 
     >>> names, background = np.array([[4.0, 0.0, 1.0]]), np.array([[0.0, 1.0, -1.0]])
     >>> channel_weights((names, 0.0, 1.0, background), (names, 0.0, 4.0, background)).round(2)
-    array([[0.75, 0.25]])
+    array([[0.77, 0.23]])
     """
-    found = np.stack([_fisher(*meaning, visible), _fisher(*spelling, visible)], axis=1)
+    found = np.stack([_lead(*meaning, owners, visible), _lead(*spelling, owners, visible)], axis=1)
     total = found.sum(axis=1, keepdims=True)
     return np.where(total > 0, found / np.where(total > 0, total, 1.0), 0.5)
 
 
-def _fisher(names: np.ndarray, centre: float | np.ndarray, spread: float, null: np.ndarray,
-            visible: np.ndarray | None) -> np.ndarray:
-    """(best - mean) / variance of one channel's z (B,): the best visible name against the other names and the
-    finite background scores. The names' moments are summed from the raw similarities in float64, without
-    a (B, M) copy of their z unless some names are hidden."""
+def _lead(names: np.ndarray, centre: float | np.ndarray, spread: float, null: np.ndarray,
+          owners: np.ndarray | None, visible: np.ndarray | None) -> np.ndarray:
+    """How clearly one channel singles out one key (B,): the best visible name's lead over the best name of
+    any other key, over the spread (standard deviation) of the channel's z on the other names and the finite
+    background scores. ``owners`` (M - N,) is the key row of each alias (names past the keys); a key counts
+    at its best name. With fewer than two keys visible the lead is over the mean of the others. The names'
+    moments are summed from the raw similarities in float64, without a (B, M) copy of their z unless some
+    names are hidden."""
     if visible is None:
         best = names.max(axis=1).astype(np.float64)
         total = names.sum(axis=1, dtype=np.float64)
@@ -218,8 +223,25 @@ def _fisher(names: np.ndarray, centre: float | np.ndarray, spread: float, null: 
     others = np.maximum(count - seen + finite.sum(axis=1), 1.0)
     mean = (total_z + background.sum(axis=1)) / others
     variance = (squares_z + np.einsum("br,br->b", background, background)) / others - mean * mean
-    weight: np.ndarray = np.where(seen, np.maximum(best_z - mean, 0.0), 0.0) / np.maximum(variance, 1e-12)
+    runner_up = (_runner_up(names, owners, visible) - centre) / spread
+    lead = best_z - np.where(np.isfinite(runner_up), runner_up, mean)
+    weight: np.ndarray = np.where(seen, np.maximum(lead, 0.0), 0.0) / np.sqrt(np.maximum(variance, 1e-24))
     return weight
+
+
+def _runner_up(names: np.ndarray, owners: np.ndarray | None, visible: np.ndarray | None) -> np.ndarray:
+    """The raw score (B,) of the second best visible key, each key at its best name; -inf where fewer than
+    two keys are visible."""
+    keys = names.shape[1] - (0 if owners is None else len(owners))
+    per_key = names[:, :keys]
+    if owners is not None and len(owners):
+        per_key = per_key.copy()
+        np.maximum.at(per_key.T, owners, names[:, keys:].T)  # each alias's score onto its key's column
+    if visible is not None:
+        per_key = np.where(visible[:, :keys], per_key, -np.inf)
+    if keys < 2:
+        return np.full(len(names), -np.inf)
+    return np.partition(per_key, keys - 2, axis=1)[:, keys - 2].astype(np.float64)
 
 
 def _names_meaning(memory: Memory, scoring: str, Q: np.ndarray) -> np.ndarray:
