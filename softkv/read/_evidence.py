@@ -234,14 +234,14 @@ def _runner_up(names: np.ndarray, owners: np.ndarray | None, visible: np.ndarray
     """The raw score (B,) of the second best visible key, each key at its best name; -inf where fewer than
     two keys are visible."""
     keys = names.shape[1] - (0 if owners is None else len(owners))
-    per_key = names[:, :keys]
-    if owners is not None and len(owners):
-        per_key = per_key.copy()
-        np.maximum.at(per_key.T, owners, names[:, keys:].T)  # each alias's score onto its key's column
-    if visible is not None:
-        per_key = np.where(visible[:, :keys], per_key, -np.inf)
     if keys < 2:
         return np.full(len(names), -np.inf)
+    per_key = names[:, :keys]
+    if owners is not None and len(owners):  # an entry at its best name, as the read scores it
+        per_key = per_key.copy()
+        np.maximum.at(per_key, (slice(None), owners), names[:, keys:])  # type: ignore[arg-type]
+    if visible is not None:
+        per_key = np.where(visible[:, :keys], per_key, -np.inf)
     return np.partition(per_key, keys - 2, axis=1)[:, keys - 2].astype(np.float64)
 
 
