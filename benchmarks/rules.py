@@ -1,0 +1,244 @@
+"""How far the default's channel weights are from what a rule on the same two channels could reach.
+
+The default score (softkv.read._evidence) weighs meaning and spelling per
+query by each channel's lead. This script replays that rule and others on the
+dev benchmark's channels (devdata.py), computed once per encoder, and prints
+top-1 by kind for each (category: top-1 here, not the weight on the members
+that quality.py reports), with the share of unrelated queries that miss and
+of genuine queries answered right under the default cutoff for the rules
+that give a score:
+
+- lead: the default, softkv's own ``channel_weights``;
+- lead, meaning x g: meaning's lead scaled by one constant g for every
+  encoder (g < 1 trusts spelling more);
+- lead, meaning x self-test: g measured per encoder, with no constant: three
+  seeded typos (one or two edits) of each background text are read against
+  the background texts, and g is the share meaning alone reads right over
+  the share spelling alone does (MiniLM about 0.3, e5 about 0.66);
+- fixed w: meaning weighted w and spelling 1 - w for every query;
+- selector, pooled: a logistic regression (scikit-learn) that picks meaning
+  or spelling alone from 11 per-query features (the two leads, each
+  channel's best z and its z for the other channel's best key, the query's
+  length and words, the catalog's size), trained on the queries where one
+  channel is right and the other wrong, of the other catalogs (leave one
+  catalog out) and of every encoder: one learned rule for all;
+- selector, per encoder: the same, trained on one encoder's queries only
+  (so its coefficients are constants set per encoder);
+- oracle: meaning or spelling alone, whichever is right, per query.
+
+Queries made of known words (softkv.spelling.in_vocabulary) and exact names are
+read as the default reads them under every rule. Run: python rules.py
+(both encoders, about 2 minutes) or python rules.py --encoders minilm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from devdata import KINDS, MISSES, catalogs, tasks
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from softkv import SoftDict, datasets
+from softkv.encoders import encode_checked
+from softkv.read._background import BACKGROUND_TEXTS, background_spelling, spelling_background
+from softkv.read._evidence import FALSE_RATE, _lead, chance_max
+from softkv.spelling import in_vocabulary
+
+GAINS = (0.25, 0.5, 2.0)
+FIXED = (0.25, 0.5)
+FEATURES = 11
+GENUINE = [kind for kind in KINDS if kind not in MISSES]
+
+
+@dataclass
+class Channels:
+    """One task's two channels in z units, with what the rules need about its queries."""
+
+    catalog: str
+    kind: str
+    n_keys: int
+    meaning: np.ndarray  # (B, N) z of each key
+    spelling: np.ndarray  # (B, N)
+    meaning_null: np.ndarray  # (B, R) z of the background texts
+    spelling_null: np.ndarray  # (B, R)
+    leads: np.ndarray  # (B, 2) each channel's lead (the default's weights before they are normalised)
+    both: np.ndarray  # (B,) whether the default reads the query with both channels
+    exact: np.ndarray  # (B,) the key row a query names exactly, or -1
+    right: list[set[int]]
+    lengths: np.ndarray  # (B, 2) characters and words of each query
+
+
+def channels(encoder: str) -> list[Channels]:
+    """The channels of every task of the dev benchmark, under one encoder."""
+    found, out = catalogs(), []
+    memories = {name: SoftDict(table, encoder=encoder).snapshot()[0] for name, table in found.items()}
+    spelling_mean, spelling_sd = spelling_background("both")
+    for task in tasks():
+        memory = memories[task.catalog]
+        keys = memory.keys
+        unit = memory.embeddings / np.linalg.norm(memory.embeddings, axis=1, keepdims=True)
+        background = memory.background.embeddings
+        background = background / np.linalg.norm(background, axis=1, keepdims=True)
+        Q = encode_checked(memory.encoder, task.queries).astype(np.float64)
+        Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+        raw_meaning, raw_background = Q @ unit.T, Q @ background.T
+        mean, spread = raw_background.mean(axis=1, keepdims=True), memory.background.meaning_spread
+        raw_spelling = memory.spelling(task.queries, "both")[:, :len(keys)].astype(np.float64)
+        meaning_null = (raw_background - mean) / spread
+        spelling_null = (background_spelling(task.queries, "both") - spelling_mean) / spelling_sd
+        leads = np.stack([_lead(raw_meaning, mean[:, 0], spread, meaning_null, None, None),
+                          _lead(raw_spelling, spelling_mean, spelling_sd, spelling_null, None, None)], axis=1)
+        column = {key: j for j, key in enumerate(keys)}
+        out.append(Channels(
+            task.catalog, task.kind, len(keys), (raw_meaning - mean) / spread,
+            (raw_spelling - spelling_mean) / spelling_sd, meaning_null, spelling_null, leads,
+            np.array([not in_vocabulary(q) for q in task.queries]),
+            np.array([memory.exact_row(q, True) for q in task.queries]),
+            [{column[key] for key in right} for right in task.right],
+            np.array([[len(q), len(q.split())] for q in task.queries], dtype=np.float64)))
+    return out
+
+
+def self_test_gain(encoder: str) -> float:
+    """Meaning's share of typos of the background texts read right, over spelling's (see the docstring)."""
+    rng, queries, right = random.Random(0), [], []
+    for repeat in range(3):
+        for j, text in enumerate(BACKGROUND_TEXTS):
+            queries.append(datasets.typo(text, rng, edits=1 + (j + repeat) % 2))
+            right.append(j)
+    memory = SoftDict({"a": 0}, encoder=encoder).snapshot()[0]
+    background = memory.background.embeddings
+    cosines = encode_checked(memory.encoder, queries) @ (background / np.linalg.norm(background, axis=1)[:, None]).T
+    meaning = cosines.argmax(axis=1) == right
+    spelling = background_spelling(queries, "both").argmax(axis=1) == right
+    return float(meaning.mean() / spelling.mean())
+
+
+def lead_weights(gain: float) -> Any:
+    """Meaning's weight (B,) from the channels' leads, meaning's scaled by ``gain``; equal where neither leads."""
+    def weigh(c: Channels) -> np.ndarray:
+        a, b = gain * c.leads[:, 0], c.leads[:, 1]
+        total = a + b
+        return np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.5)
+    return weigh
+
+
+def read(c: Channels, w_meaning: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nearest row (B,), answered (B,)) of a linear rule: the default's score and cutoff with these weights."""
+    w = np.where(c.both, w_meaning, 1.0)[:, None]
+    spelled = np.where(c.both, 1.0, 0.0)[:, None] * (1.0 - w)
+    evidence = w * c.meaning + spelled * c.spelling
+    null = w * c.meaning_null + spelled * c.spelling_null
+    exact = c.exact >= 0
+    nearest = np.where(exact, c.exact, evidence.argmax(axis=1))
+    cutoff = chance_max(null, c.n_keys, np.where(c.both, FALSE_RATE / 2, FALSE_RATE))
+    return nearest, exact | (evidence.max(axis=1) >= cutoff)
+
+
+def features(c: Channels) -> np.ndarray:
+    """The selector's per-query features (B, FEATURES)."""
+    rows = np.arange(len(c.meaning))
+    by_meaning, by_spelling = c.meaning.argmax(axis=1), c.spelling.argmax(axis=1)
+    found = np.column_stack([
+        c.leads, np.log1p(c.leads), c.meaning.max(axis=1), c.spelling.max(axis=1),
+        c.meaning[rows, by_spelling], c.spelling[rows, by_meaning], c.lengths,
+        np.full(len(rows), np.log(c.n_keys))])
+    assert found.shape[1] == FEATURES
+    return found
+
+
+def channel_marks(c: Channels) -> tuple[np.ndarray, np.ndarray]:
+    """Whether meaning alone and spelling alone read each query right (B,), as the default reads exact names."""
+    exact = c.exact >= 0
+    meaning = np.where(exact, c.exact, c.meaning.argmax(axis=1))
+    spelling = np.where(exact, c.exact, c.spelling.argmax(axis=1))
+    return (np.array([m in r for m, r in zip(meaning, c.right)]),
+            np.array([s in r for s, r in zip(spelling, c.right)]))
+
+
+def selector_marks(found: dict[str, list[Channels]], pooled: bool) -> dict[str, list[np.ndarray]]:
+    """Each encoder's per-task marks of a selector trained leave one catalog out."""
+    table = []  # (encoder, task, catalog, features, meaning right, spelling right, read with both)
+    for encoder, tasks_of in found.items():
+        for t, c in enumerate(tasks_of):
+            if c.kind in MISSES:
+                continue
+            m, s = channel_marks(c)
+            table.append((encoder, t, c.catalog, features(c), m, s, c.both & (c.exact < 0)))
+    marks: dict[str, list[np.ndarray]] = {e: [np.zeros(0)] * len(ts) for e, ts in found.items()}
+    for encoder, t, catalog, X, m, s, chosen in table:
+        train = [r for r in table if r[2] != catalog and (pooled or r[0] == encoder)]
+        X_train = np.concatenate([r[3][r[6] & (r[4] != r[5])] for r in train])
+        y_train = np.concatenate([r[4][r[6] & (r[4] != r[5])] for r in train])
+        scaler = StandardScaler().fit(X_train)
+        model = LogisticRegression(max_iter=3000).fit(scaler.transform(X_train), y_train)
+        meaning_wins = model.predict_proba(scaler.transform(X))[:, 1] > 0.5
+        marks[encoder][t] = np.where(chosen & ~meaning_wins, s, m).astype(np.float64)
+    return marks
+
+
+def report(encoder: str, tasks_of: list[Channels], rows: dict[str, list[np.ndarray]],
+           misses: dict[str, str]) -> None:
+    kinds = [k for k in GENUINE if any(c.kind == k for c in tasks_of)]
+    print(f"\n## {encoder}: top-1 by kind (category: top-1), with misses under the default cutoff\n")
+    print("| rule | " + " | ".join(kinds) + " | unrelated missed, genuine right with cutoff |")
+    print("|---|" + "---|" * (len(kinds) + 1))
+    for name, per_task in rows.items():
+        cells = []
+        for kind in kinds:
+            marks = [m for c, m in zip(tasks_of, per_task) if c.kind == kind]
+            cells.append(f"{np.mean(np.concatenate(marks)):.3f}")
+        print(f"| {name} | " + " | ".join(cells) + f" | {misses.get(name, '')} |")
+
+
+def linear_rows(tasks_of: list[Channels], self_test: float) -> tuple[dict[str, list[np.ndarray]], dict[str, str]]:
+    rules: dict[str, Any] = {"lead (the default)": lead_weights(1.0)}
+    rules.update({f"lead, meaning x {g}": lead_weights(g) for g in GAINS})
+    rules[f"lead, meaning x self-test ({self_test:.3f})"] = lead_weights(self_test)
+    rules.update({f"fixed {w}": (lambda c, w=w: np.full(len(c.meaning), w)) for w in FIXED})
+    rows, misses = {}, {}
+    for name, weigh in rules.items():
+        per_task, unrelated, right_cut = [], [], []
+        for c in tasks_of:
+            nearest, answered = read(c, weigh(c))
+            if c.kind in MISSES:
+                per_task.append(np.zeros(0))
+                if c.kind == "unrelated":
+                    unrelated.extend(~answered)
+                continue
+            ok = np.array([n in r for n, r in zip(nearest, c.right)], dtype=np.float64)
+            per_task.append(ok)
+            if c.kind != "category":
+                right_cut.extend(ok * answered)
+        rows[name] = per_task
+        misses[name] = f"{np.mean(unrelated):.1%}, {np.mean(right_cut):.1%}"
+    return rows, misses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoders", default="minilm,multilingual")
+    encoders = parser.parse_args().encoders.split(",")
+    found = {encoder: channels(encoder) for encoder in encoders}
+    pooled = selector_marks(found, pooled=True)
+    alone = selector_marks(found, pooled=False)
+    for encoder, tasks_of in found.items():
+        rows, misses = linear_rows(tasks_of, self_test_gain(encoder))
+        if len(encoders) > 1:
+            rows["selector, pooled"] = pooled[encoder]
+        rows["selector, per encoder"] = alone[encoder]
+        oracle = []
+        for c in tasks_of:
+            m, s = channel_marks(c) if c.kind not in MISSES else (np.zeros(0, bool), np.zeros(0, bool))
+            oracle.append((m | s).astype(np.float64))
+        rows["oracle"] = oracle
+        report(encoder, tasks_of, rows, misses)
+
+
+if __name__ == "__main__":
+    main()
