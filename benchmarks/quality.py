@@ -166,6 +166,7 @@ def opposites_report(bench: Bench) -> None:
 def misses_report(bench: Bench) -> None:
     counts: dict[str, list[bool]] = {"unrelated": [], "not in catalog": []}
     right, answered_right = [], []
+    lost: dict[str, int] = {}  # genuine queries right but missed, by kind
     for i, task in enumerate(bench.tasks):
         _, nearest, _, batch = bench.read(i, "default")
         if task.kind in MISSES:
@@ -174,11 +175,14 @@ def misses_report(bench: Bench) -> None:
             good = bench.marks(i, "default") > 0
             right += list(good)
             answered_right += list(good & ~batch.missed)
+            lost[task.kind] = lost.get(task.kind, 0) + int((good & batch.missed).sum())
     print(f"\nmisses by default: {100 * np.mean(counts['unrelated']):.1f}% of {len(counts['unrelated'])} unrelated "
           f"queries, {100 * np.mean(counts['not in catalog']):.1f}% of {len(counts['not in catalog'])} queries of "
           f"the catalog's domain it does not hold; genuine queries right {100 * np.mean(right):.1f}% when always "
           f"answering, {100 * np.mean(answered_right):.1f}% with the default cutoff "
           f"({100 * (np.mean(right) - np.mean(answered_right)):.1f} points)")
+    print("the cutoff's cost by kind, in points of all genuine queries: "
+          + "; ".join(f"{kind} {100 * n / len(right):.1f}" for kind, n in lost.items()))
     print("an oracle's cutoff, chosen per catalog on the unrelated queries it must reject so that 90% of them miss, "
           "costs: on " + "; on ".join(f"{name} {_catalog_cutoff_cost(bench, name):.1f} points" for name in
                                                   ("the best score", "its margin over the default cutoff")))
