@@ -25,6 +25,9 @@ in opposite pairs. Kinds of query:
   ("enable dark mode") is also counted;
 - unrelated: names from another catalog's domain, which must miss ("London Heathrow Airport" over US
   airports, car names over countries), and common short words over the cities ("test");
+- unrelated code: codes of another domain or of nothing, which must miss, over the catalogs that codes
+  are asked of: currency codes over cities, airports and US states ("USD" over cities), airport codes
+  over currencies, and three capitals that are no code of the catalog's kind ("QXW" over airports);
 - not in catalog: queries of the catalog's own domain that it does not hold, which must miss: people
   held out of the table, smaller cities, requests pip has no command for.
 
@@ -35,14 +38,15 @@ from __future__ import annotations
 
 import random
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from softkv import datasets
 
 KINDS = ("typo", "abbreviation", "other language", "description", "category", "variant", "initialism",
-         "paraphrase", "unrelated", "not in catalog")
-MISSES = ("unrelated", "not in catalog")
+         "paraphrase", "unrelated", "not in catalog", "unrelated code")
+MISSES = ("unrelated", "not in catalog", "unrelated code")
 """The kinds whose queries must miss."""
 
 
@@ -297,6 +301,7 @@ def tasks(seed: int = 0, n_typos: int = 100, n_unrelated: int = 60, n_language: 
     out += _unrelated(found, rng, n_unrelated)
     out += _entities(found, rng)
     out += _requests(found)
+    out += _codes(found, random.Random(seed + 1), n_unrelated)
     return [task for task in out if task.queries]
 
 
@@ -441,6 +446,34 @@ def _unrelated(found: dict[str, dict[str, object]], rng: random.Random, n: int) 
     out = []
     for catalog, pool in sources.items():
         task = Task(catalog, "unrelated")
+        for query in rng.sample(pool, min(n, len(pool))):
+            if query not in found[catalog]:
+                task.add(query, set())
+        out.append(task)
+    return out
+
+
+def _codes(found: dict[str, dict[str, object]], rng: random.Random, n: int) -> list[Task]:
+    """Codes from another domain or from none, over the catalogs that codes are asked of, which must miss."""
+    currencies = sorted(code for code, _ in datasets.currencies().values())
+    airports = sorted(datasets.airport_codes())
+    taken = {"countries": set(datasets.country_codes()), "currencies": set(currencies), "airports": set(airports)}
+
+    def nothing(length: int, kind: str) -> list[str]:  # capitals that are no code of that kind
+        pool = {"".join(rng.choice(string.ascii_uppercase) for _ in range(length)) for _ in range(20 * n)}
+        return sorted(pool - taken[kind])
+
+    sources = {
+        "US states": currencies,
+        "countries": nothing(2, "countries"),
+        "currencies": airports,
+        "cities": currencies,
+        "world airports": nothing(3, "airports"),
+        "US airports": currencies,
+    }
+    out = []
+    for catalog, pool in sources.items():
+        task = Task(catalog, "unrelated code")
         for query in rng.sample(pool, min(n, len(pool))):
             if query not in found[catalog]:
                 task.add(query, set())

@@ -9,10 +9,11 @@ For each bundled encoder ("minilm", "multilingual"):
    alone is right; then the default against the better of meaning alone and
    the best spelling method, in points;
 2. commands in opposite pairs: how often each method answers the opposite key;
-3. misses by default: the share of unrelated queries (another domain) and of
-   queries of the catalog's domain that it does not hold that miss, and the
-   genuine queries answered right when always answering and with the
-   default cutoff; beside it, the cost of an oracle's cutoff per catalog
+3. misses by default: the share of unrelated queries (another domain), of
+   queries of the catalog's domain that it does not hold and of codes from
+   elsewhere that miss, the genuine queries answered right when always
+   answering and with the default cutoff, and what the cutoff costs each
+   kind; beside it, the cost of an oracle's cutoff per catalog
    that makes 90% of that catalog's unrelated queries miss;
 4. precision and recall at P = 0.90 and 0.95: on each catalog, the queries
    with one right key and those that must miss, split in two halves; every
@@ -164,7 +165,7 @@ def opposites_report(bench: Bench) -> None:
 
 
 def misses_report(bench: Bench) -> None:
-    counts: dict[str, list[bool]] = {"unrelated": [], "not in catalog": []}
+    counts: dict[str, list[bool]] = {kind: [] for kind in MISSES}
     right, answered_right = [], []
     lost: dict[str, int] = {}  # genuine queries right but missed, by kind
     for i, task in enumerate(bench.tasks):
@@ -178,8 +179,9 @@ def misses_report(bench: Bench) -> None:
             lost[task.kind] = lost.get(task.kind, 0) + int((good & batch.missed).sum())
     print(f"\nmisses by default: {100 * np.mean(counts['unrelated']):.1f}% of {len(counts['unrelated'])} unrelated "
           f"queries, {100 * np.mean(counts['not in catalog']):.1f}% of {len(counts['not in catalog'])} queries of "
-          f"the catalog's domain it does not hold; genuine queries right {100 * np.mean(right):.1f}% when always "
-          f"answering, {100 * np.mean(answered_right):.1f}% with the default cutoff "
+          f"the catalog's domain it does not hold, {100 * np.mean(counts['unrelated code']):.1f}% of "
+          f"{len(counts['unrelated code'])} codes from elsewhere; genuine queries right {100 * np.mean(right):.1f}% "
+          f"when always answering, {100 * np.mean(answered_right):.1f}% with the default cutoff "
           f"({100 * (np.mean(right) - np.mean(answered_right)):.1f} points)")
     print("the cutoff's cost by kind, in points of all genuine queries: "
           + "; ".join(f"{kind} {100 * n / len(right):.1f}" for kind, n in lost.items()))
@@ -195,7 +197,7 @@ def _catalog_cutoff_cost(bench: Bench, statistic: str, missed: float = 0.9) -> f
     for catalog in bench.dicts:
         unrelated, genuine = [], []
         for i, task in enumerate(bench.tasks):
-            if task.catalog != catalog or task.kind in ("category", "not in catalog"):
+            if task.catalog != catalog or task.kind in ("category", "not in catalog", "unrelated code"):
                 continue
             best, _, _, batch = bench.read(i, "default")
             value = best if statistic == "the best score" else best - np.asarray(batch.cutoff)
