@@ -177,11 +177,12 @@ def misses_report(bench: Bench) -> None:
             right += list(good)
             answered_right += list(good & ~batch.missed)
             lost[task.kind] = lost.get(task.kind, 0) + int((good & batch.missed).sum())
-    print(f"\nmisses by default: {100 * np.mean(counts['unrelated']):.1f}% of {len(counts['unrelated'])} unrelated "
-          f"queries, {100 * np.mean(counts['not in catalog']):.1f}% of {len(counts['not in catalog'])} queries of "
-          f"the catalog's domain it does not hold, {100 * np.mean(counts['unrelated code']):.1f}% of "
-          f"{len(counts['unrelated code'])} codes from elsewhere; genuine queries right {100 * np.mean(right):.1f}% "
-          f"when always answering, {100 * np.mean(answered_right):.1f}% with the default cutoff "
+    what = {"unrelated": "unrelated queries", "not in catalog": "queries of the catalog's domain it does not hold",
+            "unrelated code": "codes from elsewhere"}
+    print("\nmisses by default: " + ", ".join(f"{100 * np.mean(found):.1f}% of {len(found)} {what[kind]}"
+                                             for kind, found in counts.items() if found)
+          + f"; genuine queries right {100 * np.mean(right):.1f}% when always answering, "
+          f"{100 * np.mean(answered_right):.1f}% with the default cutoff "
           f"({100 * (np.mean(right) - np.mean(answered_right)):.1f} points)")
     print("the cutoff's cost by kind, in points of all genuine queries: "
           + "; ".join(f"{kind} {100 * n / len(right):.1f}" for kind, n in lost.items()))

@@ -28,7 +28,8 @@ that give a score:
 
 Queries made of known words (softkv.spelling.in_vocabulary) and exact names are
 read as the default reads them under every rule. Run: python rules.py
-(both encoders, about 2 minutes) or python rules.py --encoders minilm.
+(both encoders, about 2 minutes) or python rules.py --encoders minilm; with
+--heldout, on heldout.py's catalogs, which no rule was chosen on.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from devdata import KINDS, MISSES, catalogs, tasks
+from heldout import build as held_out_build
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -73,12 +75,13 @@ class Channels:
     lengths: np.ndarray  # (B, 2) characters and words of each query
 
 
-def channels(encoder: str) -> list[Channels]:
-    """The channels of every task of the dev benchmark, under one encoder."""
-    found, out = catalogs(), []
+def channels(encoder: str, heldout: bool = False) -> list[Channels]:
+    """The channels of every task of the dev benchmark (or of heldout.py's), under one encoder."""
+    found, all_tasks = held_out_build() if heldout else (catalogs(), tasks())
+    out = []
     memories = {name: SoftDict(table, encoder=encoder).snapshot()[0] for name, table in found.items()}
     spelling_mean, spelling_sd = spelling_background("both")
-    for task in tasks():
+    for task in all_tasks:
         memory = memories[task.catalog]
         keys = memory.keys
         unit = memory.embeddings / np.linalg.norm(memory.embeddings, axis=1, keepdims=True)
@@ -223,8 +226,10 @@ def linear_rows(tasks_of: list[Channels], self_test: float) -> tuple[dict[str, l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoders", default="minilm,multilingual")
-    encoders = parser.parse_args().encoders.split(",")
-    found = {encoder: channels(encoder) for encoder in encoders}
+    parser.add_argument("--heldout", action="store_true", help="heldout.py's catalogs instead of the dev benchmark")
+    arguments = parser.parse_args()
+    encoders = arguments.encoders.split(",")
+    found = {encoder: channels(encoder, arguments.heldout) for encoder in encoders}
     pooled = selector_marks(found, pooled=True)
     alone = selector_marks(found, pooled=False)
     for encoder, tasks_of in found.items():
