@@ -51,8 +51,9 @@ docs: install
 # Measurements behind the numbers in the docs (not part of make test); record.py keeps each run's output in
 # docs/performance-runs.md with its date and machine.
 bench: install
-	cd benchmarks && for script in temperature.py quality.py heldout.py rules.py calibration.py build.py perf.py fit.py untrusted.py \
-		capacity.py cold.py estimators.py serve.py backend.py; do ../$(BIN)/python record.py $$script || exit 1; done
+	cd benchmarks && for script in temperature.py quality.py heldout.py rules.py calibration.py build.py perf.py \
+		fit.py untrusted.py capacity.py cold.py estimators.py serve.py backend.py; do \
+		../$(BIN)/python record.py $$script || exit 1; done
 
 # A real Milvus server (the PyPI embedded server, 2.3) in a virtual environment of its own, and the backend's
 # tests and benchmark against it, run in a network namespace of their own (scripts/with-milvus-server.sh).

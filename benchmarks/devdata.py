@@ -27,7 +27,8 @@ in opposite pairs. Kinds of query:
   airports, car names over countries), and common short words over the cities ("test");
 - unrelated code: codes of another domain or of nothing, which must miss, over the catalogs that codes
   are asked of: currency codes over cities, airports and US states ("USD" over cities), airport codes
-  over currencies, and three capitals that are no code of the catalog's kind ("QXW" over airports);
+  over currencies, and capitals that are no code of the catalog's kind ("QXW" over airports, two
+  capitals that name no country over countries);
 - not in catalog: queries of the catalog's own domain that it does not hold, which must miss: people
   held out of the table, smaller cities, requests pip has no command for.
 

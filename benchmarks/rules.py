@@ -15,7 +15,8 @@ that give a score:
   seeded typos (one or two edits) of each background text are read against
   the background texts, and g is the share meaning alone reads right over
   the share spelling alone does (MiniLM about 0.3, e5 about 0.66);
-- fixed w: meaning weighted w and spelling 1 - w for every query;
+- fixed w: meaning weighted w and spelling 1 - w for every query, in z
+  units (``spelling_weight=w`` mixes raw similarities instead);
 - selector, pooled: a logistic regression (scikit-learn) that picks meaning
   or spelling alone from 11 per-query features (the two leads, each
   channel's best z and its z for the other channel's best key, the query's
@@ -48,7 +49,7 @@ from sklearn.preprocessing import StandardScaler
 from softkv import SoftDict, datasets
 from softkv.encoders import encode_checked
 from softkv.read._background import BACKGROUND_TEXTS, background_spelling, spelling_background
-from softkv.read._evidence import FALSE_RATE, _lead, chance_max
+from softkv.read._evidence import FALSE_RATE, _lead, chance_max  # the read's own lead, not a copy of it
 from softkv.spelling import in_vocabulary
 
 GAINS = (0.25, 0.5, 2.0)
