@@ -444,14 +444,7 @@ def _unrelated(found: dict[str, dict[str, object]], rng: random.Random, n: int) 
         "pip commands": list(found["emoji"]),
         "opposite commands": list(found["countries"]),
     }
-    out = []
-    for catalog, pool in sources.items():
-        task = Task(catalog, "unrelated")
-        for query in rng.sample(pool, min(n, len(pool))):
-            if query not in found[catalog]:
-                task.add(query, set())
-        out.append(task)
-    return out
+    return _must_miss(found, sources, "unrelated", rng, n)
 
 
 def _codes(found: dict[str, dict[str, object]], rng: random.Random, n: int) -> list[Task]:
@@ -472,9 +465,15 @@ def _codes(found: dict[str, dict[str, object]], rng: random.Random, n: int) -> l
         "world airports": nothing(3, "airports"),
         "US airports": currencies,
     }
+    return _must_miss(found, sources, "unrelated code", rng, n)
+
+
+def _must_miss(found: dict[str, dict[str, object]], sources: dict[str, list[str]], kind: str, rng: random.Random,
+               n: int) -> list[Task]:
+    """One task of ``kind`` per catalog: up to ``n`` of its source's texts that are not its keys, which must miss."""
     out = []
     for catalog, pool in sources.items():
-        task = Task(catalog, "unrelated code")
+        task = Task(catalog, kind)
         for query in rng.sample(pool, min(n, len(pool))):
             if query not in found[catalog]:
                 task.add(query, set())
