@@ -379,8 +379,10 @@ def _entities(found: dict[str, dict[str, object]], rng: random.Random, n: int = 
             initials.add(alias, owner)
         elif len(alias) > 4 and " " not in alias.strip() and alias.casefold() != next(iter(owner)).casefold():
             other.add(alias, owner)
-    for key in rng.sample(sorted(cities), 100):
-        typos.add(datasets.typo(key, rng, edits=1 + len(typos.queries) % 2), {key})
+    for i, key in enumerate(rng.sample(sorted(cities), 100)):
+        query = datasets.typo(key, rng, edits=1 + i % 2)
+        if query not in cities:  # a typo can leave a short name as it was
+            typos.add(query, {key})
     absent_cities = Task("cities", "not in catalog")
     for name in smaller:
         if name.casefold() not in names:
