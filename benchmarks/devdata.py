@@ -453,7 +453,7 @@ def _codes(found: dict[str, dict[str, object]], rng: random.Random, n: int) -> l
     """Codes from another domain or from none, over the catalogs that codes are asked of, which must miss."""
     currencies = sorted(code for code, _ in datasets.currencies().values())
     airports = sorted(datasets.airport_codes())
-    taken = {"countries": set(datasets.country_codes()), "currencies": set(currencies), "airports": set(airports)}
+    taken = {"countries": set(datasets.country_codes()), "airports": set(airports)}
 
     def nothing(length: int, kind: str) -> list[str]:  # capitals that are no code of that kind
         pool = {"".join(rng.choice(string.ascii_uppercase) for _ in range(length)) for _ in range(20 * n)}
