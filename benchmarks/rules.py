@@ -175,12 +175,16 @@ def selector_marks(found: dict[str, list[Channels]], pooled: bool) -> dict[str, 
             m, s = channel_marks(c)
             table.append((encoder, t, c.catalog, features(c), m, s, c.both & (c.exact < 0)))
     marks: dict[str, list[np.ndarray]] = {e: [np.zeros(0)] * len(ts) for e, ts in found.items()}
+    fitted: dict[tuple[str, str | None], tuple[StandardScaler, LogisticRegression]] = {}  # one per held-out catalog
     for encoder, t, catalog, X, m, s, chosen in table:
-        train = [r for r in table if r[2] != catalog and (pooled or r[0] == encoder)]
-        X_train = np.concatenate([r[3][r[6] & (r[4] != r[5])] for r in train])
-        y_train = np.concatenate([r[4][r[6] & (r[4] != r[5])] for r in train])
-        scaler = StandardScaler().fit(X_train)
-        model = LogisticRegression(max_iter=3000).fit(scaler.transform(X_train), y_train)
+        if (catalog, None if pooled else encoder) not in fitted:
+            train = [r for r in table if r[2] != catalog and (pooled or r[0] == encoder)]
+            X_train = np.concatenate([r[3][r[6] & (r[4] != r[5])] for r in train])
+            y_train = np.concatenate([r[4][r[6] & (r[4] != r[5])] for r in train])
+            scaler = StandardScaler().fit(X_train)
+            fitted[catalog, None if pooled else encoder] = (
+                scaler, LogisticRegression(max_iter=3000).fit(scaler.transform(X_train), y_train))
+        scaler, model = fitted[catalog, None if pooled else encoder]
         meaning_wins = model.predict_proba(scaler.transform(X))[:, 1] > 0.5
         marks[encoder][t] = np.where(chosen & ~meaning_wins, s, m).astype(np.float64)
     return marks
