@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from softkv import SoftDict
 from softkv.read import FALSE_RATE, chance_max, measure_spelling_background, spelling_background
-from softkv.read._background import background_spelling
+from softkv.read._background import background_spelling, meaning_on_typos
 from softkv.spelling import MEASURES, NGRAM_RANGE, LexicalIndex, char_wb_ngrams
 
 KEYS = ["United States", "United Kingdom", "Germany", "chair", "table", "banana split", "apple pie"]
@@ -147,7 +147,8 @@ def test_the_default_weighs_the_evidence_of_meaning_and_spelling_on_the_similari
     s_mean, s_sd = spelling_background()
     z_m = (meaning.lookup("chiar").score_array - mu) / sd
     z_s = (memory.spelling(["chiar"])[0] - s_mean) / s_sd
-    w_m = lead_weight(z_m, (background_cosines - mu) / sd)
+    gain = meaning_on_typos(minilm, background)  # how far MiniLM's meaning reads misspelt text
+    w_m = gain * lead_weight(z_m, (background_cosines - mu) / sd)
     w_s = lead_weight(z_s, (background_spelling(["chiar"])[0] - s_mean) / s_sd)
     assert w_s > w_m > 0  # the typo's spelling stands out more than its meaning
     z = w_m * z_m + w_s * z_s
@@ -241,3 +242,20 @@ def test_the_default_works_with_every_scoring(counting):
 def test_ngrams_are_cut_as_scikit_learn_cuts_them(text, ngram_range):
     analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
     assert char_wb_ngrams(text, ngram_range) == analyzer(text)
+
+
+def test_an_encoder_is_trusted_on_typos_as_far_as_it_reads_the_background_texts_misspelt(lexical):
+    from softkv.encoders import FunctionEncoder
+    from softkv.read._background import Background, meaning_on_typos
+
+    blind = FunctionEncoder(lambda texts: [[1.0, float(len(t) % 7), float(len(t) % 5)] for t in texts])
+    robust = meaning_on_typos(lexical, Background.of(lexical))  # meaning that is itself spelling
+    assert robust > 0.9 and meaning_on_typos(blind, Background.of(blind)) < 0.1
+    assert meaning_on_typos(lexical, Background.of(lexical)) == robust  # measured once per encoder
+
+    from softkv.read._evidence import channel_weights
+
+    names, background = np.array([[4.0, 0.0, 1.0]]), np.array([[0.0, 1.0, -1.0]])
+    even = channel_weights((names, 0.0, 1.0, background), (names, 0.0, 1.0, background))
+    scaled = channel_weights((names, 0.0, 1.0, background), (names, 0.0, 1.0, background), meaning_gain=0.25)
+    np.testing.assert_allclose([even[0], scaled[0]], [[0.5, 0.5], [0.2, 0.8]])  # meaning's lead counts a quarter

