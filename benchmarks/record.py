@@ -45,12 +45,20 @@ def machine() -> str:
 
 
 def sections(text: str) -> dict[str, str]:
-    """The page's sections by benchmark name (text after the head)."""
-    found: dict[str, str] = {}
-    for part in re.split(r"^## ", text, flags=re.M)[1:]:
-        name, _, body = part.partition("\n")
-        found[name.strip().strip("`")] = body.strip("\n")
-    return found
+    """The page's sections by benchmark name (text after the head); a "## " line inside a benchmark's printed
+    output (a fenced block) is part of that output, not a head."""
+    found: dict[str, list[str]] = {}
+    current, fenced = None, False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        head = None if fenced else re.fullmatch(r"## `(.+)`", line)
+        if head:
+            current = head.group(1)
+            found[current] = []
+        elif current is not None:
+            found[current].append(line)
+    return {name: "\n".join(lines).strip("\n") for name, lines in found.items()}
 
 
 def main() -> int:

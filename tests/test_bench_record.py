@@ -35,3 +35,14 @@ def test_a_failing_benchmark_leaves_the_page_alone(tmp_path, monkeypatch):
     (tmp_path / "bad.py").write_text("print('partial'); raise SystemExit(3)\n")
     monkeypatch.setattr(sys, "argv", ["record.py", str(tmp_path / "bad.py")])
     assert record.main() == 3 and not record.RUNS.exists()
+
+
+def test_a_benchmark_that_prints_headings_keeps_them_in_its_own_section(tmp_path, monkeypatch):
+    record = load_record()
+    monkeypatch.setattr(record, "RUNS", tmp_path / "runs.md")
+    (tmp_path / "tables.py").write_text("print('## minilm: a table'); print('| a | b |')\n")
+    for _ in range(2):  # the second run reads the page the first one wrote
+        monkeypatch.setattr(sys, "argv", ["record.py", str(tmp_path / "tables.py")])
+        assert record.main() == 0
+    found = record.sections(record.RUNS.read_text())
+    assert list(found) == [str(tmp_path / "tables.py")] and "## minilm: a table" in found[str(tmp_path / "tables.py")]
