@@ -196,8 +196,8 @@ def report(encoder: str, tasks_of: list[Channels], rows: dict[str, list[np.ndarr
         print(f"| {name} | " + " | ".join(cells) + f" | {misses.get(name, '')} |")
 
 
-def linear_rows(tasks_of: list[Channels], self_test: float) -> tuple[dict[str, list[np.ndarray]], dict[str, str]]:
-    rules: dict[str, Any] = {f"lead, meaning x typo reading {self_test:.3f} (the default)": lead_weights(self_test)}
+def linear_rows(tasks_of: list[Channels], gain: float) -> tuple[dict[str, list[np.ndarray]], dict[str, str]]:
+    rules: dict[str, Any] = {f"lead, meaning x typo reading {gain:.3f} (the default)": lead_weights(gain)}
     rules.update({f"lead, meaning x {g}": lead_weights(g) for g in GAINS})
     rules.update({f"fixed {w}": (lambda c, w=w: np.full(len(c.meaning), w)) for w in FIXED})
     rows, misses = {}, {}
