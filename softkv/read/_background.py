@@ -85,27 +85,19 @@ class Background:
         knows a fixed vocabulary): reads have no yardstick then, so no default
         threshold, and a RuntimeWarning says so once.
         """
-        with _lock:
-            try:
-                found = _cache.get(encoder)
-            except TypeError:  # an encoder that cannot be weakly referenced is measured each time it is asked
-                found = None
-        if found is None:
+        def measure() -> Background | bool:
             try:
                 probe = encode_checked(encoder, list(BACKGROUND_TEXTS[:1]))
                 if probe.shape[1] > MAX_BACKGROUND_DIM:
                     raise ValueError(f"its embeddings are {probe.shape[1]:,} wide, past {MAX_BACKGROUND_DIM:,}")
-                found = cls.measure(encode_checked(encoder, list(BACKGROUND_TEXTS)))
+                return cls.measure(encode_checked(encoder, list(BACKGROUND_TEXTS)))
             except (ValueError, TypeError, KeyError, LookupError) as error:
                 warnings.warn(f"softkv could not embed its background texts with {encoder!r} ({error}); reads with "
                               "it score raw similarities and miss only below a threshold you set", RuntimeWarning,
-                              stacklevel=3)
-                found = False
-            with _lock:
-                try:
-                    _cache[encoder] = found
-                except TypeError:
-                    pass
+                              stacklevel=5)  # the frame that asked for this encoder's read
+                return False
+
+        found: Background | bool = _once_per_encoder(_cache, encoder, measure)
         return found
 
     @classmethod
@@ -134,6 +126,24 @@ class Background:
 
 _cache: weakref.WeakKeyDictionary[Any, Background | bool] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+
+
+def _once_per_encoder(cache: weakref.WeakKeyDictionary[Any, Any], encoder: Any, measure: Any) -> Any:
+    """``cache[encoder]``, made by ``measure()`` the first time (an encoder that cannot be weakly referenced is
+    measured each time it is asked)."""
+    with _lock:
+        try:
+            found = cache.get(encoder)
+        except TypeError:
+            found = None
+    if found is None:
+        found = measure()
+        with _lock:
+            try:
+                cache[encoder] = found
+            except TypeError:
+                pass
+    return found
 SPELLING_BACKGROUND = {"both": (0.07183486223220825, 0.06822580099105835),
                        "edits": (0.12718823552131653, 0.10977280884981155),
                        "ngrams": (0.016481494531035423, 0.03892285376787186)}
@@ -199,18 +209,7 @@ def meaning_on_typos(encoder: Any, background: Background) -> float:
     shipped = MEANING_ON_TYPOS.get(getattr(encoder, "bundled", ""))
     if shipped is not None and type(encoder).__module__.startswith("softkv."):
         return shipped
-    with _lock:
-        try:
-            found = _typo_cache.get(encoder)
-        except TypeError:  # an encoder that cannot be weakly referenced is measured each time it is asked
-            found = None
-    if found is None:
-        found = measure_meaning_on_typos(encoder, background)
-        with _lock:
-            try:
-                _typo_cache[encoder] = found
-            except TypeError:
-                pass
+    found: float = _once_per_encoder(_typo_cache, encoder, lambda: measure_meaning_on_typos(encoder, background))
     return found
 
 
