@@ -246,15 +246,20 @@ def test_ngrams_are_cut_as_scikit_learn_cuts_them(text, ngram_range):
 
 def test_an_encoder_is_trusted_on_typos_as_far_as_it_reads_the_background_texts_misspelt(lexical):
     from softkv.encoders import FunctionEncoder
-    from softkv.read._background import Background, meaning_on_typos
-
-    blind = FunctionEncoder(lambda texts: [[1.0, float(len(t) % 7), float(len(t) % 5)] for t in texts])
-    robust = meaning_on_typos(lexical, Background.of(lexical))  # meaning that is itself spelling
-    assert robust > 0.9 and meaning_on_typos(blind, Background.of(blind)) < 0.1
-    assert meaning_on_typos(lexical, Background.of(lexical)) == robust  # measured once per encoder
-
+    from softkv.read._background import Background
     from softkv.read._evidence import channel_weights
 
+    encoded = []
+
+    def blind_features(texts):
+        encoded.extend(texts)
+        return [[1.0, float(len(t) % 7), float(len(t) % 5)] for t in texts]
+
+    blind = FunctionEncoder(blind_features)
+    assert meaning_on_typos(lexical, Background.of(lexical)) > 0.9  # meaning that is itself spelling
+    assert meaning_on_typos(blind, Background.of(blind)) < 0.1
+    seen = len(encoded)
+    assert meaning_on_typos(blind, Background.of(blind)) < 0.1 and len(encoded) == seen  # measured once
     names, background = np.array([[4.0, 0.0, 1.0]]), np.array([[0.0, 1.0, -1.0]])
     even = channel_weights((names, 0.0, 1.0, background), (names, 0.0, 1.0, background))
     scaled = channel_weights((names, 0.0, 1.0, background), (names, 0.0, 1.0, background), meaning_gain=0.25)

@@ -144,6 +144,8 @@ def _once_per_encoder(cache: weakref.WeakKeyDictionary[Any, Any], encoder: Any, 
             except TypeError:
                 pass
     return found
+
+
 SPELLING_BACKGROUND = {"both": (0.07183486223220825, 0.06822580099105835),
                        "edits": (0.12718823552131653, 0.10977280884981155),
                        "ngrams": (0.016481494531035423, 0.03892285376787186)}
