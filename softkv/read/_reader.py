@@ -19,7 +19,7 @@ import numpy as np
 from ..encoders import Encoder, encode_checked
 from ..params import Params
 from ..store import USED_WEIGHT, Backend, Memory, Population, ReadWriteLock, Store
-from ._background import Background
+from ._background import Background, meaning_on_typos
 from ._index import IVFIndex, approximate_index
 from ._pipeline import DEFAULT_CHUNK_BYTES, QueryCache, check_not_empty, embed_queries, read
 from ._results import BLANK_REASON, BatchResult, is_blank, query_text
@@ -75,6 +75,8 @@ class Reader:
         if blank:
             queries = self._stand_ins(given, blank, on_miss, store.dim)
         Q, background = self.embed(queries, store.dim), self.measured_background()
+        if background is not None and self.encoder is not None and params.spelling_weight == "auto":
+            meaning_on_typos(self.encoder, background)  # measured once per encoder: here, with no lock held
         options = {"on_miss": on_miss, "keep_weights": keep_weights, "chunk_bytes": chunk_bytes}
         with lock.reading():
             batch, population = self._read_memory(store, params, queries, Q, background, exclude, blank, options)
