@@ -19,7 +19,14 @@ A SoftDict keeps what its reads share (the encoder, its background, recent
 query embeddings, an index) in the private ``_reader``.
 """
 
-from ._background import BACKGROUND_TEXTS, Background, measure_spelling_background, spelling_background
+from ._background import (
+    BACKGROUND_TEXTS,
+    Background,
+    meaning_on_typos,
+    measure_meaning_on_typos,
+    measure_spelling_background,
+    spelling_background,
+)
 from ._evidence import FALSE_RATE, TAIL_SHARE, chance_max
 from ._index import ANN_MIN_KEYS, IVFIndex
 from ._pipeline import DEFAULT_CHUNK_BYTES, Readable, embed_queries, read
@@ -55,6 +62,8 @@ __all__ = [
     "effective_keys",
     "embed_queries",
     "entropy",
+    "meaning_on_typos",
+    "measure_meaning_on_typos",
     "measure_spelling_background",
     "median_temperature",
     "plain",

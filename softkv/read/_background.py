@@ -30,7 +30,8 @@ import numpy as np
 from .. import attention
 from ..encoders import encode_checked
 
-__all__ = ["BACKGROUND_TEXTS", "Background", "background_spelling", "meaning_on_typos", "spelling_background"]
+__all__ = ["BACKGROUND_TEXTS", "Background", "background_spelling", "meaning_on_typos", "measure_meaning_on_typos",
+           "spelling_background"]
 
 BACKGROUND_TEXTS: tuple[str, ...] = (
     "weather", "rain", "sunshine", "morning coffee", "a cup of tea", "breakfast", "dinner party", "football match",
