@@ -224,12 +224,11 @@ def measure_meaning_on_typos(encoder: Any, background: Background) -> float:
     spelling's (:func:`softkv.read._evidence.channel_weights`). 1 when spelling reads none of them."""
     from ..datasets import typo
 
-    rng, queries, meant = random.Random(0), [], []
-    for repeat in range(TYPO_REPEATS):
-        for j, text in enumerate(BACKGROUND_TEXTS):
-            queries.append(typo(text, rng, edits=1 + (j + repeat) % 2))
-            meant.append(j)
+    rng = random.Random(0)
+    queries = [typo(text, rng, edits=1 + (j + repeat) % 2)
+               for repeat in range(TYPO_REPEATS) for j, text in enumerate(BACKGROUND_TEXTS)]
+    meant = np.tile(np.arange(len(BACKGROUND_TEXTS)), TYPO_REPEATS)
     unit = background.embeddings / np.maximum(np.linalg.norm(background.embeddings, axis=1, keepdims=True), 1e-30)
-    meaning = (encode_checked(encoder, queries) @ unit.T).argmax(axis=1) == np.array(meant)
-    spelling = background_spelling(queries, "both").argmax(axis=1) == np.array(meant)
+    meaning = (encode_checked(encoder, queries) @ unit.T).argmax(axis=1) == meant
+    spelling = background_spelling(queries, "both").argmax(axis=1) == meant
     return float(meaning.mean() / spelling.mean()) if spelling.any() else 1.0
