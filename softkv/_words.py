@@ -58,8 +58,8 @@ def known_words() -> frozenset[str]:
     A tokenizer's vocabulary holds the common words whole but splits rarer ones into pieces ("amphibian",
     "punctuation", "headphones"), so a category or a request made of them would be read as if misspelt.
     The frequency list also holds some 100,000 words it adds from a dictionary without counting them, all at
-    its smallest count ("deutschland", "paries"); those are left out: a name or a typo is often one of them.
-    The list is loaded once per process (about 0.15 s), by the first text with a word the tokenizer splits.
+    its smallest count ("paries"); those are left out: a name or a typo is often one of them. The list is
+    loaded once per process (about 0.13 s), by the first text with a word the tokenizer splits.
 
     >>> "tool" in known_words(), "stool" in known_words(), "amphibian" in known_words(), "chiar" in known_words()
     (True, True, True, False)
