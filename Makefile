@@ -51,7 +51,7 @@ docs: install
 # Measurements behind the numbers in the docs (not part of make test); record.py keeps each run's output in
 # docs/performance-runs.md with its date and machine.
 bench: install
-	cd benchmarks && for script in temperature.py quality.py heldout.py rules.py calibration.py build.py perf.py \
+	cd benchmarks && for script in temperature.py quality.py heldout.py rules.py neighbours.py calibration.py build.py perf.py \
 		fit.py untrusted.py capacity.py cold.py estimators.py serve.py backend.py; do \
 		../$(BIN)/python record.py $$script || exit 1; done
 
