@@ -6,7 +6,7 @@ lacks, a smaller city, a request pip has no command for). A dict knows how
 close its keys are to each other: each key read with itself left out
 (``lookup_many(keys, exclude=keys)``) scores what a new entry of the domain
 scores against its nearest neighbour. This script adds a second cutoff to the
-default one, a quantile q of those scores per catalog (q = 0 is the default
+default one, a quantile q of those scores per catalog (none: the default
 alone; q = 0.1 misses a query less similar to the catalog than 90% of its keys
 are to each other, the contamination scikit-learn's outlier detectors once
 defaulted to), and a local form (a query misses when it scores less against
@@ -51,7 +51,8 @@ def marks(encoder: str, found: dict[str, dict[str, object]], all_tasks: list[Tas
             batch = d.lookup_many(task.queries, on_miss="ignore")
             right = np.array([keys[row] in wanted for row, wanted in zip(batch.nearest_rows, task.right)])
             for q in QUANTILES:
-                level = own[batch.nearest_rows] if q == "local" else np.quantile(own, q)
+                level = (own[batch.nearest_rows] if q == "local" else -np.inf if q == 0.0
+                         else np.quantile(own, q))
                 answered = ~batch.missed & (batch.exact | (batch.best_scores >= level))
                 if task.kind in MISSES:
                     out[q][task.kind].extend(~answered)
