@@ -35,7 +35,7 @@ keep the default's weights for the other queries and read known words too
 with both channels: with the default's weights (no gate), with the leads at
 g = 1 (a text of known words is not taken for misspelt), or with the leads
 at g = 1 only where spelling's lead is the larger. Run: python rules.py
-(both encoders, about 2 minutes) or python rules.py --encoders minilm; with
+(both encoders, about 9 minutes) or python rules.py --encoders minilm; with
 --heldout, on heldout.py's catalogs, which no rule was chosen on.
 """
 
@@ -203,10 +203,10 @@ def report(encoder: str, tasks_of: list[Channels], rows: dict[str, list[np.ndarr
 
 
 def linear_rows(tasks_of: list[Channels], gain: float) -> tuple[dict[str, list[np.ndarray]], dict[str, str]]:
-    rules: dict[str, Any] = {f"lead, meaning x typo reading {gain:.3f} (the default)": lead_weights(gain)}
+    default = lead_weights(gain)
+    rules: dict[str, Any] = {f"lead, meaning x typo reading {gain:.3f} (the default)": default}
     rules.update({f"lead, meaning x {g}": lead_weights(g) for g in GAINS})
     rules.update({f"fixed {w}": (lambda c, w=w: np.full(len(c.meaning), w)) for w in FIXED})
-    default = lead_weights(gain)
     known: dict[str, Any] = {  # meaning's weight for the queries of known words, which the default reads by meaning
         "known words read the same way (no gate)": default, "known words read by the leads, g = 1": lead_weights(1.0),
         "known words read by the leads where spelling's leads more": lambda c: np.where(
