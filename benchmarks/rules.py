@@ -19,6 +19,9 @@ that give a score:
   more);
 - fixed w: meaning weighted w and spelling 1 - w for every query, in z
   units (``spelling_weight=w`` mixes raw similarities instead);
+- leads squared: the default's leads, each squared before they are
+  normalised, as inverse variances weigh two estimates (a channel that leads
+  twice as far counts four times as much);
 - selector, pooled: a logistic regression (scikit-learn) that picks meaning
   or spelling alone from 11 per-query features (the two leads, each
   channel's best z and its z for the other channel's best key, the query's
@@ -128,6 +131,16 @@ def lead_weights(gain: float) -> Any:
     return weigh
 
 
+def squared_lead_weights(gain: float) -> Any:
+    """Meaning's weight (B,) from the squares of the channels' leads (meaning's scaled by ``gain``), as inverse
+    variances weigh two estimates; equal where neither leads."""
+    def weigh(c: Channels) -> np.ndarray:
+        a, b = (gain * c.leads[:, 0]) ** 2, c.leads[:, 1] ** 2
+        total = a + b
+        return np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.5)
+    return weigh
+
+
 def read(c: Channels, w_meaning: np.ndarray, w_known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(nearest row (B,), answered (B,)) of a linear rule: the default's score and cutoff with these weights;
     ``w_known`` is meaning's weight for the queries of known words (None: meaning alone, as the default)."""
@@ -207,6 +220,7 @@ def linear_rows(tasks_of: list[Channels], gain: float) -> tuple[dict[str, list[n
     rules: dict[str, Any] = {f"lead, meaning x typo reading {gain:.3f} (the default)": default}
     rules.update({f"lead, meaning x {g}": lead_weights(g) for g in GAINS})
     rules.update({f"fixed {w}": (lambda c, w=w: np.full(len(c.meaning), w)) for w in FIXED})
+    rules["leads squared, meaning's x typo reading"] = squared_lead_weights(gain)
     known: dict[str, Any] = {  # meaning's weight for the queries of known words, which the default reads by meaning
         "known words read the same way (no gate)": default, "known words read by the leads, g = 1": lead_weights(1.0),
         "known words read by the leads where spelling's leads more": lambda c: np.where(
