@@ -122,20 +122,11 @@ def typo_reading(encoder: str) -> float:
     return meaning_on_typos(memory.encoder, memory.background)
 
 
-def lead_weights(gain: float) -> Any:
-    """Meaning's weight (B,) from the channels' leads, meaning's scaled by ``gain``; equal where neither leads."""
+def lead_weights(gain: float, power: float = 1.0) -> Any:
+    """Meaning's weight (B,) from the channels' leads, meaning's scaled by ``gain``, each raised to ``power``
+    (2: as inverse variances weigh two estimates); equal where neither leads."""
     def weigh(c: Channels) -> np.ndarray:
-        a, b = gain * c.leads[:, 0], c.leads[:, 1]
-        total = a + b
-        return np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.5)
-    return weigh
-
-
-def squared_lead_weights(gain: float) -> Any:
-    """Meaning's weight (B,) from the squares of the channels' leads (meaning's scaled by ``gain``), as inverse
-    variances weigh two estimates; equal where neither leads."""
-    def weigh(c: Channels) -> np.ndarray:
-        a, b = (gain * c.leads[:, 0]) ** 2, c.leads[:, 1] ** 2
+        a, b = (gain * c.leads[:, 0]) ** power, c.leads[:, 1] ** power
         total = a + b
         return np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.5)
     return weigh
@@ -220,7 +211,7 @@ def linear_rows(tasks_of: list[Channels], gain: float) -> tuple[dict[str, list[n
     rules: dict[str, Any] = {f"lead, meaning x typo reading {gain:.3f} (the default)": default}
     rules.update({f"lead, meaning x {g}": lead_weights(g) for g in GAINS})
     rules.update({f"fixed {w}": (lambda c, w=w: np.full(len(c.meaning), w)) for w in FIXED})
-    rules["leads squared, meaning's x typo reading"] = squared_lead_weights(gain)
+    rules["leads squared, meaning's x typo reading"] = lead_weights(gain, power=2.0)
     known: dict[str, Any] = {  # meaning's weight for the queries of known words, which the default reads by meaning
         "known words read the same way (no gate)": default, "known words read by the leads, g = 1": lead_weights(1.0),
         "known words read by the leads where spelling's leads more": lambda c: np.where(
