@@ -32,13 +32,24 @@ that give a score:
   (so its coefficients are constants set per encoder);
 - oracle: meaning or spelling alone, whichever is right, per query.
 
+For the queries whose key has an opposite in the catalog ("switch dark mode
+off" among "enable dark mode" and "disable dark mode") it prints how often the
+default answers the opposite key, and how often both channels score the
+opposite above the key meant, so that no weighting of the two can rank the
+key meant first.
+
 Queries made of known words (softkv.spelling.in_vocabulary) and exact names are
-read as the default reads them under every rule but the last three, which
-keep the default's weights for the other queries and read known words too
-with both channels: with the default's weights (no gate), with the leads at
-g = 1 (a text of known words is not taken for misspelt), or with the leads
-at g = 1 only where spelling's lead is the larger. Run: python rules.py
-(both encoders, about 9 minutes) or python rules.py --encoders minilm; with
+read as the default reads them under every rule but four, which keep the
+default's weights for the other queries and read known words too with both
+channels: with the default's weights (no gate); with the leads at g = 1 (a
+text of known words is not taken for misspelt); with the leads at g = 1 only
+where spelling's lead is the larger; or with the default's weights only where
+spelling's best key beats its chance level (the default cutoff, on spelling
+alone) and meaning's does not, as a real-word typo ("widow" for "window")
+does. One more row keeps the default's weights and lets a query answer below
+the cutoff too when meaning alone and spelling alone read the same key (two
+channels agreeing by chance should be rare). Run: python rules.py (both
+encoders, about 3 minutes on 2 cores) or python rules.py --encoders minilm; with
 --heldout, on heldout.py's catalogs, which no rule was chosen on.
 """
 
@@ -82,6 +93,7 @@ class Channels:
     exact: np.ndarray  # (B,) the key row a query names exactly, or -1
     right: list[set[int]]
     lengths: np.ndarray  # (B, 2) characters and words of each query
+    opposite: np.ndarray  # (B,) the row of the key that means the opposite of the one meant, or -1
 
 
 def channels(encoder: str, heldout: bool = False) -> list[Channels]:
@@ -112,7 +124,8 @@ def channels(encoder: str, heldout: bool = False) -> list[Channels]:
             np.array([not in_vocabulary(q) for q in task.queries]),
             np.array([memory.exact_row(q, True) for q in task.queries]),
             [{column[key] for key in right} for right in task.right],
-            np.array([[len(q), len(q.split())] for q in task.queries], dtype=np.float64)))
+            np.array([[len(q), len(q.split())] for q in task.queries], dtype=np.float64),
+            np.array([column.get(o, -1) if o else -1 for o in task.opposite], dtype=np.int64)))
     return out
 
 
@@ -144,6 +157,21 @@ def read(c: Channels, w_meaning: np.ndarray, w_known: np.ndarray | None = None) 
     two = c.both | (known < 1.0)  # read with both channels: half the false rate each
     cutoff = chance_max(null, c.n_keys, np.where(two, FALSE_RATE / 2, FALSE_RATE))
     return nearest, exact | (evidence.max(axis=1) >= cutoff)
+
+
+def spelling_only_beats_chance(c: Channels) -> np.ndarray:
+    """(B,) whether spelling's best key beats its chance level (the default cutoff's, on spelling alone) where
+    meaning's does not."""
+    meaning = c.meaning.max(axis=1) >= chance_max(c.meaning_null, c.n_keys)
+    spelling = c.spelling.max(axis=1) >= chance_max(c.spelling_null, c.n_keys)
+    found: np.ndarray = spelling & ~meaning
+    return found
+
+
+def channels_agree(c: Channels, nearest: np.ndarray) -> np.ndarray:
+    """(B,) whether meaning alone and spelling alone both read the key ``nearest`` names."""
+    found: np.ndarray = (c.meaning.argmax(axis=1) == nearest) & (c.spelling.argmax(axis=1) == nearest)
+    return found
 
 
 def features(c: Channels) -> np.ndarray:
@@ -192,6 +220,15 @@ def selector_marks(found: dict[str, list[Channels]], pooled: bool) -> dict[str, 
     return marks
 
 
+def opposites(c: Channels, nearest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the queries whose key has an opposite: whether the read answers the opposite, and whether both
+    channels score the opposite above every key meant (then so does every mix of the two)."""
+    rows = np.flatnonzero(c.opposite >= 0)
+    above = [all(c.meaning[i, c.opposite[i]] > c.meaning[i, j] and c.spelling[i, c.opposite[i]] > c.spelling[i, j]
+                 for j in c.right[i]) for i in rows]
+    return nearest[rows] == c.opposite[rows], np.array(above, dtype=bool)
+
+
 def report(encoder: str, tasks_of: list[Channels], rows: dict[str, list[np.ndarray]],
            misses: dict[str, str]) -> None:
     kinds = [k for k in GENUINE if any(c.kind == k for c in tasks_of)]
@@ -215,12 +252,17 @@ def linear_rows(tasks_of: list[Channels], gain: float) -> tuple[dict[str, list[n
     known: dict[str, Any] = {  # meaning's weight for the queries of known words, which the default reads by meaning
         "known words read the same way (no gate)": default, "known words read by the leads, g = 1": lead_weights(1.0),
         "known words read by the leads where spelling's leads more": lambda c: np.where(
-            c.leads[:, 1] > c.leads[:, 0], lead_weights(1.0)(c), 1.0)}
+            c.leads[:, 1] > c.leads[:, 0], lead_weights(1.0)(c), 1.0),
+        "known words read the same way where only spelling beats chance": lambda c: np.where(
+            spelling_only_beats_chance(c), default(c), 1.0)}
+    agree = "the default, answered too where both channels' best keys agree"
     rows, misses = {}, {}
-    for name, weigh in {**rules, **known}.items():
+    for name, weigh in {**rules, **known, agree: default}.items():
         per_task, unrelated, right_cut = [], [], []
         for c in tasks_of:
             nearest, answered = read(c, default(c), weigh(c)) if name in known else read(c, weigh(c))
+            if name == agree:
+                answered = answered | channels_agree(c, nearest)
             if c.kind in MISSES:
                 per_task.append(np.zeros(0))
                 if c.kind == "unrelated":
@@ -245,7 +287,8 @@ def main() -> None:
     pooled = selector_marks(found, pooled=True)
     alone = selector_marks(found, pooled=False)
     for encoder, tasks_of in found.items():
-        rows, misses = linear_rows(tasks_of, typo_reading(encoder))
+        gain = typo_reading(encoder)
+        rows, misses = linear_rows(tasks_of, gain)
         if len(encoders) > 1:
             rows["selector, pooled"] = pooled[encoder]
         rows["selector, per encoder"] = alone[encoder]
@@ -255,6 +298,15 @@ def main() -> None:
             oracle.append((m | s).astype(np.float64))
         rows["oracle"] = oracle
         report(encoder, tasks_of, rows, misses)
+        answered, above = [], []
+        for c in tasks_of:
+            opposite, beyond_reach = opposites(c, read(c, lead_weights(gain)(c))[0])
+            answered.extend(opposite)
+            above.extend(beyond_reach)
+        if answered:
+            print(f"\nopposite pairs ({len(answered)} queries): the default answers the opposite key for "
+                  f"{np.mean(answered):.1%}; both channels score it above the key meant, as every mix of them "
+                  f"does, for {np.mean(above):.1%}")
 
 
 if __name__ == "__main__":
