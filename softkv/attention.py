@@ -79,7 +79,9 @@ def scores(
     array([[-1., -1.]])
     """
     if scoring == "cosine" and unit_keys:  # normalize the (few) queries, not the (many) scores
-        return np.matmul((Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False), K.T, out=out)  # |S| <= 1
+        unit: np.ndarray = np.matmul((Q * inverse_norms(Q)[:, None]).astype(K.dtype, copy=False), K.T, out=out)
+        np.clip(unit, -1.0, 1.0, out=unit)  # float32 rounding puts an identical text at 1 + 1e-7
+        return unit
     QK: np.ndarray = np.matmul(Q.astype(K.dtype, copy=False) if out is not None else Q, K.T, out=out)  # O(B N d)
     if scoring == "dot":
         return QK

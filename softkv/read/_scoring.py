@@ -197,6 +197,8 @@ def score(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
     _combine(S, features, 0)
     if S_alias is not None:  # an entry scores as its best name
         np.maximum.at(S, (slice(None), memory.alias_rows), _combine(S_alias, features, len(memory)))  # type: ignore[arg-type]
+    if params.scoring == "cosine":  # float32 rounding puts an identical text at 1 + 1e-7; a score never passes 1
+        np.minimum(S, 1.0, out=S)
     exact_rows = features.exact_rows
     if hidden is not None:
         S[hidden] = -np.inf
@@ -228,6 +230,8 @@ def score_approximately(memory: Memory, params: Params, queries: Sequence[Any], 
     n_queries, n_keys = len(Q), len(memory)
     top_k = min(params.top_k or n_keys, n_keys)
     S_k, rows = index.search(memory, Q, top_k, params.scoring)
+    if params.scoring == "cosine":
+        S_k = np.minimum(S_k, 1.0)
     temperature = sample = None
     if params.temperature == "auto":
         temperature = index.temperature(Q, S_k.max(axis=1))

@@ -45,6 +45,17 @@ def test_scores_stay_on_the_cosine_scale(big_cities):
         assert 0.0 <= r.confidence <= 1.0
 
 
+@pytest.mark.parametrize("spelling_weight", ["auto", 0.0, 0.5, 1.0])
+def test_no_name_scores_above_an_identical_text(big_cities, spelling_weight):
+    """A key read as a query scores 1, not 1 + 1e-7 as float32 rounding gives: a printed score is a cosine."""
+    d = big_cities.copy()
+    d.spelling_weight = spelling_weight
+    names = list(d.keys())[:300]
+    batch = d.lookup_many(names + [name.upper() for name in names], on_miss="ignore")
+    assert batch.score_array.max() <= 1.0
+    assert np.all(batch.best_scores <= 1.0)
+
+
 def test_confidence_is_higher_for_a_right_answer_than_for_chance(big_cities):
     right = [big_cities.lookup(q).confidence for q in ["Tokio", "Mumbay", "Sao Paolo", "NYC"]]
     chance = [big_cities.lookup(q, on_miss="mask").confidence for q in ["test", "banana", "keyboard shortcut"]]
