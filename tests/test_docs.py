@@ -84,7 +84,24 @@ def test_readme_shows_what_train_memory_prints(minilm, capsys):
     pytest.importorskip("torch")
     runpy.run_path(str(ROOT / "examples" / "train_memory.py"), run_name="__main__")
     printed = capsys.readouterr().out.strip().splitlines()
-    assert "\n".join(printed) in page_text("docs", "guide", "torch.md")
+    shown = page_text("docs", "guide", "torch.md").splitlines()
+    # a fit's last digit moves with the versions of torch and its BLAS that an install picks
+    assert any(all(_same_to_the_last_digit(a, b) for a, b in zip(printed, shown[start:start + len(printed)]))
+               for start in range(len(shown) - len(printed) + 1)), "\n".join(printed)
+
+
+NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def _same_to_the_last_digit(printed, shown):
+    """Whether two lines are the same text, their decimals equal to within one unit of the last place printed."""
+    if NUMBER.sub("#", printed) != NUMBER.sub("#", shown):
+        return False
+    for a, b in zip(NUMBER.findall(printed), NUMBER.findall(shown)):
+        places = len(a.split(".")[1])
+        if len(b.split(".")[1]) != places or abs(float(a) - float(b)) > 1.5 * 10.0 ** -places:
+            return False
+    return True
 
 
 @pytest.mark.slow
