@@ -197,8 +197,8 @@ def score(memory: Memory, params: Params, queries: Sequence[Any], Q: np.ndarray,
     _combine(S, features, 0)
     if S_alias is not None:  # an entry scores as its best name
         np.maximum.at(S, (slice(None), memory.alias_rows), _combine(S_alias, features, len(memory)))  # type: ignore[arg-type]
-    if params.scoring == "cosine":  # float32 rounding puts an identical text at 1 + 1e-7; a score never passes 1
-        np.minimum(S, 1.0, out=S)
+    if params.scoring == "cosine" and (features.scale is not None or features.spelling is not None):
+        np.minimum(S, 1.0, out=S)  # a mix in float32 rounds an identical text to 1 + 1e-7 (a cosine is clipped)
     exact_rows = features.exact_rows
     if hidden is not None:
         S[hidden] = -np.inf
