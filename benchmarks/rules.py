@@ -163,15 +163,12 @@ def spelling_only_beats_chance(c: Channels) -> np.ndarray:
     """(B,) whether spelling's best key beats its chance level (the default cutoff's, on spelling alone) where
     meaning's does not."""
     meaning = c.meaning.max(axis=1) >= chance_max(c.meaning_null, c.n_keys)
-    spelling = c.spelling.max(axis=1) >= chance_max(c.spelling_null, c.n_keys)
-    found: np.ndarray = spelling & ~meaning
-    return found
+    return (c.spelling.max(axis=1) >= chance_max(c.spelling_null, c.n_keys)) & ~meaning
 
 
 def channels_agree(c: Channels, nearest: np.ndarray) -> np.ndarray:
     """(B,) whether meaning alone and spelling alone both read the key ``nearest`` names."""
-    found: np.ndarray = (c.meaning.argmax(axis=1) == nearest) & (c.spelling.argmax(axis=1) == nearest)
-    return found
+    return (c.meaning.argmax(axis=1) == nearest) & (c.spelling.argmax(axis=1) == nearest)
 
 
 def features(c: Channels) -> np.ndarray:
