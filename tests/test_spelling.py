@@ -208,6 +208,14 @@ def test_known_words_read_by_meaning_alone_and_a_query_is_never_outscored_by_spe
     np.testing.assert_allclose(default.lookup("us dollars").score_array, meaning.lookup("us dollars").score_array,
                                atol=1e-6)
     assert not np.allclose(default.lookup("US dollars").score_array, meaning.lookup("US dollars").score_array)
+    # a name written in syllables is read by its letters too, though the tokenizer keeps each syllable whole;
+    # a contraction or a compound of known words stays known
+    cities = {name: i for i, name in enumerate(["Taipei", "Tirunelveli", "Tangshan", "Delhi", "Yulin", "Zhuhai"])}
+    default, meaning = SoftDict(cities, threshold=None), SoftDict(cities, spelling_weight=0, threshold=None)
+    for query, city in (("T'ai-pei", "Taipei"), ("T\u2019ang-shan-chen", "Tangshan"), ("dil'hi", "Delhi")):
+        assert default.lookup(query).nearest == city != meaning.lookup(query).nearest
+    for query in ("don't stop", "snow-capped peak"):
+        np.testing.assert_allclose(default.lookup(query).score_array, meaning.lookup(query).score_array, atol=1e-6)
 
 
 def test_a_query_with_no_spelling_beyond_chance_reads_as_meaning_alone(counting):
