@@ -15,7 +15,7 @@ import unicodedata
 
 __all__ = ["fold", "in_vocabulary", "known_words"]
 
-_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")  # a word, with the apostrophes and hyphens inside it
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")  # a word, with the apostrophes inside it
 _APOSTROPHES = str.maketrans("\u2019\u2018\u02bc`", "''''")  # the marks typed for an apostrophe
 _CODE = re.compile(r"\b[A-Z]{2,5}\b")  # a word in capitals: a code or an initialism ("CA", "USD", "NYC")
 _ENGLISH = ("spellchecker", "resources/en.json.gz")  # where pyspellchecker keeps its English counts
@@ -70,7 +70,7 @@ def known_words() -> frozenset[str]:
     "punctuation", "headphones"), so a category or a request made of them would be read as if misspelt.
     The frequency list also holds some 100,000 words it adds from a dictionary without counting them, all at
     its smallest count ("paries"); those are left out: a name or a typo is often one of them. The list is
-    loaded once per process (about 0.13 s), by the first text with a word the tokenizer splits.
+    loaded once per process (about 0.13 s), by the first text with a word the tokenizer splits or an apostrophe.
 
     >>> "tool" in known_words(), "stool" in known_words(), "amphibian" in known_words(), "chiar" in known_words()
     (True, True, True, False)
@@ -101,25 +101,24 @@ def in_vocabulary(text: str) -> bool:
     two to five capitals is a code or an initialism, named by its letters even where it is also a word ("US",
     "IT", "LA"), so text with one is not read as known words.
 
-    A word joined by an apostrophe or a hyphen is known where the English list counts it ("don't",
-    "o'clock") or, split at its hyphens, each of its parts ("snow-capped"). The tokenizer's vocabulary does not
-    count here: it holds the syllables of names whole ("t", "ai", "pei"), and a name written in syllables
-    ("T'ai-pei", "Dil'hi") is read by its letters too, as a variant of "Taipei" is.
+    A hyphen parts two words ("two-seater"); a word with an apostrophe is known where the English list counts
+    it ("don't", "o'clock", "robin's"). Split at the apostrophe it would be made of the tokenizer's words,
+    which hold the syllables of names whole ("t", "ai"), and a name written in syllables ("T'ai-pei",
+    "Dil'hi") is read by its letters too, as a variant of "Taipei" is.
 
     >>> in_vocabulary("animal mammal"), in_vocabulary("the color of grass"), in_vocabulary("chiar"), in_vocabulary("42")
     (True, True, False, False)
     >>> in_vocabulary("stop showing alerts"), in_vocabulary("us dollar"), in_vocabulary("US dollar")
     (True, True, False)
-    >>> in_vocabulary("don't stop"), in_vocabulary("snow-capped peak"), in_vocabulary("T'ai-pei")
+    >>> in_vocabulary("don't stop"), in_vocabulary("a tiny two-seater"), in_vocabulary("T'ai-pei")
     (True, True, False)
     """
     if _CODE.search(text):
         return False
     words = _WORD.findall(fold(text).translate(_APOSTROPHES))
-    plain = [word for word in words if "'" not in word and "-" not in word]
-    joined = [word for word in words if "'" in word or "-" in word]
+    plain = [word for word in words if "'" not in word]
     return (bool(words) and (_all_in(plain, _tokenizer_words()) or _all_in(plain, known_words()))
-            and all(word in _listed_words() or _all_in(word.split("-"), _listed_words()) for word in joined))
+            and all(word in _listed_words() for word in words if "'" in word))
 
 
 def _all_in(words: list[str], known: frozenset[str]) -> bool:
