@@ -23,14 +23,15 @@ in opposite pairs. Kinds of query:
 - paraphrase: a request for one of pip's commands in other words (written here by hand), and a
   command in other words among keys in opposite pairs ("switch dark mode off"), where the opposite key
   ("enable dark mode") is also counted;
-- unrelated: names from another catalog's domain, which must miss ("London Heathrow Airport" over US
-  airports, car names over countries), and common short words over the cities ("test");
+- unrelated: names from another catalog's domain, which must miss (car names over countries and over
+  airports), and common short words over the cities ("test");
 - unrelated code: codes of another domain or of nothing, which must miss, over the catalogs that codes
   are asked of: currency codes over cities, airports and US states ("USD" over cities), airport codes
   over currencies, and capitals that are no code of the catalog's kind ("QXW" over airports, two
   capitals that name no country over countries);
 - not in catalog: queries of the catalog's own domain that it does not hold, which must miss: people
-  held out of the table, smaller cities, requests pip has no command for.
+  held out of the table, smaller cities, airports outside the US over US airports ("London Heathrow
+  Airport"), requests pip has no command for.
 
 A key that is also a query is never used as a query (it would be an exact hit).
 """
@@ -315,7 +316,7 @@ def tasks(seed: int = 0, n_typos: int = 100, n_unrelated: int = 60, n_language: 
         out.append(typos(catalog, list(table), rng, n_typos))
     out += _named(found, rng, n_language)
     out += _described(found)
-    out += _unrelated(found, rng, n_unrelated)
+    out += _unrelated(found, rng, n_unrelated, random.Random(seed + 2))
     out += _entities(found, rng)
     out += _requests(found)
     out += _codes(found, random.Random(seed + 1), n_unrelated)
@@ -442,8 +443,13 @@ def sampled(task: Task, rng: random.Random, n: int) -> Task:
     return out
 
 
-def _unrelated(found: dict[str, dict[str, object]], rng: random.Random, n: int) -> list[Task]:
-    """Names from another domain, which must miss."""
+def _unrelated(found: dict[str, dict[str, object]], rng: random.Random, n: int, abroad: random.Random) -> list[Task]:
+    """Names from another domain, which must miss, and airports outside the US over US airports.
+
+    Airports abroad are of the US airports' own domain, so they count as queries the catalog does not
+    hold, and the US airports' unrelated queries are car names, drawn with their own ``abroad`` generator
+    so that every other catalog's sample stays what it was.
+    """
     emoji = [name for name in found["emoji"] if not name.startswith("flag")]
     sources = {
         "US states": emoji,
@@ -459,7 +465,11 @@ def _unrelated(found: dict[str, dict[str, object]], rng: random.Random, n: int) 
         "pip commands": list(found["emoji"]),
         "opposite commands": list(found["countries"]),
     }
-    return _must_miss(found, sources, "unrelated", rng, n)
+    out = _must_miss(found, sources, "unrelated", rng, n)
+    for task in out:
+        if task.catalog == "US airports":
+            task.kind = "not in catalog"
+    return out + _must_miss(found, {"US airports": list(found["cars"])}, "unrelated", abroad, n)
 
 
 def _codes(found: dict[str, dict[str, object]], rng: random.Random, n: int) -> list[Task]:

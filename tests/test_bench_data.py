@@ -43,3 +43,15 @@ def test_the_held_out_catalogs_share_no_key_or_query_with_the_dev_benchmark(benc
     dev_queries = {q for task in dev_tasks for q in task.queries}
     held_queries = {q for task in held_tasks if task.kind != "unrelated" for q in task.queries}
     assert not held_queries & dev_queries
+
+
+def test_no_unrelated_query_over_an_airport_catalog_is_an_airport(benchmarks):
+    # an airport abroad over US airports is of the catalog's own domain: a query it does not hold
+    devdata, (found, all_tasks) = benchmarks[0], benchmarks[1]
+    airports = set(devdata.datasets.world_airports()) | set(found["US airports"]) | set(found["world airports"])
+    unrelated = [task for task in all_tasks if task.kind == "unrelated" and "airports" in task.catalog]
+    assert len(unrelated) == 2
+    for task in unrelated:
+        assert not airports & set(task.queries), task.catalog
+    abroad = [task for task in all_tasks if task.catalog == "US airports" and task.kind == "not in catalog"]
+    assert abroad and set(abroad[0].queries) <= airports
