@@ -128,7 +128,8 @@ def _source_options(command: argparse.ArgumentParser) -> None:
                          help="a row with an empty cell: refuse (default), leave the row out (counted), or keep "
                               "the cell as empty (None)")
     command.add_argument("--delimiter", metavar="CHAR",
-                         help="the CSV's cell separator (default ',', a tab for .tsv); '\\t' for a tab")
+                         help="the CSV's cell separator (default ',', a tab for .tsv; or the one of ';', tab, '|' "
+                              "that a header without commas holds); '\\t' for a tab")
     command.add_argument("--encoding", default="utf-8-sig", metavar="NAME",
                          help="the catalog's text encoding (default UTF-8), e.g. latin-1 or cp1252")
     command.add_argument("--encoder", choices=("minilm", "multilingual"),

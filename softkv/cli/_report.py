@@ -43,7 +43,10 @@ def headline(result: LookupResult, names: tuple[str, ...] | None) -> str:
         return f"{query}: no match ({result.reason})"
     cells = formatted(result.value, names)
     answer = ", ".join(f"{name} {cell}" for name, cell in zip(names, cells)) if len(cells) > 1 and names else cells[0]
-    how = "exact key" if result.exact else f"blend of {len(result.keys)} keys, temperature {result.temperature:.3g}"
+    weighed, read = int(np.count_nonzero(result.weight_array)), len(result.keys)
+    blend = (f"all the weight on one of {read} keys" if weighed == 1 else
+             f"blend of {read} keys" if weighed == read else f"blend of {weighed} of {read} keys")
+    how = "exact key" if result.exact else f"{blend}, temperature {result.temperature:.3g}"
     return f"{query} -> {answer}  ({how})"
 
 

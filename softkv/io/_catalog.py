@@ -8,8 +8,8 @@ numbers make vector values; several columns of which one holds text make
 record values (a dict of column -> cell per row, numbers as floats). One
 column is numeric when every entry is a number, and holds its entries as they
 are otherwise. JSON is an object of key -> value or a list of records; JSONL
-is one record per line; CSV may use another ``delimiter`` (TSV: tabs) and
-another ``encoding``.
+is one record per line; CSV may use another ``delimiter`` (TSV: tabs; given none,
+a header of one column that holds one of ; tab | says which) and another ``encoding``.
 
 Every problem is a :class:`CatalogError` naming the file, the line (or the
 record, for JSON) and the column: a ragged row or an unterminated quote, an
@@ -136,8 +136,36 @@ def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
             raise _not_utf8(path, f"byte {error.start}", encoding) from None
 
 
-def _csv_rows(path: Path, text: Any, delimiter: str) -> tuple[list[str], Iterator[_Row]]:
-    """The header, and the rows as they are read (a catalog is never held whole as text or as rows)."""
+OTHER_DELIMITERS = ";\t|"
+
+
+def _delimiter_of(text: Any, default: str) -> tuple[str, Iterator[str]]:
+    """The cell separator of a CSV given none, and its lines: ``default``, unless the header read with it is
+    one column holding exactly one of ; tab | (a spreadsheet saved where commas are decimal marks separates
+    cells by ';'). Not csv.Sniffer: it guesses from the rows as well, so a guess could read a comma file
+    another way; the header alone decides here, and only where the default would make it one column.
+
+    >>> import io
+    >>> _delimiter_of(io.StringIO("name;price\\napple;1,5\\n"), ",")[0], _delimiter_of(io.StringIO("a,b;c\\n"), ",")[0]
+    (';', ',')
+    """
+    first = text.readline()
+    try:
+        cells = next(csv.reader([first], delimiter=default), [])
+    except csv.Error:  # a field over csv's size limit: the reader proper says so, naming the line
+        cells = []
+    found = [c for c in OTHER_DELIMITERS if c != default and len(cells) == 1 and c in cells[0]]
+    return (found[0] if len(found) == 1 else default), itertools.chain([first] if first else [], text)
+
+
+def _csv_rows(path: Path, text: Any, delimiter: str | None, default: str) -> tuple[list[str], Iterator[_Row]]:
+    """The header, and the rows as they are read (a catalog is never held whole as text or as rows); with no
+    ``delimiter``, the header decides between ``default`` and another (:func:`_delimiter_of`)."""
+    try:
+        if delimiter is None:
+            delimiter, text = _delimiter_of(text, default)
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path, "near line 1", error.encoding) from None
     reader = csv.reader(text, strict=True, delimiter=delimiter)
     try:
         header = next(reader, None)
@@ -252,7 +280,7 @@ def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: l
         if suffix in (".csv", ".tsv"):
             # newline="": rows end at \n, \r\n or \r only (str.splitlines also ends them at U+2028 and others)
             text = stack.enter_context(io.TextIOWrapper(_open_text(path), encoding=encoding, newline=""))
-            columns, rows = _csv_rows(path, text, delimiter or ("\t" if suffix == ".tsv" else ","))
+            columns, rows = _csv_rows(path, text, delimiter, "\t" if suffix == ".tsv" else ",")
         else:
             columns, rows = _json_rows(path, read_text(path, encoding), suffix == ".jsonl")
         first = next(rows, None)
@@ -266,7 +294,9 @@ def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: l
         if missing:
             raise CatalogError(f"{path}: no column {missing}; the columns are {columns}")
         if not values:
-            raise CatalogError(f"{path}: no value column; the columns are {columns}")
+            hint = ("; if another character separates its cells, name it with --delimiter (delimiter=...)"
+                    if len(columns) == 1 and any(c in columns[0] for c in ",;\t|") else "")
+            raise CatalogError(f"{path}: no value column; the columns are {columns}{hint}")
         keyed, skipped = [], []
         for row in itertools.chain([first], rows):
             cells = _cells_of(path, row, key, values, on_empty)

@@ -128,7 +128,7 @@ def test_options_set_the_read(catalogs, minilm, capsys):
     assert run(capsys, "build", catalogs / "kinds.jsonl", "-o", store)[0] == 0
     code, out, _ = run(capsys, "query", store, "sofa", "--temperature", "0.05", "--top-k", "2", "--mode",
                        "sparsemax", "--spelling-weight", "0")
-    assert code == 0 and out.startswith("'sofa' -> furniture  (blend of 3 keys, temperature 0.05)")
+    assert code == 0 and out.startswith("'sofa' -> furniture  (all the weight on one of 3 keys, temperature 0.05)")
 
 
 # ---- usage ----
@@ -354,6 +354,16 @@ def test_tsv_other_delimiters_and_encodings(catalogs, minilm, capsys):
     assert read_catalog(catalogs / "fruit.tsv") == {"apple, red": 1.5, "pear": 2.0}
     (catalogs / "semi.csv").write_text("name;price\napple;1,5\n")
     assert read_catalog(catalogs / "semi.csv", delimiter=";") == {"apple": "1,5"}
+    # a header of one column holding ';' alone (a spreadsheet saved where commas are decimal marks) says ';'
+    assert read_catalog(catalogs / "semi.csv") == {"apple": "1,5"}
+    (catalogs / "piped.csv").write_text('"name, full"|price\n"apple, red"|2\n')
+    assert read_catalog(catalogs / "piped.csv") == {"apple, red": 2.0}
+    (catalogs / "commas.csv").write_text("name,note\napple,red; sweet\n")  # a comma in the header: commas
+    assert read_catalog(catalogs / "commas.csv") == {"apple": "red; sweet"}
+    (catalogs / "either.csv").write_text("name;a|b\napple;x|y\n")  # ';' or '|': no guess, and a hint
+    with pytest.raises(CatalogError, match="no value column; the columns are \\['name;a\\|b'\\]; if another "
+                                           "character separates its cells, name it with --delimiter"):
+        read_catalog(catalogs / "either.csv")
     (catalogs / "latin.csv").write_bytes("name,city\ncaf\xe9 bizou,sherman oaks\n".encode("latin-1"))
     with pytest.raises(CatalogError, match="not UTF-8 text .*--encoding latin-1"):
         read_catalog(catalogs / "latin.csv")
