@@ -13,7 +13,7 @@ from ._mapping import DictMethods, tell_each
 from .encoders import CachedEncoder, Encoder, as_encoder
 from .params import Parameter, Params
 from .read import DEFAULT_CHUNK_BYTES, BatchResult, LookupResult
-from .read._pipeline import check_batch
+from .read._pipeline import check_batch, queries_of
 from .read._reader import Reader
 from .store import Backend, Contents, Memory, ReadWriteLock, Store, Update
 from .store import write as write_checked
@@ -285,7 +285,7 @@ class SoftDict(DictMethods):
         """
         return self._read([query], on_miss=on_miss, params=params)[0]
 
-    def lookup_many(self, queries: Sequence[str] | np.ndarray, *, on_miss: str = "raise", weights: bool = True,
+    def lookup_many(self, queries: Iterable[Any] | np.ndarray, *, on_miss: str = "raise", weights: bool = True,
                     exclude: Sequence[str | None] | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> BatchResult:
         """Soft answers to many queries: one encoder call, one matrix product per chunk.
 
@@ -313,9 +313,9 @@ class SoftDict(DictMethods):
         assert batch.score_array is not None
         return batch.keys[row], batch.row_values[row], float(batch.score_array[0, row])
 
-    def embed(self, queries: Sequence[Any]) -> np.ndarray:
+    def embed(self, queries: Iterable[Any] | np.ndarray) -> np.ndarray:
         """The (n, d) embeddings a read of ``queries`` uses: texts encoded (once: a cache), vectors checked."""
-        return self._reader.embed(queries, self._store.dim)
+        return self._reader.embed(queries_of(queries, "embed"), self._store.dim)
 
     def _read(self, queries: Sequence[Any], params: dict[str, Any] | None = None, **options: Any) -> BatchResult:
         read_with = self._params.replace(**params) if params else self._params  # one Params record per read
@@ -343,7 +343,7 @@ class SoftDict(DictMethods):
         self.apply_update(Update(params=params))
 
     # ---- tools: each works on a snapshot and hands back an Update (or a new SoftDict) ----
-    def calibrate(self, queries: Sequence[Any] | None = None, targets: Any = None, *, folds: int | None = None,
+    def calibrate(self, queries: Iterable[Any] | None = None, targets: Any = None, *, folds: int | None = None,
                   keys: Sequence[str | None] | None = None, target_precision: float | None = None) -> CalibrationReport:
         """Choose how to read from data and apply it; the report says what and why (``tools.calibrate_dict``)."""
         from .tools._calibration import calibrate_dict

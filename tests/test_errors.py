@@ -37,6 +37,10 @@ def d(counting):
         (lambda d: d.lookup_many("fruit"), TypeError, "list of queries"),
         (lambda d: d.lookup_many(["fruit", np.zeros(16)]), TypeError, "not a mix"),
         (lambda d: d.lookup_many([]), ValueError, "at least one query"),
+        (lambda d: d.lookup_many(42), TypeError, "list of queries .*got int"),
+        (lambda d: d.embed("fruit"), TypeError, "embed takes a list of queries, not one text"),  # not 5 letters
+        (lambda d: d.embed([]), ValueError, "embed needs at least one query"),
+        (lambda d: d.calibrate([], keys=[], target_precision=0.9), ValueError, "calibrate needs at least one query"),
         (lambda d: d.lookup_many(["fruit"], on_miss="skip"), ValueError, "on_miss"),
         (lambda d: setattr(d, "temperature", 0), ValueError, "temperature must be"),
         (lambda d: setattr(d, "temperature", -1.0), ValueError, "temperature must be"),
@@ -82,6 +86,14 @@ def test_constructor_refuses_bad_parameters_before_encoding(counting):
     with pytest.raises(TypeError, match="encoder must be"):
         SoftDict({"a": 1}, encoder=42)
     assert counting.calls == []
+
+
+def test_queries_may_come_as_any_iterable_of_texts(d):
+    assert d.lookup_many(q for q in ["fruit", "apple"]).nearest == d.lookup_many(("fruit", "apple")).nearest
+    assert d.embed(iter(["fruit"])).shape == (1, 16)
+    report = d.calibrate((q for q in ["apple", "banana", "zzz"]), keys=["apple", "banana", None],
+                         target_precision=0.9)
+    assert report.n_queries == 3
 
 
 def test_lookup_in_an_empty_softdict_says_it_is_empty(counting):

@@ -194,7 +194,15 @@ def _calibrated(d: Any, pairs_path: Path, args: argparse.Namespace) -> str:
     if pairs.vector or pairs.record or not all(value is None or isinstance(value, str) for value in intended):
         raise CatalogError(f"{pairs_path}: --calibrate needs two columns, a query and the key it should find "
                            f"(empty where it should miss); it has {[pairs.key_column, *pairs.value_columns]}")
-    report = d.calibrate(list(pairs), keys=intended, target_precision=args.precision)
+    try:
+        report = d.calibrate(list(pairs), keys=intended, target_precision=args.precision)
+    except KeyError:  # the pair file's words, not the call's
+        named = [(query, key) for query, key in pairs.items() if key is not None and key not in d]
+        if not named:
+            raise
+        raise CatalogError(f"{pairs_path}: {len(named)} of its pairs name a key the store does not hold (query "
+                           f"{named[0][0]!r} -> {named[0][1]!r}); its second column is the key each query should "
+                           "find, empty where it should miss") from None
     chosen = report.chosen
     misses = sum(value is None for value in intended)
     others = ", ".join(f"{setting['spelling_weight']}/{setting['spelling_measure']} {recall:.2f}"

@@ -29,7 +29,7 @@ from ._background import (
 )
 from ._evidence import FALSE_RATE, TAIL_SHARE, chance_max
 from ._index import ANN_MIN_KEYS, IVFIndex
-from ._pipeline import DEFAULT_CHUNK_BYTES, Readable, embed_queries, read
+from ._pipeline import DEFAULT_CHUNK_BYTES, Readable, embed_queries, queries_of, read
 from ._reader import TAIL_TOLERANCE, WIDEN
 from ._records import Row, as_record, plain, rows_of
 from ._results import BatchResult, LookupResult, by_weight, effective_keys, entropy
@@ -67,6 +67,7 @@ __all__ = [
     "measure_spelling_background",
     "median_temperature",
     "plain",
+    "queries_of",
     "read",
     "rows_of",
     "score",

@@ -34,7 +34,7 @@ from ._results import BatchResult, miss_reason, query_text
 from ._scoring import LeaveOut, score, score_approximately
 from ._weighing import Answers, Weights, answer, weigh
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "ON_MISS", "QueryCache", "Readable", "embed_queries", "read"]
+__all__ = ["DEFAULT_CHUNK_BYTES", "ON_MISS", "QueryCache", "Readable", "embed_queries", "queries_of", "read"]
 
 DEFAULT_CHUNK_BYTES = 256 * 2**20
 """Budget for the temporaries of one chunk of queries (scores, weights): 256 MiB."""
@@ -107,10 +107,35 @@ def embed_queries(
     return check_vectors(np.asarray(queries, dtype=np.float64), len(queries), dim, "query")
 
 
+def queries_of(queries: Any, what: str) -> Sequence[Any]:
+    """``queries`` as a sequence for ``what`` (a call's name): a list, a tuple or an (n, d) array as it is, any
+    other iterable (a generator, a pandas Series) as a list; one text, nothing iterable, or no query at
+    all is refused, saying what to pass.
+
+    >>> queries_of((q for q in ["apple", "pear"]), "embed"), queries_of(("apple",), "embed")
+    (['apple', 'pear'], ('apple',))
+    >>> queries_of("apple", "lookup_many")
+    Traceback (most recent call last):
+    ...
+    TypeError: lookup_many takes a list of queries, not one text (one in a list: [text])
+    """
+    if isinstance(queries, (str, bytes)):
+        raise TypeError(f"{what} takes a list of queries, not one text (one in a list: [text])")
+    if not isinstance(queries, (Sequence, np.ndarray)):
+        try:
+            queries = list(queries)
+        except TypeError:
+            raise TypeError(f"{what} takes a list of queries (texts or vectors), got {type(queries).__name__}") \
+                from None
+    if len(queries) == 0:
+        raise ValueError(f"{what} needs at least one query")
+    rows: Sequence[Any] = queries
+    return rows
+
+
 def check_batch(queries: Any, exclude: Sequence[Any] | None) -> Sequence[Any]:
     """The queries of a batch (texts, or the rows of an (n, d) array), checked against ``exclude``."""
-    if isinstance(queries, str):
-        raise TypeError("lookup_many takes a list of queries; for one query use lookup()")
+    queries = queries_of(queries, "lookup_many")
     if exclude is not None and len(exclude) != len(queries):
         raise ValueError(f"exclude names one key (or None) per query: {len(exclude)} for {len(queries)} queries")
     rows: Sequence[Any] = queries

@@ -20,7 +20,7 @@ chooses the scoring with it (spelling weight and measure).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,18 @@ import numpy as np
 
 from .._display import Table
 from ..params import Params
-from ..read import DEFAULT_CHUNK_BYTES, LeaveOut, Readable, answer, median_temperature, read, score, text_queries, weigh
+from ..read import (
+    DEFAULT_CHUNK_BYTES,
+    LeaveOut,
+    Readable,
+    answer,
+    median_temperature,
+    queries_of,
+    read,
+    score,
+    text_queries,
+    weigh,
+)
 from ..spelling import MEASURES
 from ..store import Memory, Update
 
@@ -91,7 +102,7 @@ def _cell(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def calibrate_dict(d: Readable, queries: Sequence[Any] | None = None, targets: Any = None, *,
+def calibrate_dict(d: Readable, queries: Iterable[Any] | None = None, targets: Any = None, *,
                    folds: int | None = None, keys: Sequence[str | None] | None = None,
                    target_precision: float | None = None) -> CalibrationReport:
     """Choose how SoftDict ``d`` reads from data, apply it, and return the report (``SoftDict.calibrate``).
@@ -107,6 +118,7 @@ def calibrate_dict(d: Readable, queries: Sequence[Any] | None = None, targets: A
     >>> sorted(report.chosen), report.error <= report.current_error, d.mode == report.chosen["mode"]
     (['mode', 'spelling_weight', 'temperature', 'top_k'], True, True)
     """
+    queries = None if queries is None else queries_of(queries, "calibrate")
     memory, params = d.snapshot()
     Q = None if queries is None else d.embed(queries)
     if keys is not None or target_precision is not None:

@@ -506,6 +506,13 @@ def test_build_calibrates_the_threshold_on_pairs_for_a_precision(tmp_path, minil
     assert {q for q, k in CALIBRATION if not k} <= set(missed)  # precision 1 on these pairs: every miss misses
     assert len(answered_right) >= 8 and not set(answered_right) & set(missed)
 
+    (tmp_path / "unheld.csv").write_text("query,key\nShangai,Shanghai City\n")  # a key the catalog does not hold
+    other = tmp_path / "other.softkv"
+    assert main(["build", str(tmp_path / "cities.csv"), "-o", str(other), "--calibrate",
+                 str(tmp_path / "unheld.csv")]) == 1
+    assert ("unheld.csv: 1 of its pairs name a key the store does not hold (query 'Shangai' -> 'Shanghai City')"
+            in capsys.readouterr().err) and not other.exists()
+
 
 def test_build_calibration_refuses_what_it_cannot_use(tmp_path, capsys):
     (tmp_path / "cities.csv").write_text("name,population\n" + "".join(f"{k},{v}\n" for k, v in CITIES.items()))
