@@ -186,6 +186,9 @@ def _file_mode(path: Path) -> int:
 
 def _atomic_write(path: Path, members: dict[str, bytes]) -> None:
     folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():  # said before anything is written: the replace at the end would fail on it
+        raise IsADirectoryError(f"cannot save to {path}: it is a folder; name a file in it, e.g. "
+                                f"{path / 'store.softkv'}")
     if not folder.is_dir():  # said here: mkstemp would name a temporary file the caller never asked for
         raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist; create it first "
                                 "(Path(folder).mkdir(parents=True))")

@@ -38,6 +38,14 @@ def test_saving_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_
     assert ".tmp" not in str(caught.value)
 
 
+def test_saving_onto_a_folder_says_it_is_a_folder_and_writes_nothing_beside_it(tmp_path):
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"stores: it is a folder; name a file in it") as caught:
+        lexical().save(folder)
+    assert ".tmp" not in str(caught.value) and sorted(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())
+
+
 def test_loading_a_folder_says_it_is_a_folder(tmp_path):
     with pytest.raises(FormatError, match="is not a regular file \\(a folder") as caught:
         SoftDict.load(tmp_path)
