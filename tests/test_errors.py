@@ -38,6 +38,9 @@ def d(counting):
         (lambda d: d.lookup_many(["fruit", np.zeros(16)]), TypeError, "not a mix"),
         (lambda d: d.lookup_many([]), ValueError, "at least one query"),
         (lambda d: d.lookup_many(42), TypeError, "list of queries .*got int"),
+        (lambda d: d.lookup(["fruit"]), TypeError, r"not a list of texts \(\['fruit'\]\); read several with"),
+        (lambda d: d.explain(["fruit"]), TypeError, "not a list of texts"),  # was "could not convert string to float"
+        (lambda d: d.lookup("fruit").top(-1), ValueError, "an integer >= 0, got -1"),  # -1 had dropped the last key
         (lambda d: d.embed("fruit"), TypeError, "embed takes a list of queries, not one text"),  # not 5 letters
         (lambda d: d.embed([]), ValueError, "embed needs at least one query"),
         (lambda d: d.calibrate([], keys=[], target_precision=0.9), ValueError, "calibrate needs at least one query"),
