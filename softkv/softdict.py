@@ -349,7 +349,7 @@ class SoftDict(DictMethods):
         from .tools._calibration import calibrate_dict
         return calibrate_dict(self, queries, targets, folds=folds, keys=keys, target_precision=target_precision)
 
-    def fit(self, queries: Sequence[Any], targets: Any, **options: Any) -> FitHistory:
+    def fit(self, queries: Iterable[Any], targets: Any, **options: Any) -> FitHistory:
         """Train values, temperature, spelling weight or a query projection (:func:`softkv.nn.fit`; torch)."""
         from .nn._training import fit_dict
         return fit_dict(self, queries, targets, **options)

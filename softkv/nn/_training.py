@@ -33,7 +33,7 @@ amount as it changes the temperature.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from ..params import Params
-from ..read import LeaveOut, Readable, embed_queries, median_temperature, score, text_features
+from ..read import LeaveOut, Readable, embed_queries, median_temperature, queries_of, score, text_features
 from ..store import Contents, Memory, Update
 from ..store._values import NUMERIC
 from ._module import SoftKVMemory
@@ -304,10 +304,11 @@ def _splits(arrays: tuple[Any, ...], validation_fraction: float, seed: int, devi
     return {"validation": tensors(order[:n_val]), "train": tensors(order[n_val:])}
 
 
-def fit_dict(d: Readable, queries: Sequence[Any], targets: Any, **options: Any) -> FitHistory:
+def fit_dict(d: Readable, queries: Iterable[Any], targets: Any, **options: Any) -> FitHistory:
     """:func:`fit` SoftDict ``d`` and write the trained read back into it (``SoftDict.fit``); returns the history."""
+    queries = queries_of(queries, "fit")  # a generator read once, here (it was read twice, the second time empty)
     memory, params = d.snapshot()
-    history, update = fit(memory, params, list(queries), d.embed(queries), targets, **options)
+    history, update = fit(memory, params, queries, d.embed(queries), targets, **options)
     d.apply_update(update)
     return history
 
@@ -326,7 +327,11 @@ def _check_schedule(epochs: Any, learning_rate: Any, patience: Any, projection_d
 def _check_pairs(memory: Memory, queries: Sequence[Any], targets: Any, validation_fraction: float) -> np.ndarray:
     _order(memory)
     assert memory.spec is not None
-    targets = np.asarray(targets, dtype=np.float64)
+    try:
+        targets = np.asarray(targets, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"targets are numbers with the values' shape {memory.spec.shape}, one per query ({error})") \
+            from None
     if len(queries) != len(targets) or len(queries) < 2:
         raise ValueError(
             f"need at least 2 (query, target) pairs of equal length, got {len(queries)} and {len(targets)}"

@@ -67,6 +67,12 @@ def test_fit_keeps_the_starting_state_when_no_epoch_helps():
     assert history.best_validation_loss <= history.initial_validation_loss
 
 
+def test_fit_takes_queries_from_a_generator(counting):
+    d = SoftDict({f"key {i}": float(i % 2) for i in range(30)}, encoder=counting, temperature=0.05)
+    history = d.fit((key for key in list(d)), list(d.values()), learn=("temperature",), epochs=5)
+    assert history.initial_validation_loss > 0  # read once: embedded, not found empty
+
+
 def test_queries_that_are_keys_are_read_leave_one_out(counting):
     d = SoftDict({f"key {i}": float(i % 2) for i in range(30)}, encoder=counting, temperature=0.05)
     history = d.fit(list(d), list(d.values()), learn=("temperature",), epochs=5)
@@ -84,6 +90,8 @@ def test_fit_refuses_bad_input_and_changes_nothing(counting):
         d.fit(["x", "y"], [[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(ValueError, match="finite"):
         d.fit(["x", "y"], [1.0, float("nan")])
+    with pytest.raises(ValueError, match=r"targets are numbers with the values' shape \(\), one per query"):
+        d.fit(["x", "y"], ["one", "two"])
     with pytest.raises(ValueError, match="learn takes any of"):
         d.fit(["x", "y"], [1.0, 2.0], learn=("metric",))
     for option in ({"learning_rate": float("nan")}, {"learning_rate": 0}, {"projection_decay": -1.0},
