@@ -30,7 +30,7 @@ reciprocal rank and the weight put on that key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ import numpy as np
 
 from .._display import Table
 from ..params import Params
-from ..read import LeaveOut, median_temperature, read, score
+from ..read import LeaveOut, median_temperature, queries_of, read, score
 from ..store import Memory
 from ._calibration import calibrate, fold_of, value_error
 
@@ -114,13 +114,14 @@ def _differences(setting: Params, base: Params, skip: tuple[str, ...] = ()) -> s
     return ", ".join(f"{name} {value}" for name, value in shown.items()) or "as configured"
 
 
-def compare(d: Any, queries: Sequence[Any] | None = None, targets: Any = None,
+def compare(d: Any, queries: Iterable[Any] | None = None, targets: Any = None,
             keys: Sequence[str] | None = None) -> Comparison:
     """Score the hard, soft, kNN, calibrated and sparsemax reads of SoftDict ``d`` on pairs, or leave-one-key-out.
 
     ``keys`` (the key each query should find) adds retrieval metrics. ``d``
     is not changed.
     """
+    queries = None if queries is None else queries_of(queries, "compare")
     memory, params = d.snapshot()
     if memory.spec is None or len(memory) < 3:
         raise ValueError("compare needs a SoftDict with at least 3 keys")

@@ -31,6 +31,8 @@ def test_one_nearest_neighbour_and_retrieval_metrics_by_hand(circle):
     assert hard["RMSE"] == pytest.approx(math.sqrt((0 + 100) / 2))
     assert hard["top-1"] == 0.5 and hard["MRR"] == pytest.approx((1 + 0.5) / 2) and hard["mass"] == 0.5
     assert all(row["top-1"] == 0.5 for row in result.rows)  # retrieval ranks depend on the scores only
+    from_generator = compare(circle, queries=(q for q in [unit(25), unit(58)]), targets=[10.0, 20.0], keys=["b", "c"])
+    assert from_generator.rows == result.rows  # any iterable of queries, read once
 
 
 def test_k_is_chosen_by_leave_one_key_out_error(circle):
