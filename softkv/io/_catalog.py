@@ -196,6 +196,19 @@ def _problem(path: Path, reader: Any, error: Exception) -> CatalogError:
     return CatalogError(f"{path}, line {reader.line_num}: not valid CSV ({error}); check for an unterminated quote")
 
 
+def _json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words ("a number", not "a int").
+
+    >>> _json_kind(2), _json_kind("x"), _json_kind(None)
+    ('a number', 'a string', 'null')
+    """
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "a string", list: "a list", type(None): "null"}.get(type(value), f"a {type(value).__name__}")
+
+
 class _Pairs(list[tuple[str, Any]]):
     """A JSON object as the list of its (key, value) pairs, repeated keys included."""
 
@@ -228,7 +241,7 @@ def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], Iterator[
                 found = [("record", n, record) for n, record in enumerate(data, 1)]
             else:
                 raise CatalogError(f"{path}: a JSON catalog is an object of key -> value or a list of records, "
-                                   f"not a {type(data).__name__}")
+                                   f"not {_json_kind(data)}")
     except json.JSONDecodeError as error:
         raise CatalogError(f"{path}, line {error.lineno}: not valid JSON ({error.msg})") from None
     except RecursionError:
@@ -241,7 +254,7 @@ def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], Iterator[
             record = _plain(record)
             if not isinstance(record, dict):
                 raise CatalogError(f"{path}, {kind} {n}: a record is a JSON object of column -> cell, "
-                                   f"not a {type(record).__name__}")
+                                   f"not {_json_kind(record)}")
             yield _Row(kind, n, record)
     first = found[0][2] if found else None
     columns = [k for k, _ in first] if isinstance(first, _Pairs) else []

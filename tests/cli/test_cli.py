@@ -71,7 +71,7 @@ def test_a_key_on_several_rows_is_an_error_naming_them_unless_told_what_to_keep(
         ("null.json", '[{"name": "apple", "price": 1}, {"name": "pear", "price": null}]',
          "null.json, record 2, column 'price': empty cell (a null)"),
         ("nokey.json", '[{"name": null, "price": 1}]', "nokey.json, record 1, column 'name': the key is empty"),
-        ("scalar.json", "3", "a JSON catalog is an object of key -> value or a list of records, not a int"),
+        ("scalar.json", "3", "a JSON catalog is an object of key -> value or a list of records, not a number"),
         ("list.json", "[[1, 2]]", "list.json, record 1: a record is a JSON object"),
         ("broken.jsonl", '{"k": "a", "v": 1}\n{"k": "b", "v": \n', "broken.jsonl, line 2: not valid JSON"),
         ("binary.csv", b"\xf5\x00\xff", "binary.csv: not UTF-8 text"),
