@@ -4,9 +4,9 @@ The default score (softkv.read._evidence) weighs meaning and spelling per
 query by each channel's lead. This script replays that rule and others on the
 dev benchmark's channels (devdata.py), computed once per encoder, and prints
 top-1 by kind for each (category: top-1 here, not the weight on the members
-that quality.py reports), with the share of unrelated queries that miss and
-of genuine queries answered right under the default cutoff for the rules
-that give a score:
+that quality.py reports), with the share of unrelated queries and of queries
+of the catalog's domain it lacks that miss, and of genuine queries answered
+right under the default cutoff, for the rules that give a score:
 
 - lead x typo reading: the default, softkv's own ``channel_weights``: each
   channel's lead, meaning's scaled by g measured per encoder with no
@@ -230,7 +230,7 @@ def report(encoder: str, tasks_of: list[Channels], rows: dict[str, list[np.ndarr
            misses: dict[str, str]) -> None:
     kinds = [k for k in GENUINE if any(c.kind == k for c in tasks_of)]
     print(f"\n## {encoder}: top-1 by kind (category: top-1), with misses under the default cutoff\n")
-    print("| rule | " + " | ".join(kinds) + " | unrelated missed, genuine right with cutoff |")
+    print("| rule | " + " | ".join(kinds) + " | unrelated missed, not in catalog missed, genuine right with cutoff |")
     print("|---|" + "---|" * (len(kinds) + 1))
     for name, per_task in rows.items():
         cells = []
@@ -255,7 +255,7 @@ def linear_rows(tasks_of: list[Channels], gain: float) -> tuple[dict[str, list[n
     agree = "the default, answered too where both channels' best keys agree"
     rows, misses = {}, {}
     for name, weigh in {**rules, **known, agree: default}.items():
-        per_task, unrelated, right_cut = [], [], []
+        per_task, unrelated, absent, right_cut = [], [], [], []
         for c in tasks_of:
             nearest, answered = read(c, default(c), weigh(c)) if name in known else read(c, weigh(c))
             if name == agree:
@@ -264,13 +264,15 @@ def linear_rows(tasks_of: list[Channels], gain: float) -> tuple[dict[str, list[n
                 per_task.append(np.zeros(0))
                 if c.kind == "unrelated":
                     unrelated.extend(~answered)
+                elif c.kind == "not in catalog":
+                    absent.extend(~answered)
                 continue
             ok = np.array([n in r for n, r in zip(nearest, c.right)], dtype=np.float64)
             per_task.append(ok)
             if c.kind != "category":
                 right_cut.extend(ok * answered)
         rows[name] = per_task
-        misses[name] = f"{np.mean(unrelated):.1%}, {np.mean(right_cut):.1%}"
+        misses[name] = f"{np.mean(unrelated):.1%}, {np.mean(absent):.1%}, {np.mean(right_cut):.1%}"
     return rows, misses
 
 
