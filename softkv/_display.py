@@ -27,7 +27,7 @@ import numpy as np
 
 from .store import StoredValues
 
-__all__ = ["Table", "clip", "dict_repr", "dict_table", "number", "short", "visible"]
+__all__ = ["Table", "clip", "dict_repr", "dict_table", "names_for", "number", "short", "value_cells", "visible"]
 
 _INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi overrides), surrogates, line/para separators
 _JOINERS = "\u200c\u200d"  # format characters that shape text (emoji sequences, Persian) and move nothing
@@ -154,3 +154,23 @@ def _as_float(text: str) -> float:
         return float(text)
     except ValueError:
         return 0.0
+
+
+def names_for(value: Any, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """``names`` when they name the components of vector values like ``value`` (or a record's fields), else None."""
+    if names and isinstance(value, dict):
+        return names if list(value) == list(names) else None
+    return names if names and value is not None and np.shape(value) == (len(names),) else None
+
+
+def value_cells(value: Any, names: tuple[str, ...] | None) -> list[str]:
+    """A value as table cells: one number per named component of a vector, else one cell.
+
+    >>> value_cells(np.array([89.0, 6.5]), ("price", "kg")), value_cells("red", None)
+    (['89', '6.5'], ["'red'"])
+    """
+    if names and isinstance(value, dict):
+        return [short(cell) for cell in value.values()]
+    if names and np.shape(value) == (len(names),):
+        return [number(x) for x in np.asarray(value, dtype=np.float64)]
+    return [short(value)]

@@ -12,8 +12,9 @@
 not import this package.
 """
 
-from ._catalog import MAX_CATALOG_BYTES, ON_DUPLICATE, ON_EMPTY, Catalog, read_catalog
+from ._catalog import ON_DUPLICATE, ON_EMPTY, Catalog, read_catalog
 from ._files import open_regular
+from ._rows import MAX_CATALOG_BYTES
 from ._schema import check_saveable
 from ._store_file import load, read_file, save
 

@@ -35,10 +35,8 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import csv
 import io
 import itertools
-import json
 import math
 import os
 from collections.abc import Iterator, Mapping
@@ -47,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError
-from ._files import open_regular
+from ._rows import FORMATS, MAX_CATALOG_BYTES, Row, csv_rows, json_rows, open_text, read_text
 
 __all__ = ["MAX_CATALOG_BYTES", "ON_DUPLICATE", "ON_EMPTY", "Catalog", "read_catalog"]
 
@@ -57,10 +55,6 @@ ON_EMPTY = ("error", "skip", "keep")
 ON_DUPLICATE = ("error", "first", "last", "mean")
 """What to do with a key on several rows: refuse, keep the first or the last row, or average their numbers."""
 
-MAX_CATALOG_BYTES = 1 << 31
-"""The largest catalog file read (2 GiB)."""
-
-FORMATS = (".csv", ".tsv", ".json", ".jsonl")
 ID_NAMES = frozenset({"id", "ids", "_id", "#", "no", "index", "idx", "row", "rowid", "row_id", "key_id"})
 
 
@@ -90,175 +84,6 @@ class Catalog(Mapping[str, Any]):
     def vector(self) -> bool:
         """Several value columns of numbers: each value is a vector of them."""
         return len(self.value_columns) > 1 and not self.record
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    kind: str  # "line", "record" or "entry"
-    number: int
-    cells: dict[str, Any]
-
-    @property
-    def where(self) -> str:
-        return f"{self.kind} {self.number}"
-
-
-def _open_text(path: Path) -> Any:
-    """A regular file's handle (a FIFO, a device or a link to one is refused before any byte is read)."""
-    try:
-        opened = open_regular(path)
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: no such file") from None
-    except OSError as error:
-        raise CatalogError(f"{path}: cannot be opened ({error.strerror})") from None
-    if opened is None:
-        raise CatalogError(f"{path}: not a regular file")
-    handle, size = opened
-    if size > MAX_CATALOG_BYTES:
-        handle.close()
-        raise CatalogError(f"{path}: larger than {MAX_CATALOG_BYTES:,} bytes")
-    return handle
-
-
-def _not_utf8(path: Path, where: str, encoding: str = "utf-8-sig") -> CatalogError:
-    if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8"):
-        return CatalogError(f"{path}: not UTF-8 text ({where}); is it a catalog ({', '.join(FORMATS)})? If it is "
-                            "text in another encoding, name it: --encoding latin-1 (encoding=\"latin-1\")")
-    return CatalogError(f"{path}: not {encoding} text ({where})")
-
-
-def read_text(path: Path, encoding: str = "utf-8-sig") -> str:
-    """A regular file's whole text (JSON is parsed whole)."""
-    with _open_text(path) as handle:
-        try:
-            return str(handle.read().decode(encoding))
-        except UnicodeDecodeError as error:
-            raise _not_utf8(path, f"byte {error.start}", encoding) from None
-
-
-OTHER_DELIMITERS = ";\t|"
-
-
-def _delimiter_of(text: Any, default: str) -> tuple[str, Iterator[str]]:
-    """The cell separator of a CSV given none, and its lines: ``default``, unless the header read with it is
-    one column holding exactly one of ; tab | (a spreadsheet saved where commas are decimal marks separates
-    cells by ';'). Not csv.Sniffer: it guesses from the rows as well, so a guess could read a comma file
-    another way; the header alone decides here, and only where the default would make it one column.
-
-    >>> import io
-    >>> _delimiter_of(io.StringIO("name;price\\napple;1,5\\n"), ",")[0], _delimiter_of(io.StringIO("a,b;c\\n"), ",")[0]
-    (';', ',')
-    """
-    first = text.readline()
-    try:
-        cells = next(csv.reader([first], delimiter=default), [])
-    except csv.Error:  # a field over csv's size limit: the reader proper says so, naming the line
-        cells = []
-    found = [c for c in OTHER_DELIMITERS if c != default and len(cells) == 1 and c in cells[0]]
-    return (found[0] if len(found) == 1 else default), itertools.chain([first] if first else [], text)
-
-
-def _csv_rows(path: Path, text: Any, delimiter: str | None, default: str) -> tuple[list[str], Iterator[_Row]]:
-    """The header, and the rows as they are read (a catalog is never held whole as text or as rows); with no
-    ``delimiter``, the header decides between ``default`` and another (:func:`_delimiter_of`)."""
-    try:
-        if delimiter is None:
-            delimiter, text = _delimiter_of(text, default)
-    except UnicodeDecodeError as error:
-        raise _not_utf8(path, "near line 1", error.encoding) from None
-    reader = csv.reader(text, strict=True, delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise _problem(path, reader, error) from None
-    if header is None:
-        raise CatalogError(f"{path}: empty file; a CSV catalog starts with a header row")
-    if len(set(header)) != len(header) or "" in header:
-        raise CatalogError(f"{path}, line 1: the header {header} has an empty or repeated column name")
-
-    def rows() -> Iterator[_Row]:
-        try:
-            for cells in reader:
-                if not cells:
-                    continue  # a blank line
-                if len(cells) != len(header):
-                    raise CatalogError(f"{path}, line {reader.line_num}: {len(cells)} cells where the header has "
-                                       f"{len(header)} ({', '.join(header)}); check its quotes and commas")
-                yield _Row("line", reader.line_num, dict(zip(header, cells)))
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise _problem(path, reader, error) from None
-    return header, rows()
-
-
-def _problem(path: Path, reader: Any, error: Exception) -> CatalogError:
-    if isinstance(error, UnicodeDecodeError):
-        return _not_utf8(path, f"near line {reader.line_num + 1}", error.encoding)
-    return CatalogError(f"{path}, line {reader.line_num}: not valid CSV ({error}); check for an unterminated quote")
-
-
-def _json_kind(value: Any) -> str:
-    """What a parsed JSON value is, in JSON's words ("a number", not "a int").
-
-    >>> _json_kind(2), _json_kind("x"), _json_kind(None)
-    ('a number', 'a string', 'null')
-    """
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return {str: "a string", list: "a list", type(None): "null"}.get(type(value), f"a {type(value).__name__}")
-
-
-class _Pairs(list[tuple[str, Any]]):
-    """A JSON object as the list of its (key, value) pairs, repeated keys included."""
-
-
-def _plain(value: Any) -> Any:
-    """JSON as dicts and lists (an object's repeated key: the last, as json.loads does)."""
-    if isinstance(value, _Pairs):
-        return {key: _plain(item) for key, item in value}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _json_rows(path: Path, text: str, lines: bool) -> tuple[list[str], Iterator[_Row]]:
-    found: list[tuple[str, int, Any]] = []
-    try:
-        if lines:
-            for n, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 may be inside a string
-                if line.strip():
-                    try:
-                        found.append(("line", n, json.loads(line, object_pairs_hook=_Pairs)))
-                    except json.JSONDecodeError as error:
-                        raise CatalogError(f"{path}, line {n}: not valid JSON ({error.msg})") from None
-        else:
-            data = json.loads(text, object_pairs_hook=_Pairs)  # an object's repeated keys are kept, not merged
-            if isinstance(data, _Pairs):
-                found = [("entry", n, _Pairs([("key", key), ("value", value)]))
-                         for n, (key, value) in enumerate(data, 1)]
-            elif isinstance(data, list):
-                found = [("record", n, record) for n, record in enumerate(data, 1)]
-            else:
-                raise CatalogError(f"{path}: a JSON catalog is an object of key -> value or a list of records, "
-                                   f"not {_json_kind(data)}")
-    except json.JSONDecodeError as error:
-        raise CatalogError(f"{path}, line {error.lineno}: not valid JSON ({error.msg})") from None
-    except RecursionError:
-        raise CatalogError(f"{path}: JSON nested too deep to read; a catalog's records are flat (column -> cell), "
-                           "a cell at most a few levels deep") from None
-
-    def rows() -> Iterator[_Row]:
-        for i, (kind, n, record) in enumerate(found):
-            found[i] = ("", 0, None)  # each record is let go once read
-            record = _plain(record)
-            if not isinstance(record, dict):
-                raise CatalogError(f"{path}, {kind} {n}: a record is a JSON object of column -> cell, "
-                                   f"not {_json_kind(record)}")
-            yield _Row(kind, n, record)
-    first = found[0][2] if found else None
-    columns = [k for k, _ in first] if isinstance(first, _Pairs) else []
-    return list(dict.fromkeys(columns)), rows()
 
 
 def _float(cell: Any) -> float | None:
@@ -292,10 +117,10 @@ def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: l
     with contextlib.ExitStack() as stack:
         if suffix in (".csv", ".tsv"):
             # newline="": rows end at \n, \r\n or \r only (str.splitlines also ends them at U+2028 and others)
-            text = stack.enter_context(io.TextIOWrapper(_open_text(path), encoding=encoding, newline=""))
-            columns, rows = _csv_rows(path, text, delimiter, "\t" if suffix == ".tsv" else ",")
+            text = stack.enter_context(io.TextIOWrapper(open_text(path), encoding=encoding, newline=""))
+            columns, rows = csv_rows(path, text, delimiter, "\t" if suffix == ".tsv" else ",")
         else:
-            columns, rows = _json_rows(path, read_text(path, encoding), suffix == ".jsonl")
+            columns, rows = json_rows(path, read_text(path, encoding), suffix == ".jsonl")
         first = next(rows, None)
         if first is None:
             raise CatalogError(f"{path}: no records" + (f" (only the header {columns})" if columns else ""))
@@ -338,7 +163,7 @@ def _check_options(on_duplicate: str, on_empty: str, delimiter: str | None, enco
         raise ValueError(f"unknown encoding {encoding!r}; e.g. utf-8, latin-1, cp1252") from None
 
 
-def _key_column(columns: list[str], first: _Row) -> tuple[str, str | None]:
+def _key_column(columns: list[str], first: Row) -> tuple[str, str | None]:
     """The key column when none is named: the first, unless it looks like row ids (named ``id`` or the like, or
     a whole number where a later column holds text): then the first column holding text, with a note why."""
     if not columns:
@@ -354,7 +179,7 @@ def _key_column(columns: list[str], first: _Row) -> tuple[str, str | None]:
     return head, None
 
 
-def _key_of(path: Path, row: _Row, column: str, note: str | None) -> str:
+def _key_of(path: Path, row: Row, column: str, note: str | None) -> str:
     cell = row.cells.get(column)
     if isinstance(cell, bool) or not isinstance(cell, (str, int, float)) or not str(cell).strip():
         what = "empty" if cell is None or cell == "" else f"{cell!r}, not text"
@@ -364,7 +189,7 @@ def _key_of(path: Path, row: _Row, column: str, note: str | None) -> str:
     return str(cell)
 
 
-def _cells_of(path: Path, row: _Row, key: str, columns: list[str], on_empty: str) -> tuple[Any, ...] | None:
+def _cells_of(path: Path, row: Row, key: str, columns: list[str], on_empty: str) -> tuple[Any, ...] | None:
     """The row's value cells (None where empty and kept), or None to leave the row out; an empty cell is an
     error unless ``on_empty`` says otherwise."""
     if row.cells.get(key) in (None, "") and on_empty == "skip":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._display import Table, clip, number, short
+from .._display import Table, clip, names_for, short, value_cells
 
 if TYPE_CHECKING:
     from ._weighing import Answers, Weights
@@ -70,26 +70,6 @@ def miss_reason(best_score: float, cutoff: float | None) -> str:
     if not np.isfinite(best_score) or cutoff is None:
         return "no key is left to read"
     return f"best score {best_score:.3f} < threshold {cutoff:.3f}"
-
-
-def _names_for(value: Any, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """``names`` when they name the components of vector values like ``value`` (or a record's fields), else None."""
-    if names and isinstance(value, dict):
-        return names if list(value) == list(names) else None
-    return names if names and value is not None and np.shape(value) == (len(names),) else None
-
-
-def value_cells(value: Any, names: tuple[str, ...] | None) -> list[str]:
-    """A value as table cells: one number per named component of a vector, else one cell.
-
-    >>> value_cells(np.array([89.0, 6.5]), ("price", "kg")), value_cells("red", None)
-    (['89', '6.5'], ["'red'"])
-    """
-    if names and isinstance(value, dict):
-        return [short(cell) for cell in value.values()]
-    if names and np.shape(value) == (len(names),):
-        return [number(x) for x in np.asarray(value, dtype=np.float64)]
-    return [short(value)]
 
 
 def is_blank(query: Any) -> bool:
@@ -250,7 +230,7 @@ class LookupResult:
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:
         """The n heaviest keys with their weights, scores and values (under ``value_names``), under the headline."""
-        names = _names_for(self.row_values[0] if len(self.row_values) else None, self.value_names)
+        names = names_for(self.row_values[0] if len(self.row_values) else None, self.value_names)
         rows = tuple((short(self.keys[i], 30), f"{self.weight_array[i]:.3f}", f"{self.score_array[i]:.3f}",
                       *value_cells(self.row_values[i], names)) for i in self._by_weight[:n])
         notes: tuple[str, ...] = ()
@@ -428,7 +408,7 @@ class BatchResult:
 
     def as_table(self, n: int = TABLE_ROWS) -> Table:
         """The first n queries with their answers ("no match" for a miss) and nearest keys."""
-        nearest, names = self.nearest, _names_for(self.row_values[0] if self.row_values else None, self.value_names)
+        nearest, names = self.nearest, names_for(self.row_values[0] if self.row_values else None, self.value_names)
         width = len(names) if names else 1
         rows = tuple((clip(query_text(query), 40), *(["no match"] + [""] * (width - 1) if self.missed[i] else
                                                      value_cells(self.values[i], names)), short(nearest[i], 30))
