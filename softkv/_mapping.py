@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .params import whole_number
+
 D = TypeVar("D", bound="DictMethods")
 
 
@@ -44,7 +46,7 @@ class DictMethods(MutableMapping[str, Any]):
     def sample(self: D, n: int) -> D:
         """A new in-process dict of about ``n`` of the keys drawn uniformly, with their aliases and embeddings
         (nothing encoded): what to calibrate or train on when the keys live in Milvus. O(n d)."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        if not whole_number(n, 1):
             raise ValueError(f"sample takes a number of keys >= 1, got {n!r}")
         return type(self)._build(*self._state(sample=n))
 

@@ -31,9 +31,18 @@ import numpy as np
 from .attention import MODES, SCORINGS
 from .spelling import MEASURES
 
-__all__ = ["Parameter", "Params", "parameters"]
+__all__ = ["Parameter", "Params", "parameters", "whole_number"]
 
 T = TypeVar("T")
+
+
+def whole_number(value: Any, least: int) -> bool:
+    """Whether ``value`` is an integer (not a bool) of at least ``least``: a count of keys, rows or epochs.
+
+    >>> whole_number(3, 1), whole_number(0, 1), whole_number(True, 0), whole_number(2.0, 0)
+    (True, False, False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= least
 
 
 def _real(value: Any) -> bool:
@@ -60,7 +69,7 @@ def check_temperature(name: str, value: Any) -> float | str:
 def check_top_k(name: str, value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1:
+    if whole_number(value, 1):
         return int(value)
     raise ValueError(f"{name} must be None (all keys) or an integer >= 1, got {value!r}")
 
@@ -118,7 +127,7 @@ def check_bool(name: str, value: Any) -> bool:
 
 
 def check_max_keys(name: str, value: Any) -> int | None:
-    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1):
+    if value is None or whole_number(value, 1):
         return None if value is None else int(value)
     raise ValueError(f"{name} must be None (no limit) or an int >= 1, got {value!r}")
 
@@ -147,7 +156,7 @@ def _saved_names(value: Any) -> Any:
 
 
 def check_candidates(name: str, value: Any) -> int | None:
-    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1):
+    if value is None or whole_number(value, 1):
         return None if value is None else int(value)
     raise ValueError(f"{name} must be None (the backend's own setting) or an integer >= 1, got {value!r}")
 

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..params import Params
+from ..params import Params, whole_number
 from ..read import LeaveOut, Readable, embed_queries, median_temperature, queries_of, score, text_features
 from ..store import Contents, Memory, Update
 from ..store._values import NUMERIC
@@ -316,7 +316,7 @@ def fit_dict(d: Readable, queries: Iterable[Any], targets: Any, **options: Any) 
 def _check_schedule(epochs: Any, learning_rate: Any, patience: Any, projection_decay: Any) -> None:
     """The training schedule's numbers, before any work: a NaN step size would train to NaN silently."""
     for name, value in (("epochs", epochs), ("patience", patience)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not whole_number(value, 1):
             raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
     for name, value, low in (("learning_rate", learning_rate, "> 0"), ("projection_decay", projection_decay, ">= 0")):
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or (

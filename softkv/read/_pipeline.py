@@ -28,7 +28,7 @@ import numpy as np
 
 from .._display import clip
 from ..encoders import Encoder, encode_checked
-from ..params import Params
+from ..params import Params, whole_number
 from ..store import Memory, Update
 from ..store._checks import check_vectors
 from ._results import BatchResult, miss_reason, query_text
@@ -59,7 +59,7 @@ class QueryCache:
     """The embeddings of the most recently used query texts (least recently used goes first)."""
 
     def __init__(self, size: int = 1024) -> None:
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        if not whole_number(size, 0):
             raise ValueError(f"query_cache_size must be an integer >= 0, got {size!r}")
         self.size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._display import Table, clip, names_for, short, value_cells
+from ..params import whole_number
 
 if TYPE_CHECKING:
     from ._weighing import Answers, Weights
@@ -215,7 +216,7 @@ class LookupResult:
 
     def top(self, n: int = 5) -> list[tuple[str, float, float]]:
         """The n heaviest keys as (key, weight, score) tuples, heaviest first."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        if not whole_number(n, 0):
             raise ValueError(f"top takes a number of keys, an integer >= 0, got {n!r}")  # -1 would drop the last
         return [(self.keys[i], float(self.weight_array[i]), float(self.score_array[i])) for i in self._by_weight[:n]]
 

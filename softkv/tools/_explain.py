@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._display import Table, short
-from ..params import Params
+from ..params import Params, whole_number
 from ..read import Answers, LeaveOut, Scores, Weights, answer, by_weight, score, weigh
 from ..store import Memory
 
@@ -130,7 +130,7 @@ def explain(memory: Memory, params: Params, query: Any, Q: np.ndarray, k: int = 
     if len(memory) == 0:
         raise KeyError("the SoftDict is empty: there is nothing to explain")
     for name, count in (("k", k), ("rows", rows)):
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        if not whole_number(count, 0):
             raise ValueError(f"{name} must be an integer >= 0, got {count!r}")
     scores = score(memory, params, [query], Q)
     weights = weigh(scores, params, keep_dense=True)
