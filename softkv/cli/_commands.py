@@ -137,10 +137,15 @@ def _fill(d: Any, catalog: Catalog, progress: bool) -> None:
 def _query(args: argparse.Namespace) -> int:
     from ._report import as_json, print_rich, result_table
 
+    queries = args.query
+    if queries == ["-"]:  # one query per line of standard input, blank lines left out
+        queries = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+        if not queries:
+            raise CatalogError("no query on standard input: give one per line (softkv query SOURCE - < queries.txt)")
     d, _, _ = _open(args, keep=True)
     names = d.value_names
     missed = False
-    for query in args.query:
+    for query in queries:
         result = d.lookup(query, on_miss="ignore")
         missed |= bool(result.missed)
         if args.json:

@@ -70,7 +70,8 @@ def parser() -> argparse.ArgumentParser:
 
     query = commands.add_parser("query", help="answer queries with the keys behind each answer", allow_abbrev=False)
     _source_options(query)
-    query.add_argument("query", nargs="+", help="one or more queries (quote each one)")
+    query.add_argument("query", nargs="+", help="one or more queries (quote each one), or - to read them from "
+                                                "standard input, one per line")
     query.add_argument("--rows", type=_count, default=5, metavar="N", help="keys shown per query (default 5)")
     query.add_argument("--json", action="store_true", help="one JSON object per query, for scripts")
     query.add_argument("--plain", action="store_true",

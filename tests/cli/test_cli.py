@@ -113,6 +113,17 @@ def test_a_miss_says_so_and_exits_with_its_own_code(catalogs, minilm, capsys):
     assert code == 0 and out.startswith("'quantum chromodynamics' -> ")
 
 
+def test_a_dash_reads_the_queries_from_standard_input_one_per_line(catalogs, minilm, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("oak chair\n\na sharp thing\r\n"))
+    code, out, _ = run(capsys, "query", catalogs / "products.csv", "-", "--json")
+    assert code == 0 and [json.loads(line)["query"] for line in out.splitlines()] == ["oak chair", "a sharp thing"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n  \n"))
+    code, _, err = run(capsys, "query", catalogs / "products.csv", "-")
+    assert code == 1 and "no query on standard input: give one per line" in err
+
+
 def test_json_gives_one_object_per_query(catalogs, minilm, capsys):
     code, out, _ = run(capsys, "query", catalogs / "products.csv", "oak chair", "a sharp thing", "zxqv", "--json",
                        "--rows", "2")
