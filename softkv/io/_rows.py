@@ -106,6 +106,7 @@ def csv_rows(path: Path, text: Any, delimiter: str | None, default: str) -> tupl
         raise _problem(path, reader, error) from None
     if header is None:
         raise CatalogError(f"{path}: empty file; a CSV catalog starts with a header row")
+    separators = "commas" if delimiter == "," else "tabs" if delimiter == "\t" else f"{delimiter!r} separators"
     if len(set(header)) != len(header) or "" in header:
         raise CatalogError(f"{path}, line 1: the header {header} has an empty or repeated column name")
 
@@ -116,7 +117,7 @@ def csv_rows(path: Path, text: Any, delimiter: str | None, default: str) -> tupl
                     continue  # a blank line
                 if len(cells) != len(header):
                     raise CatalogError(f"{path}, line {reader.line_num}: {len(cells)} cells where the header has "
-                                       f"{len(header)} ({', '.join(header)}); check its quotes and commas")
+                                       f"{len(header)} ({', '.join(header)}); check its quotes and {separators}")
                 yield Row("line", reader.line_num, dict(zip(header, cells)))
         except (csv.Error, UnicodeDecodeError) as error:
             raise _problem(path, reader, error) from None

@@ -367,6 +367,9 @@ def test_tsv_other_delimiters_and_encodings(catalogs, minilm, capsys):
     assert read_catalog(catalogs / "semi.csv", delimiter=";") == {"apple": "1,5"}
     # a header of one column holding ';' alone (a spreadsheet saved where commas are decimal marks) says ';'
     assert read_catalog(catalogs / "semi.csv") == {"apple": "1,5"}
+    (catalogs / "ragged.csv").write_text("name;price\napple;1;5\n")  # the message names the separator it read
+    with pytest.raises(CatalogError, match="3 cells where the header has 2 .*check its quotes and ';' separators"):
+        read_catalog(catalogs / "ragged.csv")
     (catalogs / "piped.csv").write_text('"name, full"|price\n"apple, red"|2\n')
     assert read_catalog(catalogs / "piped.csv") == {"apple, red": 2.0}
     (catalogs / "commas.csv").write_text("name,note\napple,red; sweet\n")  # a comma in the header: commas
