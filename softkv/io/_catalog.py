@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError
-from ._rows import FORMATS, MAX_CATALOG_BYTES, Row, csv_rows, json_rows, open_text, read_text
+from ._rows import FORMATS, MAX_CATALOG_BYTES, OTHER_DELIMITERS, Row, csv_rows, json_rows, open_text, read_text
 
 __all__ = ["MAX_CATALOG_BYTES", "ON_DUPLICATE", "ON_EMPTY", "Catalog", "read_catalog"]
 
@@ -133,7 +133,7 @@ def read_catalog(path: str | os.PathLike[str], key: str | None = None, values: l
             raise CatalogError(f"{path}: no column {missing}; the columns are {columns}")
         if not values:
             hint = ("; if another character separates its cells, name it with --delimiter (delimiter=...)"
-                    if len(columns) == 1 and any(c in columns[0] for c in ",;\t|") else "")
+                    if len(columns) == 1 and any(c in columns[0] for c in "," + OTHER_DELIMITERS) else "")
             raise CatalogError(f"{path}: no value column; the columns are {columns}{hint}")
         keyed, skipped = [], []
         for row in itertools.chain([first], rows):

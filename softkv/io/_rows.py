@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import CatalogError
 from ._files import open_regular
 
-__all__ = ["FORMATS", "MAX_CATALOG_BYTES", "Row", "csv_rows", "json_rows", "open_text", "read_text"]
+__all__ = ["FORMATS", "MAX_CATALOG_BYTES", "OTHER_DELIMITERS", "Row", "csv_rows", "json_rows", "open_text", "read_text"]
 
 MAX_CATALOG_BYTES = 1 << 31
 """The largest catalog file read (2 GiB)."""

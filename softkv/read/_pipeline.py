@@ -105,12 +105,15 @@ def embed_queries(
     if any(np.ndim(q) != 1 for q in queries):
         kind = type(queries[0]).__name__
         raise TypeError(f"a query must be text (str) or a 1-D embedding vector, got {kind}")
-    texts = next((q for q in queries if (q.dtype.kind in "US" if isinstance(q, np.ndarray) else
-                                         len(q) and isinstance(q[0], str))), None)
-    if texts is not None:  # ["apple"] given where one query goes: a vector of numbers it is not
+    try:
+        vectors = np.asarray(queries, dtype=np.float64)
+    except ValueError:  # looked into only when the numbers do not convert: ["apple"] given where one query goes
+        texts = next((q for q in queries if any(isinstance(x, str) for x in np.ravel(q))), None)
+        if texts is None:
+            raise
         raise TypeError(f"a query is one text or a 1-D vector of numbers, not a list of texts "
-                        f"({clip(repr(texts), 60)}); read several with lookup_many")
-    return check_vectors(np.asarray(queries, dtype=np.float64), len(queries), dim, "query")
+                        f"({clip(repr(texts), 60)}); read several with lookup_many") from None
+    return check_vectors(vectors, len(queries), dim, "query")
 
 
 def queries_of(queries: Any, what: str) -> Sequence[Any]:
